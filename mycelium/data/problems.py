@@ -17,12 +17,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mycelium.errors import UserError
 from mycelium.data.answers import extract_boxed, extract_gsm8k_answer, format_number
 
 DATA_DIR_ENV = "MYCELIUM_DATA_DIR"
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """A problem set cannot be found or read. The message says what to set."""
 
 
