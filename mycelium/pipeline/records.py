@@ -1,0 +1,31 @@
+"""The predictions artifact: what the no-CoT solver did on one problem.
+
+Written as JSON lines (one ``Prediction`` per line) by ``evaluate.py``; read by reports and
+the trace explorer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from mycelium.labels.records import Step
+
+
+@dataclass
+class Prediction:
+    """The solver's answer for one problem, with everything needed to explain it."""
+
+    id: str
+    text: str
+    gold_answer: str
+    spans: list[tuple[int, int]]  # segmenter's char spans in ``text``
+    ops: list[str]  # classifier's op per span
+    steps: list[Step]  # the DAG the solver built and executed (args wired, values filled)
+    answer: str | None  # None when there is no answer; ``reason`` says why
+    correct: bool
+    reason: str | None = None  # "no_spans", "no_numbers", "execution_error:DIV_BY_ZERO", ...
+    latency_s: float = 0.0
+    extra: dict = field(default_factory=dict)  # e.g. level/type for MATH
+
+    def to_dict(self) -> dict:
+        return asdict(self)
