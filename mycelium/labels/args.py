@@ -1,0 +1,261 @@
+"""Operands in problem text: written numbers, implicit constants, and operand matching.
+
+Validation (phase 5) asks of every op: is each literal operand written in its own region
+("48"), or implied by a word of that region ("half" -> 2), while every other operand is an
+earlier step's result? This module finds the candidates and matches values against them.
+
+Conventions
+-----------
+- Values are exact rationals written as strings ("48", "7/2"), spans are char spans into
+  the *full* problem text (``offset`` is the region's start), so ``text[a.span[0]:a.span[1]]
+  == a.text`` for every returned ``Arg``.
+- Percent: "25%" is the number 25 (its text keeps the "%"), and the "%" (or "percent") is
+  a separate implicit operand 100, so "25% of 80" grounds as MUL(DIV(25, 100), 80) like
+  GSM8K's "25/100*80". ``match_operand`` also accepts 1/4 for "25%" (".25*80").
+- Fraction words use the *denominator*: "half" -> 2, "a third" -> 3, "quarter" -> 4, so
+  "half as many" = DIV(x, 2) matches GSM8K's "48/2". The reciprocal (1/2) is an
+  alternative ``match_operand`` also accepts ("0.5*48"). ``Arg`` has no field for
+  alternatives, so they are derived from the Arg's text by ``alternatives`` (no schema
+  change needed; a stored ``alternatives`` field would be a convenience, not a need).
+- Ordinals ("first", "the third day") are not numbers. "third", "fifth", ... count as a
+  fraction only after a quantity word ("a third", "two-fifths", "3 fourths").
+- Negative numbers and scientific notation are not read (absent from GSM8K problem text).
+
+Implicit operands (``IMPLICIT``; value, then alternatives):
+
+====================================  =====  ============  ===============================
+words                                 value  alternatives  meaning
+====================================  =====  ============  ===============================
+half, halves, halved                  2      1/2           x/2 or x*0.5
+twice, double(d), doubles             2                    x*2
+triple(d), thrice                     3
+quadruple(d)                          4
+both, pair(s)                         2
+dozen(s)                              12
+a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3
+quarter(s)                            4      1/4, 25       a fourth; 25 cents
+%, percent, per cent                  100    1/100
+dime(s) / nickel(s) / penny, pennies  10/5/1 1/10, 1/20,   cents per coin
+                                             1/100
+cent(s)                               100                  cents per dollar
+week(s), weekly                       7                    days
+weekend(s)                            2                    days
+day(s), daily                         24                   hours
+hour(s), hourly                       60                   minutes
+minute(s)                             60                   seconds / minutes per hour
+seconds                               60
+month(s), monthly                     30     4             days; weeks
+year(s), yearly, annual(ly)           12     52, 365       months; weeks; days
+decade(s) / century, centuries        10/100
+foot, feet / inch(es)                 12                   inches per foot
+yard(s)                               3      36            feet; inches
+mile(s)                               5280                 feet
+pound(s)                              16                   ounces
+gallon(s)                             4      128           quarts; fluid ounces
+liter(s), litre(s), kilo..., km, kg   1000                 milli-/base units
+meter(s), metre(s)                    100                  centimeters
+====================================  =====  ============  ===============================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Sequence
+
+from text_to_num import text2num
+
+from mycelium.dag.graph import format_value
+from mycelium.labels.records import Arg
+
+# A written number: optional "$", then a mixed number "1 1/2", a fraction "3/4", or a
+# decimal with optional thousands commas "1,200.50" / ".25"; then an optional percent.
+_NUMBER = re.compile(
+    r"(?<![\w.,/$])"
+    r"(?P<money>\$\s?)?"
+    r"(?:(?P<mixed>(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+))"
+    r"|(?P<frac>(?P<fnum>\d+)/(?P<fden>\d+))"
+    r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+))"
+    r"(?![\d/]|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b|,\d)"  # not "1st", "4th", "3/4/2020"
+    r"(?P<pct>\s?%|\s?(?:percent|per cent)\b)?",
+    re.IGNORECASE,
+)
+
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+          "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALES = ("hundred", "thousand", "million", "billion")
+_NUMBER_WORDS = frozenset(_UNITS + _TENS + list(_SCALES))
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _number_value(m: re.Match) -> Fraction:
+    if m.group("mixed"):
+        return int(m.group("whole")) + Fraction(int(m.group("mnum")), int(m.group("mden")))
+    if m.group("frac"):
+        return Fraction(int(m.group("fnum")), int(m.group("fden")))
+    return Fraction(m.group("dec").replace(",", ""))
+
+
+def _written_numbers(text: str, offset: int) -> list[Arg]:
+    out = []
+    for m in _NUMBER.finditer(text):
+        try:
+            value = _number_value(m)
+        except ZeroDivisionError:  # "3/0" is not a number
+            continue
+        start, end = m.span()
+        out.append(Arg("number", format_value(value), text=m.group(0), span=(offset + start, offset + end)))
+    return out
+
+
+def _word_numbers(text: str, offset: int) -> list[Arg]:
+    """Runs of number words ("forty-five", "a hundred and twelve") via text2num."""
+    words = list(_WORD.finditer(text))
+    out, i = [], 0
+    while i < len(words):
+        w = words[i].group(0).lower()
+        starts_with_a = w in ("a", "an") and i + 1 < len(words) and words[i + 1].group(0).lower() in _SCALES
+        if w not in _NUMBER_WORDS and not starts_with_a:
+            i += 1
+            continue
+        j = i + 1  # extend the run over number words joined by spaces, hyphens or "and"
+        while j < len(words):
+            gap = text[words[j - 1].end() : words[j].start()]
+            nxt = words[j].group(0).lower()
+            if gap.strip() not in ("", "-"):
+                break
+            if nxt == "and" and j + 1 < len(words) and words[j + 1].group(0).lower() in _NUMBER_WORDS \
+                    and words[j - 1].group(0).lower() in _SCALES:
+                j += 1
+                continue
+            if nxt not in _NUMBER_WORDS:
+                break
+            j += 1
+        run = words[i:j]
+        while run:  # text2num rejects ill-formed runs ("five six"); shrink from the right
+            names = [r.group(0).lower() for r in run]
+            phrase = " ".join(["one"] + names[1:] if starts_with_a else names)  # "a hundred"
+            try:
+                value = text2num(phrase, "en")
+                break
+            except ValueError:
+                run = run[:-1]
+        if not run:  # even the first word alone failed (e.g. a bare "a"): skip it
+            i += 1
+            continue
+        start, end = run[0].start(), run[-1].end()
+        out.append(Arg("number", str(value), text=text[start:end], span=(offset + start, offset + end)))
+        i += len(run)
+    return out
+
+
+def extract_numbers(text: str, offset: int = 0) -> list[Arg]:
+    """Every number written in ``text`` (digits or words), as ``Arg(kind="number")`` sorted
+    by position, with exact values and spans shifted by ``offset``.
+
+    "1,200" -> 1200, ".25" -> 1/4, "$12" -> 12 (text "$12"), "25%" -> 25 (text "25%"),
+    "3/4" -> 3/4, "1 1/2" -> 3/2, "forty-five" -> 45, "a hundred" -> 100.
+    """
+    args = _written_numbers(text, offset) + _word_numbers(text, offset)
+    return sorted(args, key=lambda a: a.span)
+
+
+@dataclass(frozen=True)
+class Implicit:
+    """A word that implies a constant. ``words`` is a regex of the word forms; ``quantified``
+    words count only after a quantity ("a third", "two-fifths": not "the third day")."""
+
+    words: str
+    value: Fraction
+    alternatives: tuple[Fraction, ...] = ()
+    meaning: str = ""
+    quantified: bool = False
+
+
+_F = Fraction
+IMPLICIT: tuple[Implicit, ...] = (
+    Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
+    Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
+    Implicit(r"triple|tripled|triples|thrice", _F(3), (), "x*3"),
+    Implicit(r"quadruple|quadrupled|quadruples", _F(4), (), "x*4"),
+    Implicit(r"both|pairs?", _F(2), (), "two of them"),
+    Implicit(r"dozens?", _F(12), (), "12 per dozen"),
+    *(
+        Implicit(rf"{word}s?", _F(n), (_F(1, n),), f"1/{n}", quantified=True)
+        for word, n in (("third", 3), ("fourth", 4), ("fifth", 5), ("sixth", 6), ("seventh", 7),
+                        ("eighth", 8), ("ninth", 9), ("tenth", 10))
+    ),
+    Implicit(r"quarters?", _F(4), (_F(1, 4), _F(25)), "a fourth; 25 cents"),
+    Implicit(r"%|percent|per cent", _F(100), (_F(1, 100),), "x/100"),
+    Implicit(r"dimes?", _F(10), (_F(1, 10),), "cents per dime"),
+    Implicit(r"nickels?", _F(5), (_F(1, 20),), "cents per nickel"),
+    Implicit(r"penny|pennies", _F(1), (_F(1, 100),), "cents per penny"),
+    Implicit(r"cents?", _F(100), (), "cents per dollar"),
+    Implicit(r"weeks?|weekly", _F(7), (), "days per week"),
+    Implicit(r"weekends?", _F(2), (), "days per weekend"),
+    Implicit(r"days?|daily", _F(24), (), "hours per day"),
+    Implicit(r"hours?|hourly", _F(60), (), "minutes per hour"),
+    Implicit(r"minutes?", _F(60), (), "seconds per minute, minutes per hour"),
+    Implicit(r"seconds", _F(60), (), "seconds per minute"),
+    Implicit(r"months?|monthly", _F(30), (_F(4),), "days; weeks per month"),
+    Implicit(r"years?|yearly|annual|annually", _F(12), (_F(52), _F(365)), "months; weeks; days"),
+    Implicit(r"decades?", _F(10), (), "years per decade"),
+    Implicit(r"century|centuries", _F(100), (), "years per century"),
+    Implicit(r"foot|feet|inch|inches", _F(12), (), "inches per foot"),
+    Implicit(r"yards?", _F(3), (_F(36),), "feet; inches per yard"),
+    Implicit(r"miles?", _F(5280), (), "feet per mile"),
+    Implicit(r"pounds?", _F(16), (), "ounces per pound"),
+    Implicit(r"gallons?", _F(4), (_F(128),), "quarts; fluid ounces per gallon"),
+    Implicit(r"lit(?:er|re)s?|kilo[a-z]*|km|kg", _F(1000), (), "milli-/base units per unit"),
+    Implicit(r"met(?:er|re)s?", _F(100), (), "centimeters per meter"),
+)
+_QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
+
+
+def _compile(entry: Implicit) -> re.Pattern:
+    # Letter lookarounds rather than \b so that "%" (not a word character) works too.
+    word = rf"(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z])"
+    return re.compile((_QUANTITY if entry.quantified else "") + word, re.IGNORECASE)
+
+
+_IMPLICIT_RE = [(entry, _compile(entry)) for entry in IMPLICIT]
+
+
+def implicit_operands(text: str, offset: int = 0) -> list[Arg]:
+    """Words in ``text`` that imply a constant (``IMPLICIT``), as ``Arg(kind="implicit")``
+    sorted by position; ``value`` is the table's primary value, spans shifted by ``offset``."""
+    out = []
+    for entry, rx in _IMPLICIT_RE:
+        for m in rx.finditer(text):
+            start, end = m.span("w")
+            span = (offset + start, offset + end)
+            out.append(Arg("implicit", format_value(entry.value), text=m.group("w"), span=span))
+    return sorted(out, key=lambda a: a.span)
+
+
+def alternatives(arg: Arg) -> list[Fraction]:
+    """Other values the same words can stand for: "half" -> [1/2], "25%" -> [1/4]."""
+    if arg.kind == "number" and re.search(r"%|cent\s*$", arg.text, re.IGNORECASE):
+        return [Fraction(arg.value) / 100]
+    if arg.kind == "implicit":
+        for entry in IMPLICIT:
+            if re.fullmatch(entry.words, arg.text, re.IGNORECASE) and Fraction(arg.value) == entry.value:
+                return list(entry.alternatives)
+    return []
+
+
+def match_operand(value: Fraction, candidates: Sequence[Arg]) -> Arg | None:
+    """The candidate that supplies ``value``: first a number written with that value, then an
+    implicit constant, then an alternative reading ("half" as 1/2, "25%" as 1/4). A match
+    through an alternative is returned as a copy whose ``value`` is the matched one."""
+    value = Fraction(value)
+    for kind in ("number", "implicit", "result"):
+        for a in candidates:
+            if a.kind == kind and a.value and Fraction(a.value) == value:
+                return a
+    for a in candidates:
+        if value in alternatives(a):
+            return replace(a, value=format_value(value))
+    return None

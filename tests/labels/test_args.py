@@ -1,0 +1,116 @@
+from fractions import Fraction as F
+
+import pytest
+
+from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, match_operand
+from mycelium.labels.records import Arg
+
+PROBLEM = (
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "Tickets cost $1,200.50 plus a 25% fee; .25 of them and 3/4 of a cup, 1 1/2 hours later "
+    "forty-five pens, a hundred and twelve cars, twelve eggs."
+)
+
+
+def _values(args):
+    return [(a.text, F(a.value)) for a in args]
+
+
+def _check_spans(args, text, offset=0):
+    for a in args:
+        assert text[a.span[0] - offset : a.span[1] - offset] == a.text
+
+
+def test_extract_numbers():
+    args = extract_numbers(PROBLEM)
+    assert _values(args) == [
+        ("48", F(48)),
+        ("$1,200.50", F(240100, 200)),
+        ("25%", F(25)),
+        (".25", F(1, 4)),
+        ("3/4", F(3, 4)),
+        ("1 1/2", F(3, 2)),
+        ("forty-five", F(45)),
+        ("a hundred and twelve", F(112)),
+        ("twelve", F(12)),
+    ]
+    assert all(a.kind == "number" for a in args)
+    _check_spans(args, PROBLEM)
+
+
+def test_offset_shifts_spans():
+    region_start = PROBLEM.index("Tickets")
+    region = PROBLEM[region_start:]
+    args = extract_numbers(region, offset=region_start)
+    _check_spans(args, PROBLEM)  # spans index the full problem text
+    assert args[0].text == "$1,200.50"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He earns $12 an hour", [("$12", 12)]),
+        ("1,000,000 people", [("1,000,000", 1000000)]),
+        ("0.5 liters", [("0.5", F(1, 2))]),
+        ("5 percent", [("5 percent", 5)]),
+        ("a 120-page book", [("120", 120)]),
+        ("the 4th day and the 1st, 2nd and 3rd", []),  # ordinals are not numbers
+        ("the first and the second", []),
+        ("one hundred and five", [("one hundred and five", 105)]),
+        ("twenty one", [("twenty one", 21)]),
+        ("five six", [("five", 5), ("six", 6)]),
+        ("often, someone", []),  # no number words inside other words
+        ("3/4/2020", []),  # a date, not a fraction
+        ("It is 5.", [("5", 5)]),
+    ],
+)
+def test_number_forms(text, expected):
+    args = extract_numbers(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)
+
+
+def test_implicit_operands():
+    text = "She sold half as many, twice as many, a dozen eggs, a third of them, the third day, 25% off, for 2 weeks."
+    args = implicit_operands(text, offset=7)
+    got = [(a.text, F(a.value)) for a in args]
+    assert got == [
+        ("half", 2), ("twice", 2), ("dozen", 12), ("third", 3), ("day", 24), ("%", 100), ("weeks", 7),
+    ]
+    assert all(a.kind == "implicit" for a in args)
+    _check_spans(args, text, offset=7)
+
+
+def test_implicit_table_words_all_match_themselves():
+    import re
+
+    for entry in IMPLICIT:
+        assert entry.value > 0 and all(a > 0 for a in entry.alternatives)
+        re.compile(entry.words)
+
+
+def test_alternatives():
+    half = implicit_operands("half")[0]
+    assert alternatives(half) == [F(1, 2)]
+    pct = extract_numbers("25%")[0]
+    assert alternatives(pct) == [F(1, 4)]
+    assert alternatives(extract_numbers("48")[0]) == []
+    assert alternatives(implicit_operands("two thirds")[0]) == [F(1, 3)]
+
+
+def test_match_operand():
+    text = "Natalia sold 48 clips in April and half as many in May, 25% of them on sale."
+    cands = extract_numbers(text) + implicit_operands(text)
+    assert match_operand(F(48), cands).text == "48"
+    two = match_operand(F(2), cands)
+    assert two.kind == "implicit" and two.text == "half" and two.value == "2"
+    half = match_operand(F(1, 2), cands)  # the alternative reading: value replaced, span kept
+    assert half.text == "half" and half.value == "1/2" and text[half.span[0] : half.span[1]] == "half"
+    quarter = match_operand(F(1, 4), cands)
+    assert quarter.text == "25%" and quarter.value == "1/4"
+    assert match_operand(F(100), cands).text == "%"
+    assert match_operand(F(7), cands) is None
+    # Written numbers win over implicit constants of the same value.
+    assert match_operand(F(2), [Arg("implicit", "2", "twice", (0, 5)), Arg("number", "2", "2", (9, 10))]).kind == "number"
+    # Earlier results can be candidates too.
+    assert match_operand(F(24), [Arg("result", "24", step=0)]).step == 0
