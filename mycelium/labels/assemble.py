@@ -1,0 +1,291 @@
+"""Phases 2-5 for one trace: CoT steps -> ops -> regions -> arguments -> validated DAG.
+
+For every operation the CoT performs (a GSM8K calculator annotation, or arithmetic written in
+the CoT text), the assembly
+
+1. finds the CoT step holding it (JSD peaks, or the sentence/newline baseline);
+2. highlights problem tokens for it, from the label ``source``: ``iaf`` (the step's
+   top-IAF tokens), ``operands`` (problem numbers equal to the op's literal operands), or
+   ``both`` (the design's "complementary" view);
+3. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
+4. grounds each literal operand: a number written inside the op's own region, else the result
+   of an earlier op, else an implicit constant of the region ("half", "dozen", "%");
+5. builds the DAG and executes it exactly. The problem is *validated* when every operand is
+   grounded and the DAG's output equals the gold answer.
+
+Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_parse_error``,
+``no_region``, ``ungrounded_operand``, ``execution_error``, ``wrong_answer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import NamedTuple
+
+import numpy as np
+
+from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
+from mycelium.labels.args import extract_numbers, implicit_operands, match_operand
+from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
+from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
+from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
+from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
+from mycelium.teacher.traces import Trace
+
+SOURCES = ("iaf", "operands", "both")
+COT_STEPS = ("jsd", "sentence")
+
+
+@dataclass
+class LabelSettings:
+    """Every knob of the labels stage (``conf/signals`` + ``conf/labels``)."""
+
+    jsd: JSDConfig = field(default_factory=JSDConfig)
+    iaf: IAFConfig = field(default_factory=IAFConfig)
+    clauses: ClauseConfig = field(default_factory=ClauseConfig)
+    source: str = "both"  # where an op's highlights come from: iaf | operands | both
+    cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
+    spacy_model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"labels.source must be one of {SOURCES}, got {self.source!r}")
+        if self.cot_steps not in COT_STEPS:
+            raise ValueError(f"labels.cot_steps must be one of {COT_STEPS}, got {self.cot_steps!r}")
+
+    @classmethod
+    def from_config(cls, signals, labels) -> "LabelSettings":
+        """Build from the ``signals`` and ``labels`` config blocks (any mapping)."""
+        return cls(
+            jsd=JSDConfig(**dict(signals["jsd"])),
+            iaf=IAFConfig(**dict(signals["iaf"])),
+            clauses=ClauseConfig(**dict(labels["clauses"])),
+            source=labels.get("source", "both"),
+            cot_steps=labels.get("cot_steps", "jsd"),
+            spacy_model=labels.get("spacy_model"),
+        )
+
+
+@dataclass
+class Diagnostics:
+    """Per-problem figures the report aggregates (not part of the labels artifact)."""
+
+    cot_steps: int = 0
+    jsd_precision: float | None = None  # JSD boundaries vs the sentence baseline
+    jsd_recall: float | None = None
+    ops: int = 0
+    iaf_operand_hits: int = 0  # ops whose IAF tokens include one of their operand numbers
+    iaf_ops: int = 0  # ops with a literal operand written in the problem (the denominator)
+    raw_tokens: list[int] = field(default_factory=list)  # problem tokens highlighted per op (raw IAF)
+    region_tokens: list[int] = field(default_factory=list)  # problem tokens per clause region
+    raw_validated: bool = False  # validated when raw IAF tokens stand in for regions
+
+
+def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
+    """CoT token spans of the steps, and how JSD boundaries compare to the sentence baseline."""
+    d = Diagnostics()
+    n = len(trace.cot_offsets)
+    sentence = sentence_steps(trace.cot, trace.cot_offsets)
+    if s.cot_steps == "sentence" or s.jsd.layer_group not in trace.jsd:
+        if s.cot_steps == "jsd":
+            raise KeyError(f"trace has no JSD curve for layer group {s.jsd.layer_group!r}; captured: {sorted(trace.jsd)}")
+        steps = sentence
+    else:
+        steps = jsd_steps(trace.jsd[s.jsd.layer_group], s.jsd, trace.cot, trace.cot_offsets)
+        pred = np.array([a for a, _ in steps[1:]])
+        gold = sentence_boundaries(trace.cot, trace.cot_offsets)
+        d.jsd_precision, d.jsd_recall = boundary_scores(pred, gold[gold > 0])
+    d.cot_steps = len(steps) if n else 0
+    return steps, d
+
+
+def _found_ops(trace: Trace) -> tuple[list[Found], bool]:
+    """The CoT's equations in order, and whether any failed to parse."""
+    if trace.annotations:
+        parsed = parse_annotations(trace.annotations)
+        return [f for f in parsed if isinstance(f, Found)], any(isinstance(f, ParseError) for f in parsed)
+    found = [f for f in find_arithmetic(trace.cot) if f.expr.stated is not None and f.expr.nodes]
+    return found, False
+
+
+def _step_of(char_pos: int, steps_chars: np.ndarray) -> int:
+    """Index of the CoT step whose char span holds ``char_pos`` (the last step starting before it)."""
+    return int(max(np.searchsorted(steps_chars[:, 0], char_pos, side="right") - 1, 0))
+
+
+def _inside(spans: list[tuple[int, int]], region: tuple[int, int] | list[tuple[int, int]]) -> np.ndarray:
+    regions = [region] if isinstance(region, tuple) else region
+    return np.array([any(a >= r0 and b <= r1 for r0, r1 in regions) for a, b in spans], dtype=bool)
+
+
+def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
+
+
+def _ground(
+    value: Fraction,
+    region: tuple[int, int] | list[tuple[int, int]] | None,
+    numbers: list[Arg],
+    implicits: list[Arg],
+    results: list[Fraction],
+) -> Arg | None:
+    """Ground one literal operand: a number in the region, an earlier result, an implicit constant."""
+    if region is not None:
+        local = [a for a, ok in zip(numbers, _inside([a.span for a in numbers], region)) if ok]
+        hit = match_operand(value, local)
+        if hit is not None and hit.kind == "number":
+            return hit
+    for i in range(len(results) - 1, -1, -1):  # the most recent earlier result
+        if results[i] == value:
+            return Arg("result", format_value(value), step=i)
+    if region is not None:
+        local = [a for a, ok in zip(implicits, _inside([a.span for a in implicits], region)) if ok]
+        return match_operand(value, local)
+    return None
+
+
+class FlatOp(NamedTuple):
+    """One op node of the CoT, references to earlier nodes made global."""
+
+    op: str
+    operands: list  # Literal, or int: index of an earlier FlatOp
+    found: Found  # the equation it belongs to
+    value: Fraction  # what the CoT computed for it
+
+
+def _flatten(found: list[Found]) -> list[FlatOp]:
+    """All op nodes of all equations, in order."""
+    out: list[FlatOp] = []
+    for f in found:
+        base = len(out)
+        for node in f.expr.nodes:
+            operands = [base + o.index if isinstance(o, NodeRef) else o for o in node.operands]
+            out.append(FlatOp(node.op, operands, f, node.value))
+    return out
+
+
+def _build_steps(
+    nodes: list[FlatOp],
+    regions: list,
+    numbers: list[Arg],
+    implicits: list[Arg],
+) -> tuple[list[Step], str | None]:
+    """Ground every node's operands against its region; returns steps and a failure reason."""
+    steps: list[Step] = []
+    results: list[Fraction] = []
+    reason = None
+    for k, (node, region) in enumerate(zip(nodes, regions)):
+        args = []
+        for o in node.operands:
+            if isinstance(o, int):  # a reference to an earlier node (global index)
+                args.append(Arg("result", format_value(results[o]), step=o))
+                continue
+            arg = _ground(o.value, region, numbers, implicits, results)
+            if arg is None:
+                reason = reason or "ungrounded_operand"
+                arg = Arg("number", format_value(o.value), text=o.text)  # as written, ungrounded
+            args.append(arg)
+        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text, cot_span=node.found.span,
+                          region=region if isinstance(region, tuple) else None))
+        results.append(node.value)  # lets a later literal be recognised as this result
+    return steps, reason
+
+
+def _execute(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
+    """(answer, correct, failure reason) of the DAG built from ``steps``."""
+    try:
+        values = execute_all(dag_from_steps(steps))
+    except ExecutionError as e:
+        return None, False, f"execution_error:{e.reason.value}"
+    for step, v in zip(steps, values):
+        step.value = format_value(v)
+    answer = values[-1]
+    return format_value(answer), answer_equals(answer, gold), None
+
+
+def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tuple[LabelRecord, Diagnostics]:
+    """Phases 2-5 for one trace. ``parsed`` is the spaCy parse of ``trace.text``."""
+    record = LabelRecord(trace.id, trace.text, trace.gold_answer, [], None, False,
+                         level=trace.level, type=trace.type)
+    if trace.error or parsed is None or len(trace.cot_offsets) == 0:
+        record.reason = "trace_error"
+        return record, Diagnostics()
+
+    cot_steps, d = _cot_steps(trace, s)
+    found, parse_failed = _found_ops(trace)
+    if found:
+        record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
+    if not found:
+        record.reason = "no_ops"
+        return record, d
+    nodes = _flatten(found)
+    d.ops = len(nodes)
+
+    # IAF highlights per CoT step
+    steps_chars = np.array([(trace.cot_offsets[a, 0], trace.cot_offsets[b - 1, 1]) for a, b in cot_steps])
+    attn = trace.attn.get(s.iaf.layer_group)
+    if attn is None and s.source != "operands":
+        raise KeyError(f"trace has no attention for layer group {s.iaf.layer_group!r}; captured: {sorted(trace.attn)}")
+    numbers = extract_numbers(trace.text)
+    implicits = implicit_operands(trace.text)
+    op_spans: list[list[tuple[int, int]]] = []
+    op_weights: list[list[float]] = []
+    op_anchors: list[list[tuple[int, int]]] = []
+    raw_spans: list[list[tuple[int, int]]] = []
+    if attn is not None:
+        sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
+        matrix = iaf_matrix(attn, cot_steps, sinks)
+    for node in nodes:
+        literals = [o for o in node.operands if isinstance(o, Literal) and not o.implicit]
+        anchors = [a.span for a in numbers if any(match_operand(lit.value, [a]) for lit in literals)]
+        iaf_spans, iaf_w = [], []
+        if attn is not None:
+            row = matrix[_step_of(node.found.span[0], steps_chars)]
+            idx = select(row, method=s.iaf.method, top_k=s.iaf.top_k, threshold=s.iaf.threshold, mass=s.iaf.mass)
+            idx = idx[row[idx] > 0]
+            iaf_spans = [(int(trace.problem_offsets[i, 0]), int(trace.problem_offsets[i, 1])) for i in idx]
+            iaf_w = [float(row[i]) for i in idx]
+            if anchors:
+                d.iaf_ops += 1
+                d.iaf_operand_hits += int(_overlaps(anchors, iaf_spans))
+        raw_spans.append(token_spans(idx, trace.problem_offsets) if attn is not None else [])
+        spans, weights = [], []
+        if s.source in ("iaf", "both"):
+            spans += iaf_spans
+            weights += iaf_w
+        if s.source in ("operands", "both"):
+            # an operand number outweighs any single IAF token: it is where the op's data is
+            spans += anchors
+            weights += [1.0] * len(anchors)
+        op_spans.append(spans)
+        op_weights.append(weights)
+        op_anchors.append(anchors)
+
+    regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
+    d.raw_tokens = [len(sp) for sp in op_spans]
+    for r in regions:
+        if r is not None:
+            d.region_tokens.append(int(((trace.problem_offsets[:, 0] < r[1]) & (trace.problem_offsets[:, 1] > r[0])).sum()))
+
+    steps, reason = _build_steps(nodes, regions, numbers, implicits)
+    for step, raw in zip(steps, raw_spans):
+        step.iaf_spans = raw
+    record.steps = steps
+    answer, correct, exec_failure = _execute(steps, trace.gold_answer)
+    record.answer = answer
+    if any(r is None for r in regions):
+        reason = reason or "no_region"
+    reason = reason or exec_failure or (None if correct else "wrong_answer")
+    if parse_failed:
+        reason = "cot_parse_error"
+    record.validated = reason is None
+    record.reason = reason
+
+    # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions
+    if attn is not None:
+        raw_steps, raw_reason = _build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits)
+        raw_answer, raw_correct, raw_exec = _execute(raw_steps, trace.gold_answer)
+        d.raw_validated = raw_reason is None and raw_exec is None and raw_correct and not parse_failed
+    return record, d

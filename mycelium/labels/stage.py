@@ -1,0 +1,81 @@
+"""The labels stage: cached traces -> labels.jsonl + report.json, no teacher needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from mycelium.errors import UserError
+from mycelium.labels.assemble import LabelSettings, label_trace
+from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels.records import LabelRecord
+from mycelium.labels.report import LabelReport
+from mycelium.teacher.traces import load_traces
+
+LABELS_FILE = "labels.jsonl"
+
+
+def run_labels(
+    traces_dir: str | os.PathLike,
+    labels_dir: str | os.PathLike,
+    settings: LabelSettings,
+    limit: int | None = None,
+    progress: bool = True,
+) -> LabelReport:
+    """Label every cached trace (first ``limit``), write ``labels.jsonl``, ``report.json`` and
+    ``settings.json`` into ``labels_dir`` atomically, and return the report."""
+    traces_dir, labels_dir = Path(traces_dir), Path(labels_dir)
+    if not traces_dir.is_dir():
+        raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first (same data/split/teacher)")
+    start = time.perf_counter()
+    traces = load_traces(traces_dir)
+    if limit is not None:
+        traces = traces[:limit]
+    if not traces:
+        raise UserError(f"{traces_dir} holds no traces: run `python extract.py stage=teacher ...` first")
+    nlp = load_spacy(settings.spacy_model)
+    ok = [t for t in traces if not t.error]
+    parsed = dict(zip((t.id for t in ok), parse([t.text for t in ok], nlp, settings.clauses)))
+    records: list[LabelRecord] = []
+    diags = []
+    for trace in tqdm(traces, desc="labels", unit="problem", disable=not progress):
+        record, diag = label_trace(trace, parsed.get(trace.id), settings)
+        records.append(record)
+        diags.append(diag)
+    report = LabelReport.build(records, diags, time.perf_counter() - start)
+
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    tmp = labels_dir / f".{LABELS_FILE}.tmp"
+    with tmp.open("w") as f:
+        for r in records:
+            f.write(json.dumps(r.to_dict()) + "\n")
+    os.replace(tmp, labels_dir / LABELS_FILE)
+    report.save(labels_dir / "report.json")
+    (labels_dir / "settings.json").write_text(json.dumps(asdict(settings) | {"traces_dir": str(traces_dir)}, indent=2, default=str))
+    return report
+
+
+def read_labels(labels_dir: str | os.PathLike) -> list[LabelRecord]:
+    """Read ``labels.jsonl`` back into records (tuples restored for spans)."""
+    from mycelium.labels.records import Arg, Step
+
+    path = Path(labels_dir) / LABELS_FILE
+    if not path.is_file():
+        raise UserError(f"no labels at {path}: run `python extract.py stage=labels ...` first")
+    out = []
+    for line in path.read_text().splitlines():
+        d = json.loads(line)
+        steps = []
+        for s in d.pop("steps"):
+            args = [Arg(**(a | {"span": tuple(a["span"]) if a["span"] else None})) for a in s.pop("args")]
+            s["cot_span"] = tuple(s["cot_span"]) if s["cot_span"] else None
+            s["region"] = tuple(s["region"]) if s["region"] else None
+            s["iaf_spans"] = [tuple(x) for x in s["iaf_spans"]]
+            steps.append(Step(args=args, **s))
+        out.append(LabelRecord(steps=steps, **d))
+    return out
