@@ -14,8 +14,11 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mycelium.errors import UserError
+from mycelium.config import register_resolvers
+from mycelium.errors import UserError, find_user_error
 from mycelium.loggers import finish_loggers
+
+register_resolvers()
 
 log = logging.getLogger("extract")
 
@@ -74,8 +77,11 @@ def main(cfg: DictConfig) -> float | None:
             metrics |= run_teacher_stage(cfg, loggers)
         if cfg.stage in ("labels", "all"):
             metrics |= run_labels_stage(cfg, loggers)
-    except UserError as e:  # a user mistake: one clear line, no traceback
-        log.error("%s", e)
+    except Exception as e:
+        user_error = find_user_error(e)
+        if user_error is None:
+            raise
+        log.error("%s", user_error)  # a user mistake: one clear line, no traceback
         sys.exit(2)
     finally:
         finish_loggers(loggers)

@@ -77,8 +77,10 @@ def clean_gsm8k_solution(solution: str) -> tuple[str, list[tuple[int, str]]]:
     return text, annotations
 
 
-def format_number(x: float | int | Fraction) -> str:
+def format_number(x: float | int | str | Fraction) -> str:
     """A plain answer string: integers without ``.0``, other floats as written."""
+    if isinstance(x, str):
+        x = float(x)  # MAWPS stores some solutions as strings ("11687.0")
     if isinstance(x, Fraction):
         return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
     if float(x).is_integer():

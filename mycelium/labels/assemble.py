@@ -36,6 +36,7 @@ from mycelium.teacher.traces import Trace
 
 SOURCES = ("iaf", "operands", "both")
 COT_STEPS = ("jsd", "sentence")
+GROUNDING = ("region", "problem")
 
 
 @dataclass
@@ -46,12 +47,18 @@ class LabelSettings:
     iaf: IAFConfig = field(default_factory=IAFConfig)
     clauses: ClauseConfig = field(default_factory=ClauseConfig)
     source: str = "both"  # where an op's highlights come from: iaf | operands | both
+    # where a literal operand may be found: "region" (its op's own region, the strict rule)
+    # or "problem" (also any number written elsewhere in the problem: a quantity the solver
+    # must wire in from another clause). Implicit constants always come from the region.
+    grounding: str = "region"
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"labels.source must be one of {SOURCES}, got {self.source!r}")
+        if self.grounding not in GROUNDING:
+            raise ValueError(f"labels.grounding must be one of {GROUNDING}, got {self.grounding!r}")
         if self.cot_steps not in COT_STEPS:
             raise ValueError(f"labels.cot_steps must be one of {COT_STEPS}, got {self.cot_steps!r}")
 
@@ -64,6 +71,7 @@ class LabelSettings:
             clauses=ClauseConfig(**dict(labels["clauses"])),
             source=labels.get("source", "both"),
             cot_steps=labels.get("cot_steps", "jsd"),
+            grounding=labels.get("grounding", "region"),
             spacy_model=labels.get("spacy_model"),
         )
 
@@ -120,6 +128,13 @@ def _inside(spans: list[tuple[int, int]], region: tuple[int, int] | list[tuple[i
     return np.array([any(a >= r0 and b <= r1 for r0, r1 in regions) for a, b in spans], dtype=bool)
 
 
+def _same_sentence(parsed: ParsedText, spans: list[tuple[int, int]], anchors: list[tuple[int, int]]) -> list[bool]:
+    """For each span: does it lie in a sentence that holds one of the anchors?"""
+    sent_of = lambda sp: np.searchsorted(parsed.sent_spans[:, 0], sp[0], side="right") - 1  # noqa: E731
+    anchor_sents = {int(sent_of(a)) for a in anchors}
+    return [int(sent_of(sp)) in anchor_sents for sp in spans]
+
+
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
 
@@ -130,8 +145,10 @@ def _ground(
     numbers: list[Arg],
     implicits: list[Arg],
     results: list[Fraction],
+    anywhere: bool = False,
 ) -> Arg | None:
-    """Ground one literal operand: a number in the region, an earlier result, an implicit constant."""
+    """Ground one literal operand: a number in the region, an earlier result, an implicit
+    constant of the region, and (``anywhere``) a number written elsewhere in the problem."""
     if region is not None:
         local = [a for a, ok in zip(numbers, _inside([a.span for a in numbers], region)) if ok]
         hit = match_operand(value, local)
@@ -142,7 +159,13 @@ def _ground(
             return Arg("result", format_value(value), step=i)
     if region is not None:
         local = [a for a, ok in zip(implicits, _inside([a.span for a in implicits], region)) if ok]
-        return match_operand(value, local)
+        hit = match_operand(value, local)
+        if hit is not None:
+            return hit
+    if anywhere:
+        hit = match_operand(value, numbers)
+        if hit is not None and hit.kind == "number":
+            return hit
     return None
 
 
@@ -171,6 +194,7 @@ def _build_steps(
     regions: list,
     numbers: list[Arg],
     implicits: list[Arg],
+    anywhere: bool = False,
 ) -> tuple[list[Step], str | None]:
     """Ground every node's operands against its region; returns steps and a failure reason."""
     steps: list[Step] = []
@@ -182,12 +206,12 @@ def _build_steps(
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(results[o]), step=o))
                 continue
-            arg = _ground(o.value, region, numbers, implicits, results)
+            arg = _ground(o.value, region, numbers, implicits, results, anywhere)
             if arg is None:
                 reason = reason or "ungrounded_operand"
                 arg = Arg("number", format_value(o.value), text=o.text)  # as written, ungrounded
             args.append(arg)
-        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text, cot_span=node.found.span,
+        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text,
                           region=region if isinstance(region, tuple) else None))
         results.append(node.value)  # lets a later literal be recognised as this result
     return steps, reason
@@ -234,12 +258,18 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     op_weights: list[list[float]] = []
     op_anchors: list[list[tuple[int, int]]] = []
     raw_spans: list[list[tuple[int, int]]] = []
+    used: set[tuple[int, int]] = set()
     if attn is not None:
         sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
         matrix = iaf_matrix(attn, cot_steps, sinks)
     for node in nodes:
         literals = [o for o in node.operands if isinstance(o, Literal) and not o.implicit]
-        anchors = [a.span for a in numbers if any(match_operand(lit.value, [a]) for lit in literals)]
+        # operand matching: problem numbers (and implicit words) equal to a literal operand;
+        # numbers an earlier op already anchored on are used only when nothing fresh matches
+        matches = [a for a in numbers + implicits if any(match_operand(lit.value, [a]) for lit in literals)]
+        fresh = [a for a in matches if a.span not in used]
+        anchors = [a.span for a in (fresh or matches)]
+        used.update(a.span for a in fresh if a.kind == "number")
         iaf_spans, iaf_w = [], []
         if attn is not None:
             row = matrix[_step_of(node.found.span[0], steps_chars)]
@@ -247,11 +277,17 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
             idx = idx[row[idx] > 0]
             iaf_spans = [(int(trace.problem_offsets[i, 0]), int(trace.problem_offsets[i, 1])) for i in idx]
             iaf_w = [float(row[i]) for i in idx]
-            if anchors:
+            if any(a.kind == "number" for a in matches):
                 d.iaf_ops += 1
-                d.iaf_operand_hits += int(_overlaps(anchors, iaf_spans))
+                d.iaf_operand_hits += int(_overlaps([a.span for a in matches if a.kind == "number"], iaf_spans))
         raw_spans.append(token_spans(idx, trace.problem_offsets) if attn is not None else [])
         spans, weights = [], []
+        if s.source == "both" and anchors:
+            # IAF adds context to the operands' clauses; scattered hits in other sentences
+            # (sinks, the question) would otherwise pull the region away from the operands
+            keep = _same_sentence(parsed, iaf_spans, anchors)
+            iaf_spans = [sp for sp, k in zip(iaf_spans, keep) if k]
+            iaf_w = [w for w, k in zip(iaf_w, keep) if k]
         if s.source in ("iaf", "both"):
             spans += iaf_spans
             weights += iaf_w
@@ -269,9 +305,11 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         if r is not None:
             d.region_tokens.append(int(((trace.problem_offsets[:, 0] < r[1]) & (trace.problem_offsets[:, 1] > r[0])).sum()))
 
-    steps, reason = _build_steps(nodes, regions, numbers, implicits)
-    for step, raw in zip(steps, raw_spans):
+    steps, reason = _build_steps(nodes, regions, numbers, implicits, s.grounding == "problem")
+    for step, raw, node in zip(steps, raw_spans, nodes):
         step.iaf_spans = raw
+        a, b = steps_chars[_step_of(node.found.span[0], steps_chars)]
+        step.cot_span = (int(a), int(b))  # the CoT step (JSD or sentence) holding the op
     record.steps = steps
     answer, correct, exec_failure = _execute(steps, trace.gold_answer)
     record.answer = answer
@@ -285,7 +323,8 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
 
     # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions
     if attn is not None:
-        raw_steps, raw_reason = _build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits)
+        raw_steps, raw_reason = _build_steps(
+            nodes, [sp or None for sp in raw_spans], numbers, implicits, s.grounding == "problem")
         raw_answer, raw_correct, raw_exec = _execute(raw_steps, trace.gold_answer)
         d.raw_validated = raw_reason is None and raw_exec is None and raw_correct and not parse_failed
     return record, d
