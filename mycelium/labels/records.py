@@ -55,3 +55,23 @@ class LabelRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LabelRecord":
+        """Inverse of ``to_dict`` (JSON turns tuples into lists; they come back as tuples)."""
+        d = dict(d)
+        steps = [
+            Step(
+                **{k: v for k, v in s.items() if k not in ("args", "cot_span", "region", "iaf_spans")},
+                args=[Arg(**{**a, "span": _span(a.get("span"))}) for a in s["args"]],
+                cot_span=_span(s.get("cot_span")),
+                region=_span(s.get("region")),
+                iaf_spans=[_span(x) for x in s.get("iaf_spans", [])],
+            )
+            for s in d.pop("steps")
+        ]
+        return cls(steps=steps, **d)
+
+
+def _span(x) -> tuple[int, int] | None:
+    return (int(x[0]), int(x[1])) if x is not None else None

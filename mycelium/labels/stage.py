@@ -61,21 +61,9 @@ def run_labels(
 
 
 def read_labels(labels_dir: str | os.PathLike) -> list[LabelRecord]:
-    """Read ``labels.jsonl`` back into records (tuples restored for spans)."""
-    from mycelium.labels.records import Arg, Step
-
+    """Read ``labels.jsonl`` back into records."""
     path = Path(labels_dir) / LABELS_FILE
     if not path.is_file():
         raise UserError(f"no labels at {path}: run `python extract.py stage=labels ...` first")
-    out = []
-    for line in path.read_text().splitlines():
-        d = json.loads(line)
-        steps = []
-        for s in d.pop("steps"):
-            args = [Arg(**(a | {"span": tuple(a["span"]) if a["span"] else None})) for a in s.pop("args")]
-            s["cot_span"] = tuple(s["cot_span"]) if s["cot_span"] else None
-            s["region"] = tuple(s["region"]) if s["region"] else None
-            s["iaf_spans"] = [tuple(x) for x in s["iaf_spans"]]
-            steps.append(Step(args=args, **s))
-        out.append(LabelRecord(steps=steps, **d))
-    return out
+    with path.open() as f:
+        return [LabelRecord.from_dict(json.loads(line)) for line in f if line.strip()]

@@ -21,11 +21,13 @@ Methods:
 
 - ``hooks`` (default): registers a custom attention function with transformers'
   ``AttentionInterface``. It computes the layer's output with SDPA (the normal fast path) and,
-  separately, softmax(Q_cot K^T * scale) for the CoT query rows only, in chunks of rows, with the
-  layer's causal + padding mask and GQA handled by grouping query heads per KV head. Each chunk
-  is head-reduced at once and added into the group accumulators, so peak memory never holds all
-  layers' (or even one layer's full T x T) attention. The model's attention implementation is
-  restored afterwards.
+  separately, softmax(Q_cot K^T * scale) in float32 for the CoT query rows only, in chunks of
+  rows (keys past a chunk's last position are skipped: causal), with the layer's causal + padding
+  mask and GQA handled by grouping query heads per KV head. Each chunk is head-reduced at once and
+  added into the group accumulators, so peak memory never holds all layers' (or even one layer's
+  full H x T x T) attention. A layer in several groups is computed once. The model's attention
+  implementation is restored afterwards. With right padding, a real token's row never sees a
+  pad key, so padded sequences give exactly what they give alone.
 - ``naive``: eager attention with ``output_attentions=True``: all layers' full (H, T, T)
   attention are materialised, then reduced. The reference path the hooks path is tested against.
 

@@ -165,10 +165,15 @@ def test_tokens_of_maps_partial_and_empty_spans(P):
     assert len(tokens_of(p, span(COORD, "48 clips"))) == 2
 
 
+MASS = ClauseConfig(select="mass")
+
+
 def test_design_example_mass_picks_the_clause_with_most_highlights(P):
     p = P[NATALIA]
     spans = [span(p.text, "48"), span(p.text, "half"), span(p.text, "sold", 1)]
-    assert sub(p, expand_one(p, spans)) == "she sold half as many clips in May"
+    assert sub(p, expand_one(p, spans, config=MASS)) == "she sold half as many clips in May"
+    # the default "cover" keeps both operands' clauses when they share a sentence
+    assert sub(p, expand_one(p, spans)).startswith("Natalia sold clips to 48")
     regions = [sub(p, r) for r in expand(p, spans)]
     assert regions == ["she sold half as many clips in May", "Natalia sold clips to 48 of her friends in April"]
 
@@ -176,13 +181,13 @@ def test_design_example_mass_picks_the_clause_with_most_highlights(P):
 def test_weights_decide_between_clauses(P):
     p = P[NATALIA]
     spans = [span(p.text, "48"), span(p.text, "half"), span(p.text, "sold", 1)]
-    assert sub(p, expand_one(p, spans, weights=[0.8, 0.1, 0.1])) == "Natalia sold clips to 48 of her friends in April"
+    assert sub(p, expand_one(p, spans, weights=[0.8, 0.1, 0.1], config=MASS)) == "Natalia sold clips to 48 of her friends in April"
 
 
 def test_number_breaks_mass_ties(P):
     p = P[COORD]
     tie = [span(COORD, "clips", 1), span(COORD, "48")]  # one span per clause: the number's clause wins
-    assert sub(p, expand_one(p, tie)) == "She sold 48 clips in April"
+    assert sub(p, expand_one(p, tie, config=MASS)) == "She sold 48 clips in April"
 
 
 def test_overlapping_clauses_merge(P):

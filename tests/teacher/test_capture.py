@@ -124,3 +124,14 @@ def test_bad_arguments(model):
         capture(model, reqs, GROUPS, method="magic")
     with pytest.raises(ValueError):
         capture(model, [CaptureRequest(np.arange(5), np.arange(2), cot_start=5)], GROUPS)
+
+
+def test_restores_attention_implementation_and_single_cot_token(model):
+    model.set_attn_implementation("eager")
+    try:
+        req = CaptureRequest(input_ids=np.arange(1, 11), problem_positions=np.array([2, 3]), cot_start=9)
+        (sig,) = capture(model, [req], {"all": GROUPS["all"]})
+        assert model.config._attn_implementation == "eager"
+        assert sig.jsd["all"].tolist() == [0.0] and sig.attn["all"].shape == (1, 2)
+    finally:
+        model.set_attn_implementation("sdpa")

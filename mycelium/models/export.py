@@ -1,0 +1,67 @@
+"""Export a trained student for the solver, and load it back.
+
+An export directory holds the backbone with its head (``save_pretrained``: config.json with
+``id2label``, model.safetensors), the tokenizer, and ``label_map.json``::
+
+    {"student": "segmenter" | "classifier", "labels": [...], "bidirectional": bool,
+     "markers": ["[[", "]]"]}
+
+``load_exported`` rebuilds the LightningModule around it, so the solver calls the same
+``predict_spans`` / ``predict_ops`` that training evaluated.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+from mycelium.models.classifier import ClassifierModule
+from mycelium.models.segmenter import SegmenterModule
+
+LABEL_MAP = "label_map.json"
+AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification}
+
+
+def export_student(module: SegmenterModule | ClassifierModule, out_dir: str | Path) -> Path:
+    """Write ``module``'s model, tokenizer and label map to ``out_dir``; returns ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    module.model.save_pretrained(out)
+    module.tokenizer.save_pretrained(out)
+    if isinstance(module, SegmenterModule):
+        meta: dict[str, Any] = {"student": "segmenter", "labels": list(module.labels), "bidirectional": module.bidirectional}
+    else:
+        meta = {"student": "classifier", "labels": list(module.labels), "markers": list(module.markers)}
+    (out / LABEL_MAP).write_text(json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def _from_dir(path: Path, *, task: str, num_labels: int, **ignored: Any) -> tuple[Any, Any]:
+    """A backbone partial that reloads an export (the modules call ``backbone(task=, num_labels=)``)."""
+    model = AUTO[task].from_pretrained(path)
+    if model.config.num_labels != num_labels:
+        raise ValueError(f"{path}: head has {model.config.num_labels} labels, label_map.json {num_labels}")
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+def load_exported(path: str | Path, device: str = "cpu") -> SegmenterModule | ClassifierModule:
+    """The student exported at ``path``, in eval mode on ``device``, ready for prediction."""
+    path = Path(path)
+    meta_file = path / LABEL_MAP
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{path} is not a student export (no {LABEL_MAP})")
+    meta = json.loads(meta_file.read_text())
+    backbone = functools.partial(_from_dir, path)
+    if meta["student"] == "segmenter":
+        module: SegmenterModule | ClassifierModule = SegmenterModule(
+            backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"]
+        )
+    elif meta["student"] == "classifier":
+        module = ClassifierModule(backbone, labels=meta["labels"], markers=meta.get("markers", ["[[", "]]"]))
+    else:
+        raise ValueError(f"{meta_file}: unknown student {meta['student']!r}")
+    return module.to(device).eval()

@@ -1,0 +1,192 @@
+"""The segmenter: BIO token classification over problem text (phase 6, model 1).
+
+A decoder-only backbone (SmolLM2, Qwen2) with a token-classification head tags each token
+``O``/``B-OP``/``I-OP``; spans are read back through the tokenizer's char offsets
+(:mod:`mycelium.models.bio`). ``bidirectional=True`` drops the causal mask, so a token's tag
+can depend on the words after it (a clause's start is often decided by what follows).
+
+Metrics: strict IOB2 span F1 (seqeval, at word level, against the record's own regions) and
+token accuracy (torchmetrics, over non-special tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from seqeval.metrics import f1_score, precision_score, recall_score
+from seqeval.scheme import IOB2
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
+
+Span = tuple[int, int]
+
+
+def make_bidirectional(model: nn.Module) -> nn.Module:
+    """Drop the causal mask of a transformers 5.x decoder-only model (Llama, Qwen2, ...), in place.
+
+    ``config.is_causal = False`` makes ``create_causal_mask`` build a bidirectional (padding
+    only) mask; the attention modules' own ``is_causal`` flag must go too, because SDPA falls
+    back to ``is_causal=True`` when the mask is skipped (no padding in the batch).
+    """
+    model.config.is_causal = False
+    for module in model.modules():
+        if hasattr(module, "is_causal"):
+            module.is_causal = False
+    return model
+
+
+def gather_lists(items: list, world_size: int) -> list:
+    """Concatenate a Python list across DDP ranks (identity on one process)."""
+    if world_size == 1 or not torch.distributed.is_initialized():
+        return items
+    parts: list[list | None] = [None] * world_size
+    torch.distributed.all_gather_object(parts, items)
+    return [x for part in parts for x in part]
+
+
+def span_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]:
+    """Strict IOB2 span precision, recall and F1 (seqeval) over word tag sequences."""
+    kw = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    return {
+        "span_f1": float(f1_score(gold, pred, **kw)),
+        "span_precision": float(precision_score(gold, pred, **kw)),
+        "span_recall": float(recall_score(gold, pred, **kw)),
+    }
+
+
+class SegmenterModule(L.LightningModule):
+    """BIO segmenter over ``AutoModelForTokenClassification``.
+
+    Args:
+        backbone: ``backbone(task=..., num_labels=...) -> (model, tokenizer)``, e.g. a partial of
+            ``mycelium.teacher.loading.load_model`` (``conf/backbone``).
+        optim: ``optim(params) -> Optimizer`` (a partial); None for inference-only use.
+        scheduler: ``scheduler(optimizer) -> LRScheduler`` stepped every step, or None.
+        bidirectional: drop the causal mask (see :func:`make_bidirectional`).
+        labels: the tag names; must be ``("O", "B-OP", "I-OP")``. Accepted so that every
+            student takes its DataModule's ``labels``.
+    """
+
+    def __init__(
+        self,
+        backbone: Callable[..., tuple[Any, Any]],
+        optim: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
+        bidirectional: bool = False,
+        labels: Sequence[str] = LABELS,
+    ) -> None:
+        super().__init__()
+        labels = tuple(labels)  # plain types in hparams (Hydra passes ListConfig)
+        if labels != LABELS:
+            raise ValueError(f"segmenter labels must be {LABELS}, got {labels}")
+        # Partials stay out of hparams: checkpoints then load with torch's weights_only=True.
+        self.save_hyperparameters(logger=False, ignore=["backbone", "optim", "scheduler"])
+        self.optim, self.scheduler = optim, scheduler
+        self.labels = LABELS
+        self.bidirectional = bidirectional
+        self.model, self.tokenizer = backbone(task="token_classification", num_labels=len(LABELS))
+        self.model.train()  # loaders return eval mode; Lightning keeps the mode it finds at fit start
+        self.model.config.id2label = dict(enumerate(LABELS))
+        self.model.config.label2id = {name: k for k, name in enumerate(LABELS)}
+        if self.tokenizer.pad_token_id is None:  # these models pad with EOS
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "right"  # positions as in training batches (pad_batch)
+        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        if bidirectional:
+            make_bidirectional(self.model)
+        self.token_acc = nn.ModuleDict(
+            {s: MulticlassAccuracy(len(LABELS), average="micro", ignore_index=IGNORE) for s in ("val", "test")}
+        )
+        self._gold: list[list[str]] = []
+        self._pred: list[list[str]] = []
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Tag logits ``(batch, tokens, 3)``."""
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = self._loss(logits, batch["labels"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["input_ids"]))
+        return loss
+
+    def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        labels = batch["labels"]
+        self.log(f"{stage}/loss", self._loss(logits, labels), sync_dist=True, batch_size=len(labels))
+        preds = logits.argmax(-1)
+        self.token_acc[stage].update(preds, labels)
+        self.log(f"{stage}/token_acc", self.token_acc[stage], batch_size=len(labels))
+        for k, (text, offsets, regions) in enumerate(zip(batch["text"], batch["offsets"], batch["regions"])):
+            tags = preds[k, : len(offsets)].tolist()
+            # Score only the text the model saw (inputs may be truncated at max_length).
+            seen = [o for o, lab in zip(offsets, labels[k].tolist()) if lab != IGNORE]
+            end = max((e for _, e in seen), default=0)
+            tags = [t if lab != IGNORE else IGNORE for t, lab in zip(tags, labels[k].tolist())]
+            self._pred.append(regions_to_word_tags(text, token_tags_to_regions(text, offsets, tags), end))
+            self._gold.append(regions_to_word_tags(text, regions, end))
+
+    def _eval_epoch_end(self, stage: str) -> None:
+        gold = gather_lists(self._gold, self.trainer.world_size)
+        pred = gather_lists(self._pred, self.trainer.world_size)
+        self._gold, self._pred = [], []
+        if gold:
+            for name, value in span_scores(gold, pred).items():
+                # Every rank holds the same (gathered) value; sync_dist averages equal numbers.
+                self.log(f"{stage}/{name}", value, prog_bar=name == "span_f1", sync_dist=True)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    def configure_optimizers(self) -> Any:
+        if self.optim is None:
+            raise ValueError("SegmenterModule was built without optim; pass optim=partial(AdamW, lr=...)")
+        optimizer = self.optim(params=self.parameters())
+        if self.scheduler is None:
+            return optimizer
+        scheduler = self.scheduler(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    @torch.no_grad()
+    def predict_spans(self, texts: Sequence[str], batch_size: int = 16, max_length: int = 512) -> list[list[Span]]:
+        """Operation-bearing clause spans (char ``(start, end)``) for each text."""
+        was_training = self.training
+        self.eval()
+        out: list[list[Span]] = []
+        for i in range(0, len(texts), batch_size):
+            chunk = list(texts[i : i + batch_size])
+            enc = self.tokenizer(
+                chunk,
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_tensors="pt",
+            )
+            logits = self(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
+            preds = logits.argmax(-1).cpu()
+            for k, text in enumerate(chunk):
+                ignore = (enc["special_tokens_mask"][k] == 1) | (enc["attention_mask"][k] == 0)
+                tags = preds[k].masked_fill(ignore, IGNORE).tolist()
+                out.append(token_tags_to_regions(text, enc["offset_mapping"][k].tolist(), tags))
+        self.train(was_training)
+        return out

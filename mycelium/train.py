@@ -1,0 +1,77 @@
+"""Train one student from a composed config (the body of ``train.py``).
+
+The shape of lightning-hydra-template's ``src/train.py``: seed, instantiate the datamodule,
+model, callbacks, loggers and trainer from config, fit, test the best checkpoint, export it
+for the solver, and return the metrics (a sweeper optimises ``cfg.optimized_metric``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+
+from mycelium.loggers import finish_loggers
+from mycelium.models.export import export_student
+
+log = logging.getLogger(__name__)
+
+
+def instantiate_group(cfg: DictConfig | None) -> list[Any]:
+    """One object per entry of a config group holding several (``callbacks``, ``logger``)."""
+    if not cfg:
+        return []
+    return [instantiate(c) for c in cfg.values() if c is not None and "_target_" in c]
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, test and export the student ``cfg`` describes; returns the trainer's final metrics."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    log.info("datamodule <%s>", cfg.datamodule._target_)
+    datamodule = instantiate(cfg.datamodule)
+    stats = datamodule.scan()  # fails early, with what to run, when there are no labels
+    log.info("labels: %s", {k: dict(v) if isinstance(v, dict) else v for k, v in stats.items()})
+    # The classifier's head size comes from the data; the tokenizer comes with the backbone.
+    model = instantiate(cfg.model, labels=datamodule.labels)
+    datamodule.tokenizer = model.tokenizer
+
+    callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
+    loggers: list[Logger] = instantiate_group(cfg.get("logger"))
+    if not loggers:  # LearningRateMonitor refuses to run without a logger
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+
+    try:
+        for lg in loggers:
+            lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+            lg.log_hyperparams({f"labels/{k}": v for k, v in stats.items() if isinstance(v, int)})
+        trainer.fit(model=model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        if cfg.get("test"):
+            # ckpt_path=best loads the best weights into `model`, so the export below is the best.
+            trainer.test(model=model, datamodule=datamodule, ckpt_path=best or None)
+            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items()}
+        elif best:
+            model.load_state_dict(_load_state_dict(best))
+        if cfg.get("export") and trainer.is_global_zero:
+            out = export_student(model, Path(cfg.paths.output_dir) / "export")
+            log.info("exported %s (best checkpoint: %s)", out, best or "none; last weights")
+    finally:
+        finish_loggers(loggers)
+    return metrics
+
+
+def _load_state_dict(ckpt_path: str) -> dict:
+    import torch
+
+    return torch.load(ckpt_path, map_location="cpu", weights_only=False)["state_dict"]

@@ -1,0 +1,118 @@
+"""Label assembly on hand-made traces (real spaCy parse, synthetic attention)."""
+
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mycelium.data.answers import clean_gsm8k_solution
+from mycelium.labels.assemble import LabelSettings, label_trace
+from mycelium.labels.clauses import load_spacy, parse
+from mycelium.teacher.traces import Trace
+
+TEXT = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+        "How many clips did Natalia sell altogether in April and May?")
+SOLUTION = ("Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n"
+            "Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72")
+
+
+def word_offsets(text: str) -> np.ndarray:
+    return np.array([m.span() for m in re.finditer(r"\w+|[^\w\s]", text)], dtype=np.int32)
+
+
+def make_trace(text=TEXT, solution=SOLUTION, gold="72", focus=("48", "half")) -> Trace:
+    """A trace whose attention puts the first CoT sentence on ``focus`` words and whose JSD
+    peaks at each CoT sentence start."""
+    cot, annotations = clean_gsm8k_solution(solution)
+    p_off, c_off = word_offsets(text), word_offsets(cot)
+    words = [text[a:b] for a, b in p_off]
+    attn = np.full((len(c_off), len(p_off)), 0.01, dtype=np.float32)
+    first_line = c_off[:, 0] < cot.index("\n")
+    for w in focus:
+        attn[np.ix_(first_line, [i for i, x in enumerate(words) if x == w])] = 0.5
+    jsd = np.full(len(c_off), 0.01, dtype=np.float32)
+    for m in re.finditer(r"\n", cot):
+        jsd[np.searchsorted(c_off[:, 0], m.end())] = 0.5
+    groups = {"all": jsd, "last_third": jsd}
+    return Trace(id="t/0", text=text, cot=cot, gold_answer=gold, teacher_answer=gold, correct=True,
+                 problem_offsets=p_off, cot_offsets=c_off, jsd=groups,
+                 attn={"all": attn.astype(np.float16), "last_third": attn.astype(np.float16)},
+                 annotations=annotations)
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_spacy()
+
+
+def label(trace, nlp, **kw):
+    settings = LabelSettings(**kw)
+    (parsed,) = parse([trace.text], nlp, settings.clauses)
+    return label_trace(trace, parsed, settings)
+
+
+def test_natalia_is_validated_with_grounded_operands(nlp):
+    record, diag = label(make_trace(), nlp)
+    assert record.validated, record.reason
+    assert [s.op for s in record.steps] == ["DIV", "ADD"]
+    assert record.answer == "72" and [s.value for s in record.steps] == ["24", "72"]
+    div, add = record.steps
+    kinds = {a.kind: a for a in div.args}
+    assert TEXT[slice(*kinds["number"].span)] == "48"
+    assert TEXT[slice(*kinds["implicit"].span)] == "half"
+    # every grounded number or implicit operand lies inside its op's region
+    for step in record.steps:
+        for a in step.args:
+            if a.kind != "result":
+                assert step.region[0] <= a.span[0] and a.span[1] <= step.region[1]
+    assert add.args[1].kind == "result" and add.args[1].step == 0
+    # the step's CoT span is the CoT sentence holding the annotation
+    cot = make_trace().cot
+    assert cot[slice(*div.cot_span)].startswith("Natalia sold 48/2")
+    assert diag.ops == 2
+
+
+def test_wrong_gold_is_rejected_with_reason(nlp):
+    record, _ = label(make_trace(gold="71"), nlp)
+    assert not record.validated and record.reason == "wrong_answer"
+    assert record.cot_executes is False
+
+
+def test_operand_missing_from_problem_is_ungrounded(nlp):
+    solution = SOLUTION.replace("48+24=<<48+24=72>>72", "49+23=<<49+23=72>>72").replace("48+24 = <<48+24=72>>72", "49+23 = <<49+23=72>>72")
+    record, _ = label(make_trace(solution=solution), nlp)
+    assert record.reason == "ungrounded_operand"
+
+
+def test_grounding_problem_accepts_numbers_from_other_clauses(nlp):
+    text = "A pen costs $3. Tom buys 4 pens. How much does Tom pay?"
+    solution = "Tom pays 3*4=<<3*4=12>>12 dollars.\n#### 12"
+    trace = make_trace(text=text, solution=solution, gold="12", focus=("4",))
+    strict, _ = label(trace, nlp, source="iaf")
+    relaxed, _ = label(trace, nlp, source="iaf", grounding="problem")
+    assert relaxed.validated and relaxed.answer == "12"
+    if not strict.validated:  # the region holds "4" but not "$3"
+        assert strict.reason == "ungrounded_operand"
+
+
+def test_sentence_steps_and_label_sources(nlp):
+    for source in ("iaf", "operands", "both"):
+        record, _ = label(make_trace(), nlp, source=source, cot_steps="sentence", grounding="problem")
+        assert record.answer == "72", source
+
+
+def test_trace_error_and_no_ops(nlp):
+    bad = replace(make_trace(), error="too_long: 5000 tokens > max_length 1024")
+    record, _ = label_trace(bad, None, LabelSettings())
+    assert record.reason == "trace_error" and not record.validated
+    plain = make_trace(solution="She sold some clips.\n#### 72")
+    record, _ = label(plain, nlp)
+    assert record.reason == "no_ops"
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="labels.source"):
+        LabelSettings(source="attention")
+    with pytest.raises(ValueError, match="labels.grounding"):
+        LabelSettings(grounding="anywhere")

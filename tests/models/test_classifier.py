@@ -1,0 +1,41 @@
+"""The op classifier: a training run through the real config, label map, pooling, confusion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from mycelium.models.classifier import ClassifierModule
+from mycelium.teacher.loading import build_tiny
+from mycelium.train import train
+
+
+def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:
+    cfg = cfg_factory(["model=classifier", "+trainer.fast_dev_run=true"])
+    metrics = train(cfg)
+    assert {"train/loss", "val/acc", "val/f1_macro", "test/acc"} <= set(metrics)
+    run = Path(cfg.paths.output_dir)
+    meta = json.loads((run / "export" / "label_map.json").read_text())
+    assert meta == {"student": "classifier", "labels": ["ADD", "DIV", "MUL"], "markers": ["[[", "]]"]}
+    config = json.loads((run / "export" / "config.json").read_text())
+    assert config["id2label"] == {"0": "ADD", "1": "DIV", "2": "MUL"}
+    csv = (run / "confusion" / "epoch000.csv").read_text().splitlines()
+    assert csv[0] == "true\\pred,ADD,DIV,MUL" and len(csv) == 4
+    assert sum(int(v) for row in csv[1:] for v in row.split(",")[1:]) > 0
+    assert (run / "confusion" / "epoch000.png").is_file()
+
+
+def test_pad_token_is_set_and_pooling_ignores_padding() -> None:
+    module = ClassifierModule(lambda **kw: build_tiny(**kw), labels=["ADD", "SUB", "MUL"]).eval()
+    assert module.model.config.pad_token_id == module.tokenizer.pad_token_id == module.tokenizer.eos_token_id
+    short, long = "Tom [[5]].", "Natalia sold [[48 clips]] in April and then half as many in May."
+    enc = module.tokenizer([short, long], padding=True, return_tensors="pt")
+    alone = module.tokenizer([short], return_tensors="pt")
+    with torch.no_grad():
+        batched = module(enc["input_ids"], enc["attention_mask"])[0]
+        single = module(alone["input_ids"], alone["attention_mask"])[0]
+    assert enc["input_ids"].shape[1] > alone["input_ids"].shape[1]  # `short` was padded
+    assert torch.allclose(batched, single, atol=1e-5)
+    assert module.predict_ops([("Tom has 5 apples.", (8, 16))]) [0] in module.labels
