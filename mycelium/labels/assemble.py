@@ -241,10 +241,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     found, parse_failed = _found_ops(trace)
     if found:
         record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
-    if not found:
+    nodes = _flatten(found)  # a bare number ("<<5=5>>") is an equation with no op
+    if not nodes:
         record.reason = "no_ops"
         return record, d
-    nodes = _flatten(found)
     d.ops = len(nodes)
 
     # IAF highlights per CoT step

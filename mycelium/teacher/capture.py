@@ -299,9 +299,11 @@ def capture(
             # is SDPA's (boolean, or None when there is no padding and is_causal suffices).
             AttentionInterface.register(CAPTURE_ATTN_NAME, attention)
             AttentionMaskInterface.register(CAPTURE_ATTN_NAME, sdpa_mask)
-            with _attn_implementation(model, CAPTURE_ATTN_NAME):
-                base(input_ids=ids, attention_mask=mask, use_cache=False)
-            AttentionInterface.register(CAPTURE_ATTN_NAME, sdpa_attention_forward)  # drop the closure
+            try:
+                with _attn_implementation(model, CAPTURE_ATTN_NAME):
+                    base(input_ids=ids, attention_mask=mask, use_cache=False)
+            finally:
+                AttentionInterface.register(CAPTURE_ATTN_NAME, sdpa_attention_forward)  # drop the closure
             return _signals(state.acc, requests)
 
         with _attn_implementation(model, "eager"):
