@@ -19,6 +19,7 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
@@ -48,9 +49,11 @@ class LabelSettings:
     clauses: ClauseConfig = field(default_factory=ClauseConfig)
     source: str = "both"  # where an op's highlights come from: iaf | operands | both
     # where a literal operand may be found: "region" (its op's own region, the strict rule)
-    # or "problem" (also any number written elsewhere in the problem: a quantity the solver
-    # must wire in from another clause). Implicit constants always come from the region.
-    grounding: str = "region"
+    # or "problem" (then also any number or implicit constant written elsewhere in the
+    # problem: a quantity the solver must wire in from another clause). Sources are tried in
+    # the order region number, earlier result, region implicit, elsewhere, so a "problem"
+    # label whose operands all sit in their regions is exactly a "region" label.
+    grounding: str = "problem"
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
 
@@ -71,7 +74,7 @@ class LabelSettings:
             clauses=ClauseConfig(**dict(labels["clauses"])),
             source=labels.get("source", "both"),
             cot_steps=labels.get("cot_steps", "jsd"),
-            grounding=labels.get("grounding", "region"),
+            grounding=labels.get("grounding", "problem"),
             spacy_model=labels.get("spacy_model"),
         )
 
@@ -135,6 +138,20 @@ def _same_sentence(parsed: ParsedText, spans: list[tuple[int, int]], anchors: li
     return [int(sent_of(sp)) in anchor_sents for sp in spans]
 
 
+def _with_fraction_parts(numbers: list[Arg]) -> list[Arg]:
+    """Add the numerator and denominator of each written fraction as numbers of their own:
+    a CoT that writes "24*1/4" parses as (24*1)/4, and the "1" and the "4" are there in the
+    problem's "1/4" (digits only; "3 1/2" keeps its whole part as the fraction's)."""
+    parts = []
+    for a in numbers:
+        m = re.fullmatch(r"(\d+)/(\d+)", a.text)
+        if m and a.span:
+            s0 = a.span[0]
+            parts.append(Arg("number", m.group(1), text=m.group(1), span=(s0, s0 + len(m.group(1)))))
+            parts.append(Arg("number", m.group(2), text=m.group(2), span=(s0 + m.start(2), a.span[1])))
+    return sorted(numbers + parts, key=lambda a: a.span)
+
+
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
 
@@ -163,8 +180,8 @@ def _ground(
         if hit is not None:
             return hit
     if anywhere:
-        hit = match_operand(value, numbers)
-        if hit is not None and hit.kind == "number":
+        hit = match_operand(value, numbers) or match_operand(value, implicits)
+        if hit is not None:
             return hit
     return None
 
@@ -252,7 +269,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     attn = trace.attn.get(s.iaf.layer_group)
     if attn is None and s.source != "operands":
         raise KeyError(f"trace has no attention for layer group {s.iaf.layer_group!r}; captured: {sorted(trace.attn)}")
-    numbers = extract_numbers(trace.text)
+    numbers = _with_fraction_parts(extract_numbers(trace.text))
     implicits = implicit_operands(trace.text)
     op_spans: list[list[tuple[int, int]]] = []
     op_weights: list[list[float]] = []
@@ -321,10 +338,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     record.validated = reason is None
     record.reason = reason
 
-    # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions
+    # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions, grounded
+    # strictly (operands inside the highlighted tokens), whatever ``grounding`` says
     if attn is not None:
-        raw_steps, raw_reason = _build_steps(
-            nodes, [sp or None for sp in raw_spans], numbers, implicits, s.grounding == "problem")
+        raw_steps, raw_reason = _build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits)
         raw_answer, raw_correct, raw_exec = _execute(raw_steps, trace.gold_answer)
         d.raw_validated = raw_reason is None and raw_exec is None and raw_correct and not parse_failed
     return record, d

@@ -13,6 +13,15 @@ from mycelium.labels.assemble import Diagnostics
 from mycelium.labels.records import LabelRecord
 
 
+def _in_region(record: LabelRecord) -> bool:
+    """Every number/implicit operand lies inside its own step's region (the strict rule)."""
+    return all(
+        a.kind == "result" or (s.region is not None and a.span is not None and s.region[0] <= a.span[0] and a.span[1] <= s.region[1])
+        for s in record.steps
+        for a in s.args
+    )
+
+
 def _mean(xs) -> float:
     return float(np.mean(xs)) if len(xs) else 0.0
 
@@ -23,6 +32,7 @@ class LabelReport:
 
     problems: int = 0
     validated: int = 0
+    validated_in_region: int = 0  # validated with every literal operand inside its own op's region
     cot_executes: int = 0  # the CoT's own ops reach gold (before grounding in the problem)
     raw_iaf_validated: int = 0  # validated with raw IAF tokens standing in for clause regions
     reasons: dict[str, int] = field(default_factory=dict)
@@ -51,6 +61,7 @@ class LabelReport:
         return cls(
             problems=len(records),
             validated=len(ok),
+            validated_in_region=sum(_in_region(r) for r in ok),
             cot_executes=sum(r.cot_executes for r in records),
             raw_iaf_validated=sum(d.raw_validated for d in diags),
             reasons=dict(Counter(r.reason.split(":")[0] for r in records if r.reason).most_common()),
@@ -75,6 +86,7 @@ class LabelReport:
             "problems": self.problems,
             "validated": self.validated,
             "validated_rate": self.rate(self.validated),
+            "validated_in_region_rate": self.rate(self.validated_in_region),
             "cot_executes_rate": self.rate(self.cot_executes),
             "raw_iaf_validated_rate": self.rate(self.raw_iaf_validated),
             "regions_per_problem": self.regions_per_problem,
@@ -92,7 +104,8 @@ class LabelReport:
     def format(self) -> str:
         """A plain-text summary for the console."""
         lines = [
-            f"problems {self.problems}  validated {self.validated} ({self.rate(self.validated):.1%})"
+            f"problems {self.problems}  validated {self.validated} ({self.rate(self.validated):.1%};"
+            f" all operands in their own region {self.rate(self.validated_in_region):.1%})"
             f"  CoT ops reach gold {self.rate(self.cot_executes):.1%}"
             f"  raw-IAF regions validated {self.rate(self.raw_iaf_validated):.1%}",
             "rejected: " + (", ".join(f"{k} {v}" for k, v in self.reasons.items()) or "none"),

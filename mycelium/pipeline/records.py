@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from mycelium.labels.records import Step
+from mycelium.labels.records import LabelRecord, Step
 
 
 @dataclass
@@ -29,3 +29,13 @@ class Prediction:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Prediction":
+        """Inverse of ``to_dict`` (spans and step spans come back as tuples)."""
+        d = dict(d)
+        # steps share LabelRecord's Step schema: reuse its decoding
+        steps = LabelRecord.from_dict({"id": "", "text": "", "gold_answer": "", "steps": d.pop("steps", []),
+                                       "answer": None, "validated": False}).steps
+        spans = [(int(a), int(b)) for a, b in d.pop("spans", [])]
+        return cls(spans=spans, steps=steps, **d)

@@ -1,0 +1,204 @@
+"""The no-CoT solver: segment -> classify -> wire operands -> execute exactly.
+
+    solver = Solver.from_pretrained("artifacts/students/gsm8k")   # holds segmenter/ and classifier/
+    pred = solver.solve("Natalia sold 48 clips in April. She sold half as many in May. ...")
+    pred.answer, pred.reason, pred.steps
+
+``solve`` never raises on user text: every failure is a ``Prediction`` with ``answer=None``
+and a ``reason``:
+
+=======================  ===================================================================
+reason                   meaning
+=======================  ===================================================================
+empty_text               not a string, or only whitespace
+too_long                 more than ``max_chars`` characters: refused, not truncated (a cut
+                         problem loses its question, and an answer to part of it would
+                         look like a real one)
+no_numbers               the text holds no number and no implicit constant ("half", "%")
+no_spans                 the segmenter found no operation-bearing span
+missing_operands         some op found fewer operands than it needs
+execution_error:REASON   the wired DAG fails to execute (DIV_BY_ZERO, UNKNOWN_OP, ...)
+internal_error:TYPE      a bug in the pipeline, logged with its traceback (never expected)
+=======================  ===================================================================
+
+Latency: ``solve_batch`` runs each student once per batch, so a problem's ``latency_s`` is
+its share of the batch's student time plus its own wiring and execution time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
+from mycelium.errors import UserError
+from mycelium.labels.args import extract_numbers, implicit_operands
+from mycelium.models.classifier import ClassifierModule
+from mycelium.models.export import export_student, load_exported
+from mycelium.models.segmenter import SegmenterModule
+from mycelium.pipeline.records import Prediction
+from mycelium.pipeline.wiring import missing_operands, wire
+
+log = logging.getLogger(__name__)
+
+Span = tuple[int, int]
+
+
+class StudentsNotFound(UserError):
+    """The student exports the solver needs are not where the config says."""
+
+
+class Solver:
+    """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder.
+
+    ``wiring``/``order``/``problem_numbers`` are ``mycelium.pipeline.wiring.wire``'s knobs; the
+    defaults are the configuration measured best on the labels (see that module).
+    """
+
+    def __init__(
+        self,
+        segmenter: SegmenterModule,
+        classifier: ClassifierModule,
+        *,
+        wiring: str = "chain",
+        order: str = "larger-first",
+        problem_numbers: bool = True,
+        max_chars: int = 4000,
+        batch_size: int = 16,
+    ) -> None:
+        self.segmenter = segmenter.eval()
+        self.classifier = classifier.eval()
+        self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        wire("1 and 2", [(0, 7)], ["ADD"], strategy=wiring, order=order)  # bad knob: fail now, not per problem
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        classifier_path: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        **kwargs: Any,
+    ) -> "Solver":
+        """Load from a directory holding ``segmenter/`` and ``classifier/`` exports, or from
+        two export directories (``path`` the segmenter's, ``classifier_path`` the classifier's)."""
+        path = Path(path)
+        seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
+        for d in (seg_dir, cls_dir):
+            if not (d / "label_map.json").is_file():
+                raise StudentsNotFound(
+                    f"no student export at {d} (expected {path}/segmenter and {path}/classifier from "
+                    "train.py's <run dir>/export); set students=<dir holding segmenter/ and classifier/>"
+                )
+        segmenter, classifier = load_exported(seg_dir, device), load_exported(cls_dir, device)
+        if not isinstance(segmenter, SegmenterModule) or not isinstance(classifier, ClassifierModule):
+            raise StudentsNotFound(f"{seg_dir} must hold a segmenter export and {cls_dir} a classifier export")
+        return cls(segmenter, classifier, **kwargs)
+
+    def _refuse(self, text: Any) -> str | None:
+        """The reason ``text`` cannot be solved before running any model, else None."""
+        if not isinstance(text, str) or not text.strip():
+            return "empty_text"
+        if len(text) > self.max_chars:
+            return "too_long"
+        if not extract_numbers(text) and not implicit_operands(text):
+            return "no_numbers"
+        return None
+
+    def solve(self, text: str, *, id: str = "", gold_answer: str = "") -> Prediction:
+        """Answer one problem (see ``solve_batch``)."""
+        return self.solve_batch([text], ids=[id], gold_answers=[gold_answer])[0]
+
+    def solve_batch(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        *,
+        ids: Sequence[str] | None = None,
+        gold_answers: Sequence[str] | None = None,
+    ) -> list[Prediction]:
+        """Answer each text; the students see ``batch_size`` texts (or spans) per forward pass.
+        ``ids`` and ``gold_answers`` are copied into the predictions (``correct`` needs a gold)."""
+        batch_size = batch_size or self.batch_size
+        ids = list(ids) if ids is not None else [""] * len(texts)
+        golds = list(gold_answers) if gold_answers is not None else [""] * len(texts)
+        preds = [
+            Prediction(id=i, text=t if isinstance(t, str) else "", gold_answer=g, spans=[], ops=[], steps=[],
+                       answer=None, correct=False)
+            for i, t, g in zip(ids, texts, golds)
+        ]
+        todo = []
+        for k, p in enumerate(preds):
+            p.reason = self._refuse(texts[k])
+            if p.reason is None:
+                todo.append(k)
+        if not todo:
+            return preds
+        try:
+            start = time.perf_counter()
+            spans = self.segmenter.predict_spans([preds[k].text for k in todo], batch_size=batch_size)
+            items = [(preds[k].text, sp) for k, sps in zip(todo, spans) for sp in sorted(sps)]
+            ops = self.classifier.predict_ops(items, batch_size=batch_size) if items else []
+            share = (time.perf_counter() - start) / len(todo)  # each problem's part of the batched passes
+        except Exception as e:  # noqa: BLE001 (never raise on user text; a bug is logged, not hidden)
+            log.exception("students failed on a batch")
+            for k in todo:
+                preds[k].reason = f"internal_error:{type(e).__name__}"
+            return preds
+        it = iter(ops)
+        for k, sps in zip(todo, spans):
+            p = preds[k]
+            p.spans = sorted((int(s), int(e)) for s, e in sps)
+            p.ops = [next(it) for _ in p.spans]
+            t0 = time.perf_counter()
+            self._finish(p)
+            p.latency_s = share + time.perf_counter() - t0
+        return preds
+
+    def _finish(self, p: Prediction) -> None:
+        """Wire and execute ``p.spans``/``p.ops``; fill steps, answer, correct, reason."""
+        try:
+            if not p.spans:
+                p.reason = "no_spans"
+                return
+            p.steps = wire(p.text, p.spans, p.ops, strategy=self.wiring, order=self.order,
+                           problem_numbers=self.problem_numbers)
+            if missing_operands(p.steps):
+                p.reason = "missing_operands"
+                return
+            try:
+                value = execute_all(dag_from_steps(p.steps))[-1]
+            except ExecutionError as e:
+                p.reason = f"execution_error:{e.reason.value}"
+                return
+            p.answer = format_value(value)
+            p.correct = bool(p.gold_answer) and answer_equals(value, p.gold_answer)
+        except Exception as e:  # noqa: BLE001
+            log.exception("solver failed on %r", p.id or p.text[:60])
+            p.answer, p.correct, p.reason = None, False, f"internal_error:{type(e).__name__}"
+
+
+def export_untrained_students(
+    out_dir: str | Path,
+    backbone: Callable[..., tuple[Any, Any]],
+    ops: Sequence[str] = ("ADD", "DIV", "MUL", "SUB"),
+    *,
+    seed: int = 0,
+) -> Path:
+    """Export an untrained segmenter and classifier on ``backbone`` into ``out_dir``/{segmenter,
+    classifier} (what ``Solver.from_pretrained`` reads). For speed benchmarks and tests: the
+    heads are random (scaled up so predictions vary), the shapes and code path are real."""
+    import torch
+
+    out = Path(out_dir)
+    torch.manual_seed(seed)
+    for module, name in ((SegmenterModule(backbone), "segmenter"), (ClassifierModule(backbone, labels=list(ops)), "classifier")):
+        with torch.no_grad():
+            module.model.score.weight.normal_(0, 5.0)
+        export_student(module.eval(), out / name)
+    return out

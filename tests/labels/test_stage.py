@@ -1,0 +1,61 @@
+"""The labels stage over a real TraceStore: artifact files, report, errors."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from fake_traces import make_trace
+from mycelium.errors import UserError
+from mycelium.labels.assemble import LabelSettings
+from mycelium.labels.stage import read_labels, run_labels
+from mycelium.teacher.traces import TraceStore
+
+
+@pytest.fixture
+def traces_dir(tmp_path):
+    root = tmp_path / "traces"
+    store = TraceStore(root)
+    good = make_trace()
+    wrong = replace(make_trace(gold="71"), id="t/1")
+    broken = replace(make_trace(), id="t/2", error="empty_problem")
+    store.write_shard([good, wrong])
+    store.write_shard([broken])
+    return root
+
+
+def test_stage_writes_labels_report_and_settings(traces_dir, tmp_path):
+    out = tmp_path / "labels"
+    report = run_labels(traces_dir, out, LabelSettings(), progress=False)
+    assert (report.problems, report.validated) == (3, 1)
+    assert report.reasons == {"wrong_answer": 1, "trace_error": 1}
+    assert report.ops == {"DIV": 1, "ADD": 1}
+    records = read_labels(out)
+    assert [r.id for r in records] == ["t/0", "t/1", "t/2"]
+    assert records[0].validated and records[0].steps[0].region is not None
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["validated"] == 1
+    assert json.loads((out / "settings.json").read_text())["grounding"] == "problem"
+    m = report.metrics()
+    assert m["validated_rate"] == pytest.approx(1 / 3) and m["reason/wrong_answer"] == pytest.approx(1 / 3)
+    assert "validated 1 (33.3%" in report.format()
+
+
+def test_limit_and_relabel_are_deterministic(traces_dir, tmp_path):
+    a = run_labels(traces_dir, tmp_path / "a", LabelSettings(), limit=2, progress=False)
+    b = run_labels(traces_dir, tmp_path / "b", LabelSettings(), limit=2, progress=False)
+    assert a.problems == 2
+    assert (tmp_path / "a" / "labels.jsonl").read_text() == (tmp_path / "b" / "labels.jsonl").read_text()
+
+
+def test_missing_traces_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="stage=teacher"):
+        run_labels(tmp_path / "nowhere", tmp_path / "out", LabelSettings(), progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no traces"):
+        run_labels(tmp_path / "empty", tmp_path / "out", LabelSettings(), progress=False)
+
+
+def test_missing_labels_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="stage=labels"):
+        read_labels(tmp_path)
