@@ -86,7 +86,7 @@ def main(cfg: DictConfig) -> float | None:
     finally:
         finish_loggers(loggers)
     # The value an Optuna sweep maximises (hparams_search=labels_yield).
-    return metrics.get(cfg.get("optimized_metric") or "labels/validated_rate")
+    return metrics.get(cfg.optimized_metric)
 
 
 if __name__ == "__main__":
