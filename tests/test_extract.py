@@ -75,3 +75,17 @@ def test_unloadable_model_id_is_one_clear_line(tmp_path, gsm8k_dir):
 def test_unknown_stage(tmp_path, gsm8k_dir):
     r = run_extract("stage=teachr", "teacher=tiny", cwd=tmp_path, env_data=gsm8k_dir)
     assert r.returncode == 2 and "choose teacher, labels or all" in r.stdout + r.stderr
+
+
+def test_labels_sweep_one_dir_and_one_wandb_run_per_job(tmp_path, gsm8k_dir):
+    r = run_extract("stage=teacher", "teacher=tiny", "limit=3", cwd=tmp_path, env_data=gsm8k_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run_extract("-m", "stage=labels", "teacher=tiny", "signals.iaf.top_k=3,5", "logger=wandb",
+                    cwd=tmp_path, env_data=gsm8k_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    labels = sorted(p.parent.name for p in (tmp_path / "artifacts" / "labels").rglob("labels.jsonl"))
+    assert labels == ["signals.iaf.top_k=3", "signals.iaf.top_k=5"]
+    runs = sorted((tmp_path / "multirun").rglob("offline-run-*"))
+    assert len(runs) == 2  # W&B offline (no login here), one run per job
+    groups = {b"extract-" + p.parents[2].name.encode() in next(p.glob("*.wandb")).read_bytes() for p in runs}
+    assert groups == {True}  # both runs carry the sweep's group name

@@ -1,0 +1,78 @@
+"""The solver end to end on tiny exported students: a Prediction for every input, never a raise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mycelium.pipeline.records import Prediction
+from mycelium.pipeline.solver import Solver, StudentsNotFound, export_untrained_students
+from mycelium.teacher.loading import build_tiny
+
+NATALIA = "Natalia sold 48 clips in April. She sold half as many in May. How many clips altogether?"
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory) -> Path:
+    return export_untrained_students(tmp_path_factory.mktemp("students"), build_tiny)
+
+
+@pytest.fixture(scope="module")
+def solver(students: Path) -> Solver:
+    return Solver.from_pretrained(students)
+
+
+def test_solve_returns_a_full_prediction(solver: Solver) -> None:
+    p = solver.solve(NATALIA, id="p0", gold_answer="72")
+    assert isinstance(p, Prediction) and p.id == "p0" and p.text == NATALIA
+    assert p.spans and len(p.ops) == len(p.spans)
+    assert all(0 <= s < e <= len(NATALIA) for s, e in p.spans) and p.spans == sorted(p.spans)
+    assert set(p.ops) <= {"ADD", "DIV", "MUL", "SUB"}
+    assert (p.answer is None) == (p.reason is not None)  # an answer, or a reason why not
+    assert p.correct == (p.answer == "72")
+    assert p.latency_s > 0
+    assert Prediction.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("", "empty_text"), ("   \n", "empty_text"), (None, "empty_text"),
+     ("What is the colour of the sky?", "no_numbers"), ("7 " * 5000, "too_long")],
+)
+def test_bad_inputs_get_clear_reasons(solver: Solver, text, reason: str) -> None:
+    p = solver.solve(text)
+    assert p.answer is None and p.reason == reason and not p.correct and p.spans == []
+
+
+def test_batch_keeps_order_and_mixes_good_and_bad(solver: Solver) -> None:
+    texts = [NATALIA, "", "Tom has 5 apples and buys 3 more. How many?", "x" * 4001]
+    preds = solver.solve_batch(texts, batch_size=2, ids=["a", "b", "c", "d"])
+    assert [p.id for p in preds] == ["a", "b", "c", "d"]
+    assert preds[1].reason == "empty_text" and preds[3].reason == "too_long"
+    single = solver.solve(NATALIA)
+    assert (preds[0].spans, preds[0].ops, preds[0].answer) == (single.spans, single.ops, single.answer)
+
+
+def test_solver_never_raises_when_a_student_breaks(students: Path) -> None:
+    solver = Solver.from_pretrained(students)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    solver.classifier.predict_ops = boom
+    p = solver.solve(NATALIA)
+    assert p.answer is None and p.reason == "internal_error:RuntimeError"
+
+
+def test_from_pretrained_two_paths_and_missing_dir(students: Path, tmp_path: Path) -> None:
+    solver = Solver.from_pretrained(students / "segmenter", students / "classifier", max_chars=10)
+    assert solver.solve(NATALIA).reason == "too_long"
+    with pytest.raises(StudentsNotFound, match="students="):
+        Solver.from_pretrained(tmp_path / "nowhere")
+
+
+def test_bad_wiring_knob_fails_at_construction(students: Path) -> None:
+    with pytest.raises(ValueError, match="strategy"):
+        Solver.from_pretrained(students, wiring="magic")

@@ -1,0 +1,132 @@
+"""evaluate.py as users run it: a subprocess with Hydra overrides, on tiny exported students."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mycelium.pipeline.records import Prediction
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_evaluate(*overrides: str, cwd: Path, data: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "WANDB_MODE": "offline", "PROJECT_ROOT": str(cwd),
+           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "MYCELIUM_DATA_DIR": str(data)}
+    return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *overrides],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def gsm8k_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "gsm8k").mkdir(parents=True)
+    rows = [
+        {"question": f"Tom has {i} apples and buys {i + 2} more. How many apples does he have?",
+         "answer": f"He has {i}+{i + 2}=<<{i}+{i + 2}={2 * i + 2}>>{2 * i + 2} apples.\n#### {2 * i + 2}"}
+        for i in range(1, 8)
+    ]
+    (root / "gsm8k" / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory) -> Path:
+    from mycelium.pipeline.solver import export_untrained_students
+    from mycelium.teacher.loading import build_tiny
+
+    return export_untrained_students(tmp_path_factory.mktemp("students"), build_tiny)
+
+
+def test_writes_report_and_predictions(tmp_path: Path, gsm8k_dir: Path, students: Path) -> None:
+    r = run_evaluate(f"students={students}", "limit=5", "logger=csv", f"hydra.run.dir={tmp_path / 'run'}",
+                     cwd=tmp_path, data=gsm8k_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path / "run"
+    preds = [Prediction.from_dict(json.loads(line)) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    assert [p.id for p in preds] == [f"gsm8k/test/{i}" for i in range(5)]
+    assert all(p.extra["gold_steps"] == 1 and p.extra["steps_source"] == "annotations" for p in preds)
+    report = json.loads((run / "report.json").read_text())
+    assert report["n"] == 5 and report["by_steps"]["1"]["n"] == 5
+    assert report["correct"] == sum(p.correct for p in preds)
+    assert sum(report["reasons"].values()) == sum(p.answer is None for p in preds)
+    assert list((run / "csv").glob("version_*/metrics.csv"))
+
+
+def test_missing_students_is_one_clear_line(tmp_path: Path, gsm8k_dir: Path) -> None:
+    r = run_evaluate(f"students={tmp_path / 'nowhere'}", "limit=5", cwd=tmp_path, data=gsm8k_dir)
+    assert r.returncode == 2
+    out = r.stdout + r.stderr
+    assert "students=" in out and "Traceback" not in out
+
+
+# ---------------------------------------------------------------------------------------------
+# the library harness in-process, with stand-in students whose outputs are known
+
+
+class StubSegmenter:
+    """Returns fixed spans per text (duck-types SegmenterModule.predict_spans)."""
+
+    def __init__(self, spans: dict):
+        self.spans = spans
+
+    def eval(self):
+        return self
+
+    def predict_spans(self, texts, batch_size=16):
+        return [self.spans.get(t, []) for t in texts]
+
+
+class StubClassifier:
+    def __init__(self, ops: dict):
+        self.ops = ops
+
+    def eval(self):
+        return self
+
+    def predict_ops(self, items, batch_size=32):
+        return [self.ops.get(region, "ADD") for _, region in items]
+
+
+def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> None:
+    from mycelium.data.problems import Problem
+    from mycelium.labels.records import Arg, LabelRecord, Step
+    from mycelium.pipeline.evaluate import evaluate
+    from mycelium.pipeline.solver import Solver
+
+    text = "Natalia sold 48 clips in April. She sold half as many in May. How many altogether?"
+    r1 = (text.index("She"), text.index(" in May") + 7)
+    r2 = (text.index("How"), len(text) - 1)
+    steps = [Step(0, "DIV", [Arg("number", "48"), Arg("implicit", "2")], "24", region=r1),
+             Step(1, "ADD", [Arg("number", "48"), Arg("result", "24", step=0)], "72", region=r2)]
+    labels = {"p0": LabelRecord("p0", text, "72", steps, "72", True)}
+    other = "Tom has 5 apples. How many apples?"
+    problems = [Problem("p0", text, "", "72", "gsm8k", "test"), Problem("p1", other, "", "5", "gsm8k", "test"),
+                Problem("p2", "", "", "1", "gsm8k", "test")]
+    solver = Solver(StubSegmenter({text: [r1, r2], other: [(0, 16)]}), StubClassifier({r1: "DIV", r2: "ADD"}))
+    report = evaluate(problems, solver, labels=labels, out_dir=tmp_path)
+    assert report.n == 3 and report.correct == 1 and report.accuracy == pytest.approx(1 / 3)
+    assert report.labelled == 1 and report.span_f1 == 1.0 and report.span_problem_exact == 1.0
+    assert report.op_accuracy_gold_spans == 1.0 and report.op_accuracy_matched == 1.0
+    assert report.by_steps["2"].correct == 1  # from the labels
+    assert report.reasons == {"missing_operands": 1, "empty_text": 1}
+    assert report.metrics()["eval/accuracy"] == pytest.approx(1 / 3)
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["span_f1"] == 1.0 and "predictions" not in written
+    lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
+    assert [json.loads(x)["answer"] for x in lines] == ["72", None, None]
+
+
+def test_teacher_baseline_on_a_tiny_teacher(tmp_path: Path) -> None:
+    from mycelium.data.problems import Problem
+    from mycelium.pipeline.evaluate import teacher_baseline
+    from mycelium.teacher.loading import build_tiny
+
+    model, tokenizer = build_tiny()
+    problems = [Problem(f"p{i}", f"Tom has {i} apples. How many?", "", str(i), "gsm8k", "test") for i in range(3)]
+    base = teacher_baseline(problems, model, tokenizer, batch_size=2, max_new_tokens=4, out_dir=tmp_path)
+    assert base.n == 3 and len(base.rows) == 3 and [r.id for r in base.rows] == ["p0", "p1", "p2"]
+    assert all(r.latency_s > 0 for r in base.rows) and base.metrics()["baseline/problems_per_s"] > 0
+    assert len((tmp_path / "baseline.jsonl").read_text().splitlines()) == 3
