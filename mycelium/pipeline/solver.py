@@ -74,7 +74,7 @@ class Solver:
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.max_chars = max_chars
         self.batch_size = batch_size
-        wire("1 and 2", [(0, 7)], ["ADD"], strategy=wiring, order=order)  # bad knob: fail now, not per problem
+        wire("1 and 2", [(0, 7)], ["SUB"], strategy=wiring, order=order)  # bad knob: fail now, not per problem
 
     @classmethod
     def from_pretrained(

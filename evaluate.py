@@ -1,0 +1,98 @@
+"""The no-CoT solver on a problem set, optionally beside the teacher with CoT.
+
+    python evaluate.py data=gsm8k split=test students=artifacts/students/gsm8k limit=100
+    python evaluate.py ... baseline=true labels_dir=<labels dir> logger=wandb report=html
+
+Writes predictions.jsonl and report.json (and baseline.jsonl / baseline.json) in the run dir.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from mycelium.config import register_resolvers
+from mycelium.errors import UserError, find_user_error
+from mycelium.loggers import finish_loggers
+
+register_resolvers()
+
+log = logging.getLogger("evaluate")
+
+TABLE_COLUMNS = ["id", "text", "gold", "answer", "correct", "reason", "spans", "ops", "gold_steps", "latency_ms"]
+
+
+def log_predictions_table(loggers: list, predictions: list) -> None:
+    """One row per problem, for loggers that take tables (W&B)."""
+    rows = [[p.id, p.text, p.gold_answer, p.answer, p.correct, p.reason, len(p.spans), " ".join(p.ops),
+             p.extra.get("gold_steps"), round(p.latency_s * 1000, 2)] for p in predictions]
+    for lg in loggers:
+        if hasattr(lg, "log_table"):
+            lg.log_table("eval/predictions", columns=TABLE_COLUMNS, data=rows)
+
+
+def run(cfg: DictConfig, loggers: list) -> dict:
+    from mycelium.data.problems import load_problems
+    from mycelium.pipeline.evaluate import evaluate, load_labels, teacher_baseline
+
+    out_dir = Path(cfg.paths.output_dir)
+    if cfg.report not in (None, "html"):
+        raise UserError(f"report={cfg.report!r}: choose html or null")
+    if cfg.labels_dir and not Path(cfg.labels_dir).exists():
+        raise UserError(f"labels_dir={cfg.labels_dir} does not exist; point it at a dir holding labels.jsonl or drop it")
+    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
+    solver = instantiate(cfg.solver)
+    labels = load_labels(cfg.labels_dir) if cfg.labels_dir else None
+    report = evaluate(problems, solver, labels=labels, out_dir=out_dir, batch_size=cfg.batch_size)
+    log.info("solver on %d %s-%s problems (predictions in %s)\n%s", len(problems), cfg.data.name, cfg.split, out_dir, report.format())
+    metrics = report.metrics()
+    log_predictions_table(loggers, report.predictions)
+
+    if cfg.baseline:
+        model, tokenizer = instantiate(cfg.teacher.model)
+        base = teacher_baseline(problems, model, tokenizer, batch_size=cfg.baseline_batch_size,
+                                max_new_tokens=cfg.baseline_max_new_tokens, system_prompt=cfg.teacher.system_prompt,
+                                out_dir=out_dir)
+        metrics |= base.metrics()
+        speedup = metrics["eval/problems_per_s"] / metrics["baseline/problems_per_s"] if metrics["baseline/problems_per_s"] else 0.0
+        metrics["eval/speedup_vs_teacher"] = speedup
+        log.info("teacher %s with CoT: accuracy %.3f (%d/%d), p50 %.2f s; solver %.1fx faster",
+                 cfg.teacher.name, base.accuracy, base.correct, base.n, base.latency_p50_s, speedup)
+
+    if cfg.report == "html":
+        from mycelium.explorer.site import build_site
+
+        index = build_site(out_dir / "explorer", traces_dir=cfg.traces_dir, labels_dir=cfg.labels_dir,
+                           predictions_path=out_dir / "predictions.jsonl")
+        log.info("explorer: %s", index)
+    for lg in loggers:
+        lg.log_metrics(metrics)
+    return metrics
+
+
+@hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> float | None:
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    metrics: dict = {}
+    try:
+        metrics = run(cfg, loggers)
+    except Exception as e:
+        user_error = find_user_error(e)
+        if user_error is None:
+            raise
+        log.error("%s", user_error)  # a user mistake: one clear line, no traceback
+        sys.exit(2)
+    finally:
+        finish_loggers(loggers)
+    return metrics.get(cfg.get("optimized_metric") or "eval/accuracy")
+
+
+if __name__ == "__main__":
+    main()
