@@ -20,7 +20,7 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -92,6 +92,7 @@ class Diagnostics:
     raw_tokens: list[int] = field(default_factory=list)  # problem tokens highlighted per op (raw IAF)
     region_tokens: list[int] = field(default_factory=list)  # problem tokens per clause region
     raw_validated: bool = False  # validated when raw IAF tokens stand in for regions
+    pruned: int = 0  # steps dropped because the answer does not depend on them
 
 
 def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
@@ -213,25 +214,52 @@ def _build_steps(
     implicits: list[Arg],
     anywhere: bool = False,
 ) -> tuple[list[Step], str | None]:
-    """Ground every node's operands against its region; returns steps and a failure reason."""
+    """Ground every node's operands against its region; returns the steps and, per step,
+    whether one of its operands could not be grounded."""
     steps: list[Step] = []
     results: list[Fraction] = []
-    reason = None
+    ungrounded: list[bool] = []
     for k, (node, region) in enumerate(zip(nodes, regions)):
         args = []
+        ungrounded.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(results[o]), step=o))
                 continue
             arg = _ground(o.value, region, numbers, implicits, results, anywhere)
             if arg is None:
-                reason = reason or "ungrounded_operand"
+                ungrounded[-1] = True
                 arg = Arg("number", format_value(o.value), text=o.text)  # as written, ungrounded
             args.append(arg)
         steps.append(Step(k, node.op, args, None, expr=node.found.expr.text,
                           region=region if isinstance(region, tuple) else None))
         results.append(node.value)  # lets a later literal be recognised as this result
-    return steps, reason
+    return steps, ungrounded
+
+
+def _prune(steps: list[Step], ungrounded: list[bool], gold: str) -> tuple[list[Step], list[bool]]:
+    """Keep what executes to the gold answer: the output is the last step whose value is
+    gold (else the last step), and only its ancestors stay (side computations and checks a
+    CoT makes after the answer go). Result references are renumbered."""
+    try:
+        values = execute_all(dag_from_steps(steps))
+    except ExecutionError:
+        return steps, ungrounded
+    out = max((i for i, v in enumerate(values) if answer_equals(v, gold)), default=len(steps) - 1)
+    keep, todo = set(), [out]
+    while todo:
+        i = todo.pop()
+        if i not in keep:
+            keep.add(i)
+            todo += [a.step for a in steps[i].args if a.kind == "result"]
+    order = sorted(keep)
+    new_index = {old: new for new, old in enumerate(order)}
+    kept = []
+    for old in order:
+        step = steps[old]
+        args = [replace(a, step=new_index[a.step]) if a.kind == "result" else a for a in step.args]
+        kept.append(replace(step, index=new_index[old], args=args))
+    return kept, [ungrounded[i] for i in order]
 
 
 def _execute(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
@@ -322,15 +350,19 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         if r is not None:
             d.region_tokens.append(int(((trace.problem_offsets[:, 0] < r[1]) & (trace.problem_offsets[:, 1] > r[0])).sum()))
 
-    steps, reason = _build_steps(nodes, regions, numbers, implicits, s.grounding == "problem")
+    steps, ungrounded = _build_steps(nodes, regions, numbers, implicits, s.grounding == "problem")
     for step, raw, node in zip(steps, raw_spans, nodes):
         step.iaf_spans = raw
         a, b = steps_chars[_step_of(node.found.span[0], steps_chars)]
         step.cot_span = (int(a), int(b))  # the CoT step (JSD or sentence) holding the op
+    d.pruned = len(steps)
+    steps, ungrounded = _prune(steps, ungrounded, trace.gold_answer)
+    d.pruned -= len(steps)
+    reason = "ungrounded_operand" if any(ungrounded) else None
     record.steps = steps
     answer, correct, exec_failure = _execute(steps, trace.gold_answer)
     record.answer = answer
-    if any(r is None for r in regions):
+    if any(st.region is None for st in steps):
         reason = reason or "no_region"
     reason = reason or exec_failure or (None if correct else "wrong_answer")
     if parse_failed:
@@ -341,7 +373,8 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions, grounded
     # strictly (operands inside the highlighted tokens), whatever ``grounding`` says
     if attn is not None:
-        raw_steps, raw_reason = _build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits)
+        raw_steps, raw_ungrounded = _prune(*_build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits),
+                                           trace.gold_answer)
         raw_answer, raw_correct, raw_exec = _execute(raw_steps, trace.gold_answer)
-        d.raw_validated = raw_reason is None and raw_exec is None and raw_correct and not parse_failed
+        d.raw_validated = not any(raw_ungrounded) and raw_exec is None and raw_correct and not parse_failed
     return record, d

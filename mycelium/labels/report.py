@@ -37,6 +37,7 @@ class LabelReport:
     raw_iaf_validated: int = 0  # validated with raw IAF tokens standing in for clause regions
     reasons: dict[str, int] = field(default_factory=dict)
     ops: dict[str, int] = field(default_factory=dict)  # over validated problems
+    pruned_steps: int = 0  # CoT ops dropped because the gold answer does not depend on them
     regions_per_problem: float = 0.0
     tokens_per_region: float = 0.0  # clause-expanded regions, teacher tokens
     tokens_per_raw: float = 0.0  # highlighted tokens per op before expansion
@@ -66,6 +67,7 @@ class LabelReport:
             raw_iaf_validated=sum(d.raw_validated for d in diags),
             reasons=dict(Counter(r.reason.split(":")[0] for r in records if r.reason).most_common()),
             ops=dict(Counter(s.op for r in ok for s in r.steps).most_common()),
+            pruned_steps=sum(d.pruned for d in diags),
             regions_per_problem=_mean(regions),
             tokens_per_region=_mean([t for d in diags for t in d.region_tokens]),
             tokens_per_raw=_mean([t for d in diags for t in d.raw_tokens]),
@@ -89,6 +91,7 @@ class LabelReport:
             "validated_in_region_rate": self.rate(self.validated_in_region),
             "cot_executes_rate": self.rate(self.cot_executes),
             "raw_iaf_validated_rate": self.rate(self.raw_iaf_validated),
+            "pruned_steps": self.pruned_steps,
             "regions_per_problem": self.regions_per_problem,
             "tokens_per_region": self.tokens_per_region,
             "tokens_per_raw": self.tokens_per_raw,
@@ -109,7 +112,8 @@ class LabelReport:
             f"  CoT ops reach gold {self.rate(self.cot_executes):.1%}"
             f"  raw-IAF regions validated {self.rate(self.raw_iaf_validated):.1%}",
             "rejected: " + (", ".join(f"{k} {v}" for k, v in self.reasons.items()) or "none"),
-            "ops (validated): " + (", ".join(f"{k} {v}" for k, v in self.ops.items()) or "none"),
+            "ops (validated): " + (", ".join(f"{k} {v}" for k, v in self.ops.items()) or "none")
+            + f"; {self.pruned_steps} CoT ops pruned (the answer does not depend on them)",
             f"regions/problem {self.regions_per_problem:.2f}  tokens/region {self.tokens_per_region:.1f}"
             f"  (raw highlighted tokens/op {self.tokens_per_raw:.1f})",
             f"CoT steps/problem {self.cot_steps_per_problem:.1f}  JSD vs sentence boundaries"

@@ -84,3 +84,12 @@ def test_bad_settings_are_refused():
         LabelSettings(source="attention")
     with pytest.raises(ValueError, match="labels.grounding"):
         LabelSettings(grounding="anywhere")
+
+
+def test_ops_the_answer_does_not_depend_on_are_pruned(nlp):
+    # a check computed after the answer, and the answer is not the last equation
+    solution = SOLUTION.replace("\n#### 72", "\nCheck: 72-48 = <<72-48=24>>24 in May.\n#### 72")
+    record, diag = label(make_trace(solution=solution), nlp)
+    assert record.validated, record.reason
+    assert [s.op for s in record.steps] == ["DIV", "ADD"] and record.answer == "72"
+    assert diag.pruned == 1
