@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
 from mycelium.models.classifier import ClassifierModule
@@ -48,8 +49,11 @@ def _from_dir(path: Path, *, task: str, num_labels: int, **ignored: Any) -> tupl
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def load_exported(path: str | Path, device: str = "cpu") -> SegmenterModule | ClassifierModule:
-    """The student exported at ``path``, in eval mode on ``device``, ready for prediction."""
+def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | ClassifierModule:
+    """The student exported at ``path``, in eval mode on ``device`` ("auto": CUDA when
+    available), ready for prediction."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     path = Path(path)
     meta_file = path / LABEL_MAP
     if not meta_file.is_file():

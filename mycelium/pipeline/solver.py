@@ -82,7 +82,7 @@ class Solver:
         path: str | Path,
         classifier_path: str | Path | None = None,
         *,
-        device: str = "cpu",
+        device: str = "auto",
         **kwargs: Any,
     ) -> "Solver":
         """Load from a directory holding ``segmenter/`` and ``classifier/`` exports, or from
