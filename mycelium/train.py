@@ -63,8 +63,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             metrics |= {k: float(v) for k, v in trainer.callback_metrics.items()}
         elif best:
             model.load_state_dict(_load_state_dict(best))
-        if cfg.get("export") and trainer.is_global_zero:
-            out = export_student(model, Path(cfg.paths.output_dir) / "export")
+        if cfg.get("export_dir") and trainer.is_global_zero:
+            out = export_student(model, Path(cfg.export_dir))
             log.info("exported %s (best checkpoint: %s)", out, best or "none; last weights")
     finally:
         finish_loggers(loggers)

@@ -109,6 +109,7 @@ def train_overrides(labels_dir: Path) -> list[str]:
         "datamodule.eval_batch_size=4",
         "datamodule.max_length=64",
         "optim.lr=1e-3",
+        "export_dir=${paths.output_dir}/export",  # the run dir, not the shared artifacts
     ]
 
 

@@ -82,14 +82,14 @@ def test_predict_spans_returns_trimmed_spans_inside_each_text() -> None:
 
 
 def test_resume_from_checkpoint_continues_training(cfg_factory) -> None:
-    first = cfg_factory(["test=false", "export=false", "logger=csv"], run="first")
+    first = cfg_factory(["test=false", "export_dir=null", "logger=csv"], run="first")
     train(first)
     assert list(Path(first.paths.output_dir).glob("csv/version_*/metrics.csv"))  # lr_monitor + metrics
     last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
     state = torch.load(last, weights_only=True)  # hparams hold no partials: loads safely
     assert state["epoch"] == 0 and state["global_step"] == 2
 
-    resumed = cfg_factory(["test=false", "export=false", "trainer.max_epochs=2", f"ckpt_path={last}"], run="resumed")
+    resumed = cfg_factory(["test=false", "export_dir=null", "trainer.max_epochs=2", f"ckpt_path={last}"], run="resumed")
     metrics = train(resumed)
     state = torch.load(Path(resumed.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["epoch"] == 1 and state["global_step"] == 4  # one more epoch of 2 steps
@@ -97,5 +97,5 @@ def test_resume_from_checkpoint_continues_training(cfg_factory) -> None:
 
 
 def test_same_seed_same_run(cfg_factory) -> None:
-    runs = [train(cfg_factory(["test=false", "export=false"], run=f"r{k}")) for k in range(2)]
+    runs = [train(cfg_factory(["test=false", "export_dir=null"], run=f"r{k}")) for k in range(2)]
     assert runs[0]["train/loss"] == runs[1]["train/loss"] and runs[0]["val/loss"] == runs[1]["val/loss"]
