@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
-# Config prefixes whose overrides change the labels (and so name their directory).
-LABEL_KNOBS = ("signals.", "labels.")
+# Overrides that change the labels (and so name their directory): the knobs, and `limit`
+# (labels of the first N problems must not overwrite those of the whole set).
+LABEL_KNOBS = ("signals.", "labels.", "limit=")
 
 
 def labels_tag(overrides) -> str:
     """A directory name for labels made with non-default knobs.
 
-    ``overrides`` is Hydra's task override list; only ``signals.*``/``labels.*`` overrides
-    count, so ``limit=`` or ``logger=`` never fork the labels. No such override: "default".
+    ``overrides`` is Hydra's task override list; only ``signals.*``/``labels.*`` and
+    ``limit=`` count, so ``logger=`` or ``stage=`` never fork the labels. None: "default".
     """
     knobs = sorted(o for o in (overrides or []) if str(o).lstrip("+~").startswith(LABEL_KNOBS))
     return ",".join(str(o).replace("/", "_") for o in knobs) or "default"

@@ -9,7 +9,8 @@ from mycelium.loggers import wandb_logged_in
 
 def test_labels_tag_names_only_label_knobs():
     assert labels_tag([]) == "default"
-    assert labels_tag(["stage=labels", "limit=10", "logger=wandb"]) == "default"
+    assert labels_tag(["stage=labels", "logger=wandb", "data=math"]) == "default"
+    assert labels_tag(["stage=labels", "limit=10"]) == "limit=10"
     assert labels_tag(["signals.jsd.prominence=0.1", "stage=labels", "labels.source=iaf"]) == (
         "labels.source=iaf,signals.jsd.prominence=0.1"
     )
