@@ -28,7 +28,7 @@ def run_teacher_stage(cfg: DictConfig, loggers: list) -> dict:
     from mycelium.teacher.run import run_teacher
     from mycelium.teacher.traces import TraceStore
 
-    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
+    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit, shuffle_seed=cfg.data.shuffle_seed)
     model, tokenizer = instantiate(cfg.teacher.model)
     store = TraceStore(cfg.traces_dir, worker=cfg.shard, num_workers=cfg.num_shards)
     summary = run_teacher(

@@ -19,7 +19,13 @@ def labels_tag(overrides) -> str:
     return ",".join(str(o).replace("/", "_") for o in knobs) or "default"
 
 
+def shuffle_tag(seed) -> str:
+    """"" for the file's own order, "-shuffle<seed>" for a shuffled one (names the traces)."""
+    return "" if seed is None else f"-shuffle{seed}"
+
+
 def register_resolvers() -> None:
-    """Register ``${labels_tag:...}`` (idempotent)."""
-    if not OmegaConf.has_resolver("labels_tag"):
-        OmegaConf.register_new_resolver("labels_tag", labels_tag)
+    """Register ``${labels_tag:...}`` and ``${shuffle_tag:...}`` (idempotent)."""
+    for name, fn in (("labels_tag", labels_tag), ("shuffle_tag", shuffle_tag)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,11 +140,14 @@ def load_problems(
     data_dir: str | os.PathLike | None = None,
     limit: int | None = None,
     offset: int = 0,
+    shuffle_seed: int | None = None,
 ) -> list[Problem]:
     """Load ``dataset``/``split`` as ``Problem`` records, in the file's order.
 
     ``data_dir`` (or ``$MYCELIUM_DATA_DIR``) points at a local copy; without one the hub is
-    used. ``offset``/``limit`` select ``rows[offset:offset+limit]``.
+    used. ``offset``/``limit`` select ``rows[offset:offset+limit]``. ``shuffle_seed`` first
+    puts the rows in a fixed random order (MATH's files are sorted by subject, so its first
+    500 rows are all algebra); the same seed gives the same order, so resuming still works.
     """
     if dataset not in LOCAL_FILES:
         raise DataError(f"unknown dataset {dataset!r}; choose one of {sorted(LOCAL_FILES)}")
@@ -160,5 +164,8 @@ def load_problems(
         rows = _read_local(path)
     else:
         rows = _read_hub(dataset, split)
+    order = list(range(len(rows)))
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(order)
     end = None if limit is None else offset + limit
-    return [_from_row(dataset, split, i, row) for i, row in enumerate(rows) if offset <= i and (end is None or i < end)]
+    return [_from_row(dataset, split, i, rows[i]) for i in order[offset:end]]

@@ -63,3 +63,10 @@ def test_real_shared_data(data_dir):
         assert all(p.text and p.answer for p in problems), name
     math = load_problems("math", "train", data_dir, limit=50)
     assert all(p.level and p.type for p in math)
+
+
+def test_shuffle_seed_gives_a_fixed_random_order(local_dir):
+    a = [p.id for p in load_problems("gsm8k", "train", local_dir, shuffle_seed=1)]
+    assert sorted(a) == [f"gsm8k/train/{i}" for i in range(3)]
+    assert a == [p.id for p in load_problems("gsm8k", "train", local_dir, shuffle_seed=1)]
+    assert [p.id for p in load_problems("gsm8k", "train", local_dir, shuffle_seed=1, limit=2)] == a[:2]
