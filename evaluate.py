@@ -9,16 +9,15 @@ Writes predictions.jsonl and report.json (and baseline.jsonl / baseline.json) in
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mycelium.config import register_resolvers
-from mycelium.errors import UserError, find_user_error
-from mycelium.loggers import finish_loggers
+from mycelium.entry import run_job
+from mycelium.errors import UserError
 
 register_resolvers()
 
@@ -77,21 +76,7 @@ def run(cfg: DictConfig, loggers: list) -> dict:
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
-    for lg in loggers:
-        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    metrics: dict = {}
-    try:
-        metrics = run(cfg, loggers)
-    except Exception as e:
-        user_error = find_user_error(e)
-        if user_error is None:
-            raise
-        log.error("%s", user_error)  # a user mistake: one clear line, no traceback
-        sys.exit(2)
-    finally:
-        finish_loggers(loggers)
-    return metrics.get(cfg.get("optimized_metric") or "eval/accuracy")
+    return run_job(cfg, run)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,14 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mycelium.config import register_resolvers
-from mycelium.errors import UserError, find_user_error
-from mycelium.loggers import finish_loggers
+from mycelium.entry import run_job
+from mycelium.errors import UserError
 
 register_resolvers()
 
@@ -64,29 +63,20 @@ def run_labels_stage(cfg: DictConfig, loggers: list) -> dict:
     return metrics
 
 
+def run_stages(cfg: DictConfig, loggers: list) -> dict:
+    if cfg.stage not in ("teacher", "labels", "all"):
+        raise UserError(f"stage={cfg.stage!r}: choose teacher, labels or all")
+    metrics: dict = {}
+    if cfg.stage in ("teacher", "all"):
+        metrics |= run_teacher_stage(cfg, loggers)
+    if cfg.stage in ("labels", "all"):
+        metrics |= run_labels_stage(cfg, loggers)
+    return metrics
+
+
 @hydra.main(config_path="conf", config_name="extract", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
-    for lg in loggers:
-        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    metrics: dict = {}
-    try:
-        if cfg.stage not in ("teacher", "labels", "all"):
-            raise UserError(f"stage={cfg.stage!r}: choose teacher, labels or all")
-        if cfg.stage in ("teacher", "all"):
-            metrics |= run_teacher_stage(cfg, loggers)
-        if cfg.stage in ("labels", "all"):
-            metrics |= run_labels_stage(cfg, loggers)
-    except Exception as e:
-        user_error = find_user_error(e)
-        if user_error is None:
-            raise
-        log.error("%s", user_error)  # a user mistake: one clear line, no traceback
-        sys.exit(2)
-    finally:
-        finish_loggers(loggers)
-    # The value an Optuna sweep maximises (hparams_search=labels_yield).
-    return metrics.get(cfg.optimized_metric)
+    return run_job(cfg, run_stages)
 
 
 if __name__ == "__main__":

@@ -8,30 +8,17 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from mycelium.errors import find_user_error
+from mycelium.entry import run_job
 from mycelium.train import train
-
-log = logging.getLogger("train")
 
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    try:
-        metrics = train(cfg)
-    except Exception as e:
-        user_error = find_user_error(e)  # also when Hydra's instantiate wrapped it
-        if user_error is None:
-            raise
-        log.error("%s", user_error)  # a user mistake: one clear line, no traceback
-        sys.exit(2)
-    # The value a sweeper (hparams_search=...) optimises.
-    return metrics.get(cfg.get("optimized_metric"))
+    # train() builds its own loggers: Lightning's Trainer owns them
+    return run_job(cfg, lambda cfg, _: train(cfg), make_loggers=False)
 
 
 if __name__ == "__main__":
