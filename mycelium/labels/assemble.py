@@ -38,6 +38,7 @@ from mycelium.teacher.traces import Trace
 SOURCES = ("iaf", "operands", "both")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
+IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
 
 
 @dataclass
@@ -314,6 +315,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         matches = [a for a in numbers + implicits if any(match_operand(lit.value, [a]) for lit in literals)]
         fresh = [a for a in matches if a.span not in used]
         anchors = [a.span for a in (fresh or matches)]
+        # an implicit operand ("half", "twice", "%") is the op's cue word: its clause is where
+        # the operation is stated, so it outweighs a number's clause when they differ
+        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" else 1.0 for a in (fresh or matches)]
         used.update(a.span for a in fresh if a.kind == "number")
         iaf_spans, iaf_w = [], []
         if attn is not None:
@@ -339,7 +343,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         if s.source in ("operands", "both"):
             # an operand number outweighs any single IAF token: it is where the op's data is
             spans += anchors
-            weights += [1.0] * len(anchors)
+            weights += anchor_w
         op_spans.append(spans)
         op_weights.append(weights)
         op_anchors.append(anchors)

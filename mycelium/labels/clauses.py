@@ -84,7 +84,7 @@ class ClauseConfig:
     snap_degenerate: bool = True  # tiny clause / verbless sentence -> whole sentence
     min_clause_tokens: int = 2  # content tokens below which a clause is degenerate ("Mary 5" is 2)
     # expand(): how the clauses of one step become regions
-    select: str = "cover"  # "mass": expand_one keeps the clause group with most weight; "cover": the hull of all when it fits max_region_tokens
+    select: str = "mass"  # "mass": expand_one keeps the clause group with most weight; "cover": the hull of all when it fits max_region_tokens
     merge_adjacent: bool = False  # clauses tile a sentence, so True tends to give whole sentences
     max_region_tokens: int = 60  # merges/covers longer than this are not made
     ignore_punct: bool = True  # highlights on punctuation/whitespace (attention sinks) are dropped

@@ -22,6 +22,12 @@ def _in_region(record: LabelRecord) -> bool:
     )
 
 
+def _has_overlap(record: LabelRecord) -> bool:
+    """Two distinct regions overlap (nested or crossing): BIO tags cannot hold both."""
+    regions = sorted({s.region for s in record.steps if s.region})
+    return any(b[0] < a[1] for a, b in zip(regions, regions[1:]))
+
+
 def _mean(xs) -> float:
     return float(np.mean(xs)) if len(xs) else 0.0
 
@@ -37,6 +43,7 @@ class LabelReport:
     raw_iaf_validated: int = 0  # validated with raw IAF tokens standing in for clause regions
     reasons: dict[str, int] = field(default_factory=dict)
     ops: dict[str, int] = field(default_factory=dict)  # over validated problems
+    overlapping: int = 0  # validated problems whose distinct regions overlap (BIO keeps one)
     pruned_steps: int = 0  # CoT ops dropped because the gold answer does not depend on them
     regions_per_problem: float = 0.0
     tokens_per_region: float = 0.0  # clause-expanded regions, teacher tokens
@@ -67,6 +74,7 @@ class LabelReport:
             raw_iaf_validated=sum(d.raw_validated for d in diags),
             reasons=dict(Counter(r.reason.split(":")[0] for r in records if r.reason).most_common()),
             ops=dict(Counter(s.op for r in ok for s in r.steps).most_common()),
+            overlapping=sum(_has_overlap(r) for r in ok),
             pruned_steps=sum(d.pruned for d in diags),
             regions_per_problem=_mean(regions),
             tokens_per_region=_mean([t for d in diags for t in d.region_tokens]),
@@ -92,6 +100,7 @@ class LabelReport:
             "cot_executes_rate": self.rate(self.cot_executes),
             "raw_iaf_validated_rate": self.rate(self.raw_iaf_validated),
             "pruned_steps": self.pruned_steps,
+            "overlapping_rate": self.overlapping / self.validated if self.validated else 0.0,
             "regions_per_problem": self.regions_per_problem,
             "tokens_per_region": self.tokens_per_region,
             "tokens_per_raw": self.tokens_per_raw,
@@ -114,7 +123,8 @@ class LabelReport:
             "rejected: " + (", ".join(f"{k} {v}" for k, v in self.reasons.items()) or "none"),
             "ops (validated): " + (", ".join(f"{k} {v}" for k, v in self.ops.items()) or "none")
             + f"; {self.pruned_steps} CoT ops pruned (the answer does not depend on them)",
-            f"regions/problem {self.regions_per_problem:.2f}  tokens/region {self.tokens_per_region:.1f}"
+            f"regions/problem {self.regions_per_problem:.2f} ({self.overlapping} validated problems with"
+            f" overlapping regions)  tokens/region {self.tokens_per_region:.1f}"
             f"  (raw highlighted tokens/op {self.tokens_per_raw:.1f})",
             f"CoT steps/problem {self.cot_steps_per_problem:.1f}  JSD vs sentence boundaries"
             f" P {self.jsd_vs_sentence_precision:.2f} R {self.jsd_vs_sentence_recall:.2f}"

@@ -6,7 +6,7 @@ import pytest
 
 from fake_traces import SOLUTION, TEXT, make_trace
 from mycelium.labels.assemble import LabelSettings, label_trace
-from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
 from mycelium.teacher.traces import Trace
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,12 @@ def test_natalia_is_validated_with_grounded_operands(nlp):
     kinds = {a.kind: a for a in div.args}
     assert TEXT[slice(*kinds["number"].span)] == "48"
     assert TEXT[slice(*kinds["implicit"].span)] == "half"
-    # every grounded number or implicit operand lies inside its op's region
-    for step in record.steps:
+    # the DIV's region is the clause that carries it (the design's example)
+    assert TEXT[slice(*div.region)] == "she sold half as many clips in May"
+    # the strict rule: with "cover" regions every number or implicit operand lies in its region
+    strict, _ = label(make_trace(), nlp, grounding="region", clauses=ClauseConfig(select="cover"))
+    assert strict.validated, strict.reason
+    for step in strict.steps:
         for a in step.args:
             if a.kind != "result":
                 assert step.region[0] <= a.span[0] and a.span[1] <= step.region[1]

@@ -172,8 +172,9 @@ def test_design_example_mass_picks_the_clause_with_most_highlights(P):
     p = P[NATALIA]
     spans = [span(p.text, "48"), span(p.text, "half"), span(p.text, "sold", 1)]
     assert sub(p, expand_one(p, spans, config=MASS)) == "she sold half as many clips in May"
-    # the default "cover" keeps both operands' clauses when they share a sentence
-    assert sub(p, expand_one(p, spans)).startswith("Natalia sold clips to 48")
+    assert expand_one(p, spans) == expand_one(p, spans, config=MASS)  # mass is the default
+    # "cover" keeps both operands' clauses when they share a sentence
+    assert sub(p, expand_one(p, spans, config=ClauseConfig(select="cover"))).startswith("Natalia sold clips to 48")
     regions = [sub(p, r) for r in expand(p, spans)]
     assert regions == ["she sold half as many clips in May", "Natalia sold clips to 48 of her friends in April"]
 
