@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
+from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands, match_operand
 from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
@@ -99,18 +100,17 @@ class Diagnostics:
 def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
     """CoT token spans of the steps, and how JSD boundaries compare to the sentence baseline."""
     d = Diagnostics()
-    n = len(trace.cot_offsets)
-    sentence = sentence_steps(trace.cot, trace.cot_offsets)
-    if s.cot_steps == "sentence" or s.jsd.layer_group not in trace.jsd:
-        if s.cot_steps == "jsd":
-            raise KeyError(f"trace has no JSD curve for layer group {s.jsd.layer_group!r}; captured: {sorted(trace.jsd)}")
-        steps = sentence
+    if s.cot_steps == "sentence":
+        steps = sentence_steps(trace.cot, trace.cot_offsets)
     else:
+        if s.jsd.layer_group not in trace.jsd:
+            raise UserError(f"signals.jsd.layer_group={s.jsd.layer_group!r} was not captured; "
+                            f"the traces have {sorted(trace.jsd)} (teacher.capture.layer_groups)")
         steps = jsd_steps(trace.jsd[s.jsd.layer_group], s.jsd, trace.cot, trace.cot_offsets)
         pred = np.array([a for a, _ in steps[1:]])
         gold = sentence_boundaries(trace.cot, trace.cot_offsets)
         d.jsd_precision, d.jsd_recall = boundary_scores(pred, gold[gold > 0])
-    d.cot_steps = len(steps) if n else 0
+    d.cot_steps = len(steps)
     return steps, d
 
 
@@ -297,7 +297,8 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     steps_chars = np.array([(trace.cot_offsets[a, 0], trace.cot_offsets[b - 1, 1]) for a, b in cot_steps])
     attn = trace.attn.get(s.iaf.layer_group)
     if attn is None and s.source != "operands":
-        raise KeyError(f"trace has no attention for layer group {s.iaf.layer_group!r}; captured: {sorted(trace.attn)}")
+        raise UserError(f"signals.iaf.layer_group={s.iaf.layer_group!r} was not captured; "
+                        f"the traces have {sorted(trace.attn)} (teacher.capture.layer_groups)")
     numbers = _with_fraction_parts(extract_numbers(trace.text))
     implicits = implicit_operands(trace.text)
     op_spans: list[list[tuple[int, int]]] = []

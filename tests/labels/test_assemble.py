@@ -97,3 +97,14 @@ def test_ops_the_answer_does_not_depend_on_are_pruned(nlp):
     assert record.validated, record.reason
     assert [s.op for s in record.steps] == ["DIV", "ADD"] and record.answer == "72"
     assert diag.pruned == 1
+
+
+def test_uncaptured_layer_group_is_a_user_error(nlp):
+    from mycelium.errors import UserError
+    from mycelium.signals.iaf import IAFConfig
+    from mycelium.signals.jsd import JSDConfig
+
+    with pytest.raises(UserError, match="signals.jsd.layer_group='middle'"):
+        label(make_trace(), nlp, jsd=JSDConfig(layer_group="middle"))
+    with pytest.raises(UserError, match="signals.iaf.layer_group='middle'"):
+        label(make_trace(), nlp, iaf=IAFConfig(layer_group="middle"))
