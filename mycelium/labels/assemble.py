@@ -158,7 +158,26 @@ def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
 
 
+# Implicit words that name their operation: "half" divides by 2 (or multiplies by 1/2),
+# "twice"/"triple" multiply. Other implicit constants (units, "%", "dozen") go with any op.
+_OP_WORDS = (
+    (re.compile(r"hal(f|ves|ved|ve)", re.I), {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
+    (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None)}),
+)
+
+
+def _fits_op(arg: Arg, op: str) -> bool:
+    """Can this implicit operand stand for an operand of ``op``? (Numbers always can.)"""
+    if arg.kind != "implicit":
+        return True
+    for word, allowed in _OP_WORDS:
+        if word.fullmatch(arg.text):
+            return any(op == o and (v is None or Fraction(arg.value) == v) for o, v in allowed)
+    return True
+
+
 def _ground(
+    op: str,
     value: Fraction,
     region: tuple[int, int] | list[tuple[int, int]] | None,
     numbers: list[Arg],
@@ -179,11 +198,11 @@ def _ground(
     if region is not None:
         local = [a for a, ok in zip(implicits, _inside([a.span for a in implicits], region)) if ok]
         hit = match_operand(value, local)
-        if hit is not None:
+        if hit is not None and _fits_op(hit, op):
             return hit
     if anywhere:
         hit = match_operand(value, numbers) or match_operand(value, implicits)
-        if hit is not None:
+        if hit is not None and _fits_op(hit, op):
             return hit
     return None
 
@@ -227,7 +246,7 @@ def _build_steps(
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(results[o]), step=o))
                 continue
-            arg = _ground(o.value, region, numbers, implicits, results, anywhere)
+            arg = _ground(node.op, o.value, region, numbers, implicits, results, anywhere)
             if arg is None:
                 ungrounded[-1] = True
                 arg = Arg("number", format_value(o.value), text=o.text)  # as written, ungrounded
@@ -313,7 +332,11 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         literals = [o for o in node.operands if isinstance(o, Literal) and not o.implicit]
         # operand matching: problem numbers (and implicit words) equal to a literal operand;
         # numbers an earlier op already anchored on are used only when nothing fresh matches
-        matches = [a for a in numbers + implicits if any(match_operand(lit.value, [a]) for lit in literals)]
+        matches = []
+        for a in numbers + implicits:
+            hit = next((h for lit in literals if (h := match_operand(lit.value, [a])) is not None), None)
+            if hit is not None and _fits_op(hit, node.op):
+                matches.append(a)
         fresh = [a for a in matches if a.span not in used]
         anchors = [a.span for a in (fresh or matches)]
         # an implicit operand ("half", "twice", "%") is the op's cue word: its clause is where
