@@ -25,6 +25,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from mycelium.models.datamodule import DEFAULT_MARKERS, mark_span
+from mycelium.models.optim import configure_optimizers
 
 Span = tuple[int, int]
 
@@ -154,13 +155,7 @@ class ClassifierModule(L.LightningModule):
         plt.close(fig)
 
     def configure_optimizers(self) -> Any:
-        if self.optim is None:
-            raise ValueError("ClassifierModule was built without optim; pass optim=partial(AdamW, lr=...)")
-        optimizer = self.optim(params=self.parameters())
-        if self.scheduler is None:
-            return optimizer
-        scheduler = self.scheduler(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return configure_optimizers("ClassifierModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()
     def predict_ops(

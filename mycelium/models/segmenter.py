@@ -23,6 +23,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
+from mycelium.models.optim import configure_optimizers
 
 Span = tuple[int, int]
 
@@ -157,13 +158,7 @@ class SegmenterModule(L.LightningModule):
         self._eval_epoch_end("test")
 
     def configure_optimizers(self) -> Any:
-        if self.optim is None:
-            raise ValueError("SegmenterModule was built without optim; pass optim=partial(AdamW, lr=...)")
-        optimizer = self.optim(params=self.parameters())
-        if self.scheduler is None:
-            return optimizer
-        scheduler = self.scheduler(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return configure_optimizers("SegmenterModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()
     def predict_spans(self, texts: Sequence[str], batch_size: int = 16, max_length: int = 512) -> list[list[Span]]:
