@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Sequence
 
+# A clause that states several operations gets one label: its ops in order, joined ("MUL+ADD").
+MULTI_OP_SEP = "+"
+
 MAX_BITS = 4096  # ~1233 decimal digits: far beyond any GSM8K/MATH quantity, still instant
 MAX_ROOT_INDEX = 64  # largest n for an n-th root (ROOT, or POW with exponent p/n)
 

@@ -26,6 +26,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.errors import UserError
 from mycelium.labels.records import LabelRecord
 from mycelium.models.bio import IGNORE, LABELS, clean_regions, regions_to_token_tags
@@ -93,19 +94,20 @@ def segmenter_example(record: LabelRecord) -> tuple[dict, int]:
 def classifier_examples(record: LabelRecord) -> tuple[list[dict], int]:
     """``([{id, text, region, op}], shared)``: one example per distinct region.
 
-    When several steps share a region, the label is the op of the first of them (in step
-    order); ``shared`` counts the later steps whose op was thereby not used.
+    A region several steps share (a clause that states two operations, e.g. "3 pages to 2
+    friends twice a week" = MUL, MUL) is labelled with its ops joined in step order
+    ("MUL+MUL"), so the label says everything the clause does and the solver can run each op
+    (``mycelium.pipeline.wiring`` takes a list of ops per span). ``shared`` counts the steps
+    that share a region with an earlier one.
     """
-    seen: dict[Span, str] = {}
+    seen: dict[Span, list[str]] = {}
     shared = 0
     for s in record.steps:
         if s.region is None:
             continue
-        if s.region in seen:
-            shared += 1
-            continue
-        seen[s.region] = s.op
-    examples = [{"id": record.id, "text": record.text, "region": r, "op": op} for r, op in seen.items()]
+        shared += s.region in seen
+        seen.setdefault(s.region, []).append(s.op)
+    examples = [{"id": record.id, "text": record.text, "region": r, "op": MULTI_OP_SEP.join(ops)} for r, ops in seen.items()]
     return examples, shared
 
 

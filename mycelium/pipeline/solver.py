@@ -154,7 +154,7 @@ class Solver:
         for k, sps in zip(todo, spans):
             p = preds[k]
             p.spans = sorted((int(s), int(e)) for s, e in sps)
-            p.ops = [next(it) for _ in p.spans]
+            p.ops = [next(it) for _ in p.spans]  # "MUL+ADD": a span that states two ops
             t0 = time.perf_counter()
             self._finish(p)
             p.latency_s = share + time.perf_counter() - t0

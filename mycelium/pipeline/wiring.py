@@ -59,7 +59,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
-from mycelium.dag.ops import OPS, apply_op
+from mycelium.dag.ops import MULTI_OP_SEP, OPS, apply_op
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.records import Arg, LabelRecord, Step
 
@@ -154,7 +154,8 @@ def wire(
 ) -> list[Step]:
     """Steps for ``spans`` (in execution order, usually text order) with their ``ops``.
 
-    ``ops[i]`` is one op name or a list of them (several steps sharing span ``i``, in order).
+    ``ops[i]`` is one op name, several joined by ``MULTI_OP_SEP`` ("MUL+ADD", the classifier's
+    label for a clause that states two ops) or a list of them, in order.
     Every step gets ``region`` = its span and ``value`` = its exact result (None when it, or
     an operand, fails). An op that finds too few operands gets the ones it found; executing
     it then fails with BAD_ARITY (``missing_operands`` tells the solver beforehand).
@@ -169,7 +170,7 @@ def wire(
     values: list[Fraction | None] = []
     results: list[Arg] = []
     for span, span_ops in zip(spans, ops):
-        span_ops = [span_ops] if isinstance(span_ops, str) else list(span_ops)
+        span_ops = span_ops.split(MULTI_OP_SEP) if isinstance(span_ops, str) else list(span_ops)
         s, e = span
         numbers = extract_numbers(text[s:e], s)
         implicits = implicit_operands(text[s:e], s)

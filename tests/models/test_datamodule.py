@@ -122,15 +122,15 @@ def test_no_validated_records_raises(tmp_path: Path, tok, record_factory, labels
         seg_dm(d, tok).setup("fit")
 
 
-def test_classifier_examples_take_the_first_op_of_a_shared_region(record_factory) -> None:
+def test_classifier_examples_join_the_ops_of_a_shared_region(record_factory) -> None:
     rec = record_factory(3)  # two steps on one region: DIV then MUL
     examples, shared = classifier_examples(rec)
-    assert [e["op"] for e in examples] == ["DIV"] and shared == 1
+    assert [e["op"] for e in examples] == ["DIV+MUL"] and shared == 1
 
 
 def test_classifier_datamodule_label_map_and_marked_inputs(labels_dir: Path, tok) -> None:
     dm = ClassifierDataModule(str(labels_dir), tok, splits=SPLITS, batch_size=4)
-    assert dm.labels == ("ADD", "DIV", "MUL")
+    assert dm.labels == ("ADD", "DIV", "DIV+MUL", "MUL")  # a shared region keeps both ops
     assert dm.scan()["shared_region_steps"] == sum(1 for i in range(40) if i % 4 == 3 and i % 5 != 4)
     batch = next(iter(dm.stream("train", shuffle=False)))
     assert batch["labels"].dtype.is_floating_point is False and batch["labels"].ndim == 1

@@ -115,3 +115,11 @@ def test_gold_spans_groups_shared_regions_in_text_order() -> None:
     r.steps[0].region = None
     assert gold_spans(r) is None
     assert Fraction(r.steps[0].value) == 24
+
+
+def test_a_joined_multi_op_label_runs_each_op() -> None:
+    text = "James writes a 3-page letter to 2 different friends twice a week."
+    steps = wire(text, [(0, len(text) - 1)], ["MUL+MUL"])
+    assert [s.op for s in steps] == ["MUL", "MUL"]
+    assert steps[1].args[0].kind == "result" or steps[1].args[1].kind == "result"
+    assert steps[-1].value == "12"
