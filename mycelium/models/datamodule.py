@@ -91,15 +91,17 @@ def segmenter_example(record: LabelRecord) -> tuple[dict, int]:
     return {"id": record.id, "text": record.text, "regions": regions}, conflicts
 
 
-def classifier_examples(record: LabelRecord) -> tuple[list[dict], int]:
+def classifier_examples(record: LabelRecord, multi_op: str = "join") -> tuple[list[dict], int]:
     """``([{id, text, region, op}], shared)``: one example per distinct region.
 
     A region several steps share (a clause that states two operations, e.g. "3 pages to 2
-    friends twice a week" = MUL, MUL) is labelled with its ops joined in step order
-    ("MUL+MUL"), so the label says everything the clause does and the solver can run each op
-    (``mycelium.pipeline.wiring`` takes a list of ops per span). ``shared`` counts the steps
-    that share a region with an earlier one.
+    friends twice a week" = MUL, MUL) is labelled, with ``multi_op="join"``, with its ops
+    joined in step order ("MUL+MUL"), so the label says everything the clause does and the
+    solver can run each op (``mycelium.pipeline.wiring`` splits it); with ``"first"``, with
+    the first step's op only. ``shared`` counts the steps that share a region with an earlier one.
     """
+    if multi_op not in ("join", "first"):
+        raise ValueError(f"multi_op must be 'join' or 'first', got {multi_op!r}")
     seen: dict[Span, list[str]] = {}
     shared = 0
     for s in record.steps:
@@ -107,7 +109,10 @@ def classifier_examples(record: LabelRecord) -> tuple[list[dict], int]:
             continue
         shared += s.region in seen
         seen.setdefault(s.region, []).append(s.op)
-    examples = [{"id": record.id, "text": record.text, "region": r, "op": MULTI_OP_SEP.join(ops)} for r, ops in seen.items()]
+    examples = [
+        {"id": record.id, "text": record.text, "region": r, "op": MULTI_OP_SEP.join(ops) if multi_op == "join" else ops[0]}
+        for r, ops in seen.items()
+    ]
     return examples, shared
 
 
@@ -436,22 +441,22 @@ class SegmenterDataModule(LabelsDataModule):
         return SegmenterEncoder(self.tokenizer, self.max_length)
 
 
-def classifier_examples_only(record: LabelRecord) -> list[dict]:
-    """The record's classifier examples (see :func:`classifier_examples`)."""
-    return classifier_examples(record)[0]
-
-
 class ClassifierDataModule(LabelsDataModule):
     """(problem with the region marked, op id) pairs; the label map is every op in the data, sorted."""
 
-    examples = staticmethod(classifier_examples_only)
-
-    def __init__(self, labels_dir: str, tokenizer: Any = None, *, markers: Sequence[str] = DEFAULT_MARKERS, **kwargs: Any) -> None:
+    def __init__(
+        self, labels_dir: str, tokenizer: Any = None, *, markers: Sequence[str] = DEFAULT_MARKERS,
+        multi_op: str = "join", **kwargs: Any,
+    ) -> None:
         super().__init__(labels_dir, tokenizer, **kwargs)
         self.markers = tuple(markers)
+        self.multi_op = multi_op  # a shared region's label: "join" ("MUL+ADD") or "first" ("MUL")
+
+    def examples(self, record: LabelRecord) -> list[dict]:
+        return classifier_examples(record, self.multi_op)[0]
 
     def _record_stats(self, record: LabelRecord, stats: dict[str, Any]) -> None:
-        examples, shared = classifier_examples(record)
+        examples, shared = classifier_examples(record, self.multi_op)
         stats["shared_region_steps"] = stats.get("shared_region_steps", 0) + shared
         stats.setdefault("ops", Counter()).update(ex["op"] for ex in examples)
 

@@ -18,7 +18,7 @@ def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:
     assert {"train/loss", "val/acc", "val/f1_macro", "test/acc"} <= set(metrics)
     run = Path(cfg.paths.output_dir)
     meta = json.loads((run / "export" / "label_map.json").read_text())
-    assert meta == {"student": "classifier", "labels": ["ADD", "DIV", "MUL"], "markers": ["[[", "]]"]}
+    assert meta == {"student": "classifier", "labels": ["ADD", "DIV", "DIV+MUL", "MUL"], "markers": ["[[", "]]"]}
     config = json.loads((run / "export" / "config.json").read_text())
     assert config["id2label"] == {"0": "ADD", "1": "DIV", "2": "MUL"}
     csv = (run / "confusion" / "epoch000.csv").read_text().splitlines()

@@ -136,3 +136,10 @@ def test_classifier_datamodule_label_map_and_marked_inputs(labels_dir: Path, tok
     assert batch["labels"].dtype.is_floating_point is False and batch["labels"].ndim == 1
     text = tok.decode(batch["input_ids"][0][batch["attention_mask"][0] == 1])
     assert "[[" in text and "]]" in text
+
+
+def test_classifier_examples_can_keep_only_the_first_op(record_factory) -> None:
+    examples, shared = classifier_examples(record_factory(3), multi_op="first")
+    assert [e["op"] for e in examples] == ["DIV"] and shared == 1
+    with pytest.raises(ValueError, match="multi_op"):
+        classifier_examples(record_factory(3), multi_op="all")
