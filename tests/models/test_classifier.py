@@ -20,9 +20,9 @@ def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:
     meta = json.loads((run / "export" / "label_map.json").read_text())
     assert meta == {"student": "classifier", "labels": ["ADD", "DIV", "DIV+MUL", "MUL"], "markers": ["[[", "]]"]}
     config = json.loads((run / "export" / "config.json").read_text())
-    assert config["id2label"] == {"0": "ADD", "1": "DIV", "2": "MUL"}
+    assert config["id2label"] == {"0": "ADD", "1": "DIV", "2": "DIV+MUL", "3": "MUL"}
     csv = (run / "confusion" / "epoch000.csv").read_text().splitlines()
-    assert csv[0] == "true\\pred,ADD,DIV,MUL" and len(csv) == 4
+    assert csv[0] == "true\\pred,ADD,DIV,DIV+MUL,MUL" and len(csv) == 5
     assert sum(int(v) for row in csv[1:] for v in row.split(",")[1:]) > 0
     assert (run / "confusion" / "epoch000.png").is_file()
 
