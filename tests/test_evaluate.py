@@ -1,35 +1,21 @@
 """evaluate.py as users run it: a subprocess with Hydra overrides, on tiny exported students."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from entrypoints import run_entry, write_gsm8k
 from mycelium.pipeline.records import Prediction
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def run_evaluate(*overrides: str, cwd: Path, data: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "WANDB_MODE": "offline", "PROJECT_ROOT": str(cwd),
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "MYCELIUM_DATA_DIR": str(data)}
-    return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *overrides],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def run_evaluate(*overrides: str, cwd: Path, data: Path):
+    return run_entry("evaluate.py", *overrides, cwd=cwd, data=data)
 
 
 @pytest.fixture
 def gsm8k_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    (root / "gsm8k").mkdir(parents=True)
-    rows = [
-        {"question": f"Tom has {i} apples and buys {i + 2} more. How many apples does he have?",
-         "answer": f"He has {i}+{i + 2}=<<{i}+{i + 2}={2 * i + 2}>>{2 * i + 2} apples.\n#### {2 * i + 2}"}
-        for i in range(1, 8)
-    ]
-    (root / "gsm8k" / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return root
+    return write_gsm8k(tmp_path / "data", "test")
 
 
 @pytest.fixture(scope="module")

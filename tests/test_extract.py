@@ -1,36 +1,19 @@
 """extract.py as users run it: a subprocess with Hydra overrides, on the tiny teacher."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from entrypoints import run_entry, write_gsm8k
 
 
-def run_extract(*overrides: str, cwd: Path, env_data: Path | None = None) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "WANDB_MODE": "offline", "PROJECT_ROOT": str(cwd), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    if env_data is not None:
-        env["MYCELIUM_DATA_DIR"] = str(env_data)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "extract.py"), *overrides],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-    )
+def run_extract(*overrides: str, cwd: Path, env_data: Path | None = None):
+    return run_entry("extract.py", *overrides, cwd=cwd, data=env_data)
 
 
 @pytest.fixture
 def gsm8k_dir(tmp_path):
-    root = tmp_path / "data"
-    (root / "gsm8k").mkdir(parents=True)
-    rows = [
-        {"question": f"Tom has {i} apples and buys {i + 2} more. How many apples does he have?",
-         "answer": f"He has {i}+{i + 2}=<<{i}+{i + 2}={2 * i + 2}>>{2 * i + 2} apples.\n#### {2 * i + 2}"}
-        for i in range(1, 8)
-    ]
-    (root / "gsm8k" / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return root
+    return write_gsm8k(tmp_path / "data", "train")
 
 
 def trace_ids(cwd: Path) -> list[str]:

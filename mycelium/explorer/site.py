@@ -29,7 +29,7 @@ from mycelium.explorer.svg import bar_chart, dag_svg, jsd_chart, op_color
 from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.pipeline.records import Prediction
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask
-from mycelium.signals.jsd import JSDConfig, boundary_scores, find_boundaries, jsd_steps, sentence_boundaries, smooth
+from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_peaks, jsd_steps, sentence_boundaries, smooth
 from mycelium.teacher.traces import Trace, iter_traces
 
 NAV_PLACEHOLDER = "<!--mycelium-nav-->"  # filled with prev/next links once every page exists
@@ -268,15 +268,8 @@ def _jsd_section(trace: Trace, label: LabelRecord | None, config: JSDConfig) -> 
     for g in [group] + [k for k in trace.jsd if k != group]:
         raw = np.asarray(trace.jsd[g], dtype=np.float64)[: len(offsets)]  # one value per CoT token
         sm = smooth(raw, config.window, config.polyorder)
-        peaks = find_boundaries(
-            raw,
-            prominence=config.prominence,
-            distance=config.distance,
-            height=config.height,
-            window=config.window,
-            polyorder=config.polyorder,
-        )
-        steps = jsd_steps(raw, config, trace.cot, offsets)
+        peaks = jsd_peaks(raw, config)
+        steps = jsd_steps(raw, config, trace.cot, offsets, peaks=peaks)
         p, r = boundary_scores(np.array([s for s, _ in steps[1:]]), baseline)
         chart = jsd_chart(raw, sm, peaks, steps, baseline=baseline, token_text=tokens, group=g)
         caption = (

@@ -24,6 +24,7 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
+from mycelium.models.backbone import load_student_backbone
 from mycelium.models.datamodule import DEFAULT_MARKERS, mark_span
 from mycelium.models.optim import configure_optimizers
 
@@ -80,15 +81,7 @@ class ClassifierModule(L.LightningModule):
         self.optim, self.scheduler = optim, scheduler
         self.labels = labels
         self.markers = tuple(markers)
-        self.model, self.tokenizer = backbone(task="sequence_classification", num_labels=len(labels))
-        self.model.train()  # loaders return eval mode; Lightning keeps the mode it finds at fit start
-        self.model.config.id2label = dict(enumerate(labels))
-        self.model.config.label2id = {name: k for k, name in enumerate(labels)}
-        if self.tokenizer.pad_token_id is None:  # these models pad with EOS
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "right"
-        # Sequence classification pools the last token that is not pad_token_id.
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.model, self.tokenizer = load_student_backbone(backbone, "sequence_classification", labels)
         n = len(labels)
         self.acc = nn.ModuleDict({s: MulticlassAccuracy(n, average="micro") for s in ("val", "test")})
         self.f1 = nn.ModuleDict({s: MulticlassF1Score(n, average="macro") for s in ("val", "test")})

@@ -22,6 +22,7 @@ from seqeval.scheme import IOB2
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
+from mycelium.models.backbone import load_student_backbone
 from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
 from mycelium.models.optim import configure_optimizers
 
@@ -91,14 +92,7 @@ class SegmenterModule(L.LightningModule):
         self.optim, self.scheduler = optim, scheduler
         self.labels = LABELS
         self.bidirectional = bidirectional
-        self.model, self.tokenizer = backbone(task="token_classification", num_labels=len(LABELS))
-        self.model.train()  # loaders return eval mode; Lightning keeps the mode it finds at fit start
-        self.model.config.id2label = dict(enumerate(LABELS))
-        self.model.config.label2id = {name: k for k, name in enumerate(LABELS)}
-        if self.tokenizer.pad_token_id is None:  # these models pad with EOS
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "right"  # positions as in training batches (pad_batch)
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.model, self.tokenizer = load_student_backbone(backbone, "token_classification", LABELS)
         if bidirectional:
             make_bidirectional(self.model)
         self.token_acc = nn.ModuleDict(

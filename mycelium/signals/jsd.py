@@ -167,11 +167,9 @@ def boundary_scores(pred: np.ndarray, gold: np.ndarray, tolerance: int = 1) -> t
     return float(close.any(1).mean()), float(close.any(0).mean())
 
 
-def jsd_steps(
-    curve: np.ndarray, config: JSDConfig, cot: str | None = None, cot_offsets: np.ndarray | None = None
-) -> list[tuple[int, int]]:
-    """One cached curve -> steps with the knobs of ``config`` (snapping needs ``cot`` + offsets)."""
-    b = find_boundaries(
+def jsd_peaks(curve: np.ndarray, config: JSDConfig) -> np.ndarray:
+    """Peaks of one cached curve with the knobs of ``config`` (before snapping to words)."""
+    return find_boundaries(
         curve,
         prominence=config.prominence,
         distance=config.distance,
@@ -179,6 +177,18 @@ def jsd_steps(
         window=config.window,
         polyorder=config.polyorder,
     )
+
+
+def jsd_steps(
+    curve: np.ndarray,
+    config: JSDConfig,
+    cot: str | None = None,
+    cot_offsets: np.ndarray | None = None,
+    peaks: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
+    """One cached curve -> steps with the knobs of ``config`` (snapping needs ``cot`` + offsets).
+    Pass ``peaks`` from ``jsd_peaks`` when the caller has them already."""
+    b = jsd_peaks(curve, config) if peaks is None else peaks
     if config.snap_to_words and cot is not None and cot_offsets is not None:
         b = snap_to_words(b, cot, cot_offsets)
     return steps_from_boundaries(b, len(curve))
