@@ -4,6 +4,10 @@
     python train.py model=classifier logger=wandb
     python train.py -m model=segmenter optim.lr=1e-5,3e-5
     python train.py trainer=ddp trainer.devices=4            # GPUs
+    python train.py chain=full             # traces -> labels -> both students -> E2E, one job
+    python train.py -m experiment=ablate_label_source       # an ablation: one chain per job
+
+Without ``chain=`` it trains the one student ``model=`` names from ``labels_dir``.
 """
 
 from __future__ import annotations
@@ -11,12 +15,20 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from mycelium.config import register_resolvers
 from mycelium.entry import run_job
 from mycelium.train import train
+
+register_resolvers()
 
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    if cfg.get("chain"):
+        from mycelium.pipeline.chain import run_chain
+
+        # one W&B run per job: the chain's, which both students log into under their prefix
+        return run_job(cfg, run_chain, metric=cfg.chain.optimized_metric)
     # train() builds its own loggers: Lightning's Trainer owns them
     return run_job(cfg, lambda cfg, _: train(cfg), make_loggers=False)
 

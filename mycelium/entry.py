@@ -15,8 +15,10 @@ from mycelium.loggers import finish_loggers
 log = logging.getLogger("mycelium")
 
 
-def run_job(cfg: DictConfig, body: Callable[[DictConfig, list], dict], *, make_loggers: bool = True) -> float | None:
-    """Run ``body(cfg, loggers)`` and return ``metrics[cfg.optimized_metric]`` for a sweeper.
+def run_job(
+    cfg: DictConfig, body: Callable[[DictConfig, list], dict], *, make_loggers: bool = True, metric: str | None = None
+) -> float | None:
+    """Run ``body(cfg, loggers)`` and return ``metrics[metric or cfg.optimized_metric]`` for a sweeper.
 
     With ``make_loggers`` the ``logger`` group is instantiated, given the resolved config, and
     closed at the end (a fresh W&B run per multirun job). A ``UserError`` (also one wrapped by
@@ -36,4 +38,4 @@ def run_job(cfg: DictConfig, body: Callable[[DictConfig, list], dict], *, make_l
         sys.exit(2)
     finally:
         finish_loggers(loggers)
-    return metrics.get(cfg.get("optimized_metric"))
+    return metrics.get(metric or cfg.get("optimized_metric"))

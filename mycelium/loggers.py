@@ -77,6 +77,20 @@ def make_csv_logger(save_dir: str = ".", name: str = "csv") -> CSVLogger:
     return CSVLogger(save_dir=save_dir, name=name)
 
 
+def student_loggers(loggers: list[Logger], prefix: str) -> list[Logger]:
+    """Views of a job's loggers that log under ``prefix`` ("segmenter-train/loss" for W&B), so the
+    chain's two students train into the job's one W&B run (and its CSV dir) side by side."""
+    views: list[Logger] = []
+    for lg in loggers:
+        if isinstance(lg, WandbLogger):
+            views.append(WandbLogger(experiment=lg.experiment, prefix=prefix))
+        elif isinstance(lg, CSVLogger):
+            views.append(CSVLogger(save_dir=lg.root_dir, name=prefix))
+        else:
+            views.append(lg)
+    return views
+
+
 def finish_loggers(loggers: list[Logger]) -> None:
     """Flush every logger and close the W&B run, so the next multirun job starts its own."""
     for lg in loggers:

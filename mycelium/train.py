@@ -17,10 +17,15 @@ from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
+from mycelium.config import register_resolvers
+from mycelium.errors import UserError
 from mycelium.loggers import finish_loggers
 from mycelium.models.export import export_student
 
 log = logging.getLogger(__name__)
+
+# conf/train.yaml uses ${shuffle_tag:...}: compose-API users (tests, notebooks) need it too
+register_resolvers()
 
 
 def instantiate_group(cfg: DictConfig | None) -> list[Any]:
@@ -30,8 +35,12 @@ def instantiate_group(cfg: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in cfg.values() if c is not None and "_target_" in c]
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, test and export the student ``cfg`` describes; returns the trainer's final metrics."""
+def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, float]:
+    """Fit, test and export the student ``cfg`` describes; returns the trainer's final metrics.
+
+    ``loggers``: log into these (the chain's, prefixed per student) instead of the ``logger``
+    group's; their owner logs the config and closes them.
+    """
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -39,19 +48,24 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(cfg.datamodule)
     stats = datamodule.scan()  # fails early, with what to run, when there are no labels
     log.info("labels: %s", {k: dict(v) if isinstance(v, dict) else v for k, v in stats.items()})
+    if len(datamodule.labels) < 2:  # a user's data problem, not a bug: say what to do
+        raise UserError(f"the labels in {cfg.labels_dir} name one class only {tuple(datamodule.labels)}; "
+                        "the classifier needs two or more: label more problems (a larger limit)")
     # The classifier's head size comes from the data; the tokenizer comes with the backbone.
     model = instantiate(cfg.model, labels=datamodule.labels)
     datamodule.tokenizer = model.tokenizer
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
-    loggers: list[Logger] = instantiate_group(cfg.get("logger"))
+    own_loggers = loggers is None
+    loggers = instantiate_group(cfg.get("logger")) if own_loggers else list(loggers)
     if not loggers:  # LearningRateMonitor refuses to run without a logger
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
 
     try:
         for lg in loggers:
-            lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+            if own_loggers:
+                lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
             lg.log_hyperparams({f"labels/{k}": v for k, v in stats.items() if isinstance(v, int)})
         trainer.fit(model=model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -67,7 +81,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             out = export_student(model, Path(cfg.export_dir))
             log.info("exported %s (best checkpoint: %s)", out, best or "none; last weights")
     finally:
-        finish_loggers(loggers)
+        if own_loggers:
+            finish_loggers(loggers)
     return metrics
 
 

@@ -1,0 +1,138 @@
+"""The whole chain in one job: teacher traces -> labels -> both students -> end-to-end accuracy.
+
+``python train.py chain=full`` runs it (``conf/chain/full.yaml``); every ``experiment=`` config
+and each round of the self-improvement loop is this chain with other knobs. Stages:
+
+``teacher``     traces of the first ``chain.limit`` train problems (resumes; a cached teacher
+                pass is not even loaded), into the shared ``traces_dir``
+``labels``      labels from those traces with ``signals.*``/``labels.*``, into the job's own
+                ``chain.labels_dir`` (seconds, so no job ever reads another's labels)
+``segmenter``   ``mycelium.train.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
+``classifier``  the same for ``chain.students.classifier``
+``evaluate``    the solver from the two exports on every ``chain.eval.sets`` entry
+
+A job writes ``chain.json`` (its overrides and every metric) into its run dir;
+``python -m mycelium.pipeline.results <multirun dir>`` turns a sweep's into one table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from mycelium.errors import UserError
+from mycelium.loggers import student_loggers
+from mycelium.stages import labels_stage, teacher_stage
+
+log = logging.getLogger(__name__)
+
+STAGES = ("teacher", "labels", "segmenter", "classifier", "evaluate")
+STUDENTS = ("segmenter", "classifier")
+# What a conf/model config sets at the top level; a student's own value replaces the root's
+# (a merge would give the classifier the segmenter's leftover keys).
+STUDENT_KEYS = ("student", "optimized_metric", "optim", "scheduler", "model", "datamodule")
+RESULTS_FILE = "chain.json"
+
+
+def student_config(cfg: DictConfig, student: str, *, labels_dir: str, export_dir: str, output_dir: str) -> DictConfig:
+    """The config ``mycelium.train.train`` takes for one student of the chain.
+
+    The root config minus ``chain``/``loop``, with ``chain.students.<student>`` on top: its
+    ``conf/model`` keys replace the root's, anything else (``trainer``, ``backbone``,
+    ``callbacks``) merges, so ``chain.students.segmenter.trainer.max_epochs=3`` works.
+    Checkpoints and logs go to ``output_dir``; the best model is exported to ``export_dir``.
+    """
+    node = cfg.chain.students.get(student)
+    if node is None:
+        raise UserError(f"chain.students.{student} is missing: chain=full defines both students")
+    base = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("chain", "loop")])
+    with open_dict(base):
+        for key, value in node.items():
+            if key in STUDENT_KEYS:
+                base[key] = value
+            else:
+                base.merge_with({key: value})
+        base.labels_dir = labels_dir
+        base.export_dir = export_dir
+        base.paths.output_dir = output_dir
+    return base
+
+
+def eval_sets(cfg: DictConfig) -> list[tuple[str, str]]:
+    """``chain.eval.sets`` entries ("gsm8k/test") as (dataset, split) pairs."""
+    out = []
+    for entry in cfg.chain.eval.sets:
+        name, _, split = str(entry).partition("/")
+        if not name or not split:
+            raise UserError(f"chain.eval.sets entry {entry!r}: write <dataset>/<split>, e.g. gsm8k/test")
+        out.append((name, split))
+    return out
+
+
+def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | Path, loggers: list = ()) -> dict:
+    """E2E accuracy (and latency) of the solver in ``students_dir`` on every eval set."""
+    from mycelium.data.problems import load_problems
+    from mycelium.pipeline.evaluate import evaluate
+
+    solver = instantiate(cfg.chain.solver, path=str(students_dir))
+    metrics: dict = {}
+    for name, split in eval_sets(cfg):
+        problems = load_problems(name, split, cfg.data.dir, limit=cfg.chain.eval.limit)
+        report = evaluate(problems, solver, out_dir=Path(out_dir) / f"{name}-{split}", batch_size=cfg.chain.eval.batch_size)
+        log.info("solver on %d %s-%s problems\n%s", len(problems), name, split, report.format())
+        metrics |= {k.replace("eval/", f"e2e/{name}-{split}/", 1): v for k, v in report.metrics().items()}
+    for lg in loggers:
+        lg.log_metrics(metrics)
+    return metrics
+
+
+def run_chain(cfg: DictConfig, loggers: list) -> dict:
+    """Run ``cfg.chain.stages`` in order; returns every stage's metrics (flat, prefixed)."""
+    from mycelium.train import train
+
+    chain = cfg.chain
+    unknown = [s for s in chain.stages if s not in STAGES]
+    if unknown:
+        raise UserError(f"chain.stages: unknown {unknown}; choose from {list(STAGES)}")
+    out_dir = Path(cfg.paths.output_dir)
+    labels_dir, students_dir = str(chain.labels_dir), Path(chain.students_dir)
+    metrics: dict = {}
+    seconds: dict = {}
+    for stage in chain.stages:
+        start = time.perf_counter()
+        if stage == "teacher":
+            metrics |= teacher_stage(cfg, limit=chain.limit, loggers=loggers)
+        elif stage == "labels":
+            metrics |= labels_stage(cfg, labels_dir=labels_dir, limit=chain.limit, loggers=loggers)
+        elif stage in STUDENTS:
+            student_cfg = student_config(cfg, stage, labels_dir=labels_dir, export_dir=str(students_dir / stage),
+                                         output_dir=str(out_dir / stage))
+            result = train(student_cfg, loggers=student_loggers(loggers, stage))
+            metrics |= {f"{stage}/{k}": v for k, v in result.items()}
+        elif stage == "evaluate":
+            metrics |= evaluate_students(cfg, students_dir, out_dir / "eval", loggers)
+        seconds[f"time/{stage}_s"] = round(time.perf_counter() - start, 1)
+    metrics |= seconds
+    for lg in loggers:
+        lg.log_metrics(seconds)
+    write_results(out_dir, cfg, metrics)
+    return metrics
+
+
+def write_results(out_dir: Path, cfg: DictConfig, metrics: dict) -> Path:
+    """``chain.json``: the job's command-line overrides and its metrics (the results table's row)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = list(HydraConfig.get().overrides.task)
+    except ValueError:  # not under Hydra
+        overrides = []
+    path = out_dir / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"overrides": overrides, "metrics": metrics}, indent=2, default=float) + "\n")
+    return path

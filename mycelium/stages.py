@@ -1,0 +1,66 @@
+"""The pipeline's stages as config-driven functions, shared by the entry points.
+
+``extract.py`` runs ``teacher_stage`` and ``labels_stage``; ``train.py chain=full`` and the
+self-improvement loop run them too before training the students. Each takes the composed
+config (the ``data``, ``teacher``, ``signals``, ``labels`` groups and ``traces_dir``) and
+returns flat metrics for loggers and sweepers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), shard: int = 0, num_shards: int = 1) -> dict:
+    """Teacher traces of the first ``limit`` problems of ``cfg.data``/``cfg.split`` into
+    ``cfg.traces_dir``. Resumes: problems already traced are skipped, and the teacher is not
+    even loaded when every problem is done (a cached teacher pass costs nothing)."""
+    from mycelium.data.problems import load_problems
+    from mycelium.teacher.run import run_teacher
+    from mycelium.teacher.traces import TraceStore
+
+    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=limit, shuffle_seed=cfg.data.shuffle_seed)
+    store = TraceStore(cfg.traces_dir, worker=shard, num_workers=num_shards)
+    mine = [p for i, p in enumerate(problems) if i % num_shards == shard]
+    if {p.id for p in mine} <= store.done_ids():
+        log.info("teacher traces: all %d problems already in %s", len(mine), cfg.traces_dir)
+        return {"teacher/problems": len(mine), "teacher/new": 0}
+    model, tokenizer = instantiate(cfg.teacher.model)
+    summary = run_teacher(
+        problems,
+        model,
+        tokenizer,
+        store,
+        cot=cfg.teacher.cot,
+        batch_size=cfg.teacher.batch_size,
+        shard_size=cfg.teacher.shard_size,
+        max_length=cfg.teacher.max_length,
+        system_prompt=cfg.teacher.system_prompt,
+        generation=OmegaConf.to_container(cfg.teacher.generation),
+        capture=OmegaConf.to_container(cfg.teacher.capture),
+    )
+    log.info("teacher traces in %s\n%s", cfg.traces_dir, summary.format())
+    metrics = {f"teacher/{k}": v for k, v in summary.metrics().items()}
+    for lg in loggers:
+        lg.log_metrics(metrics)
+    return metrics
+
+
+def labels_stage(cfg: DictConfig, *, labels_dir: str | Path, limit: int | None, loggers: list = ()) -> dict:
+    """Labels (phases 2-5) of the first ``limit`` cached traces into ``labels_dir``."""
+    from mycelium.labels.stage import LabelSettings, run_labels
+
+    settings = LabelSettings.from_config(cfg.signals, cfg.labels)
+    report = run_labels(cfg.traces_dir, labels_dir, settings, limit=limit)
+    log.info("labels in %s\n%s", labels_dir, report.format())
+    metrics = {f"labels/{k}": v for k, v in report.metrics().items()}
+    for lg in loggers:
+        lg.log_metrics(metrics)
+        report.log_tables(lg)
+    return metrics
