@@ -5,7 +5,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Offline default: the problem sets beside the project. Override with MYCELIUM_DATA_DIR=...
 export MYCELIUM_DATA_DIR ?= $(abspath ../shared/data)
-DEMO_LIMIT ?= 50
 
 .PHONY: install demo test bench clean
 
@@ -20,7 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements/cpu.txt requirements/offline-mod
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) extract.py stage=all data=gsm8k split=train limit=$(DEMO_LIMIT)
+	$(PY) train.py experiment=demo
 
 test: install
 	$(PY) -m pytest -q

@@ -120,8 +120,26 @@ def run_chain(cfg: DictConfig, loggers: list) -> dict:
     metrics |= seconds
     for lg in loggers:
         lg.log_metrics(seconds)
-    write_results(out_dir, cfg, metrics)
+    path = write_results(out_dir, cfg, metrics)
+    log.info("%s\nall metrics: %s", summary(metrics), path)
     return metrics
+
+
+def summary(metrics: dict) -> str:
+    """The chain's headline: yield, the students' test scores, E2E accuracy per eval set."""
+    lines = []
+    if "labels/validated_rate" in metrics:
+        lines.append(f"labels: {metrics['labels/validated']}/{metrics['labels/problems']} validated")
+    if "segmenter/test/span_f1" in metrics:
+        lines.append(f"segmenter: test span F1 {metrics['segmenter/test/span_f1']:.3f}")
+    if "classifier/test/acc" in metrics:
+        lines.append(f"classifier: test accuracy {metrics['classifier/test/acc']:.3f}")
+    for key, value in metrics.items():
+        if key.startswith("e2e/") and key.endswith("/accuracy"):
+            name = key.split("/")[1]
+            n = metrics.get(f"e2e/{name}/problems", 0)
+            lines.append(f"E2E accuracy without CoT on {name}: {value:.1%} ({round(value * n)}/{n})")
+    return "\n".join(lines)
 
 
 def write_results(out_dir: Path, cfg: DictConfig, metrics: dict) -> Path:
