@@ -105,6 +105,32 @@ def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> N
     assert [json.loads(x)["answer"] for x in lines] == ["72", None, None]
 
 
+def test_wrong_answers_are_attributed_to_their_first_failing_stage(tmp_path: Path) -> None:
+    from mycelium.data.problems import Problem
+    from mycelium.labels.records import Arg, LabelRecord, Step
+    from mycelium.pipeline.evaluate import evaluate
+    from mycelium.pipeline.solver import Solver
+
+    def natalia(n: int) -> tuple[str, tuple, tuple, LabelRecord]:
+        text = f"Natalia sold {n} clips in April. She sold half as many in May. How many altogether?"
+        r1, r2 = (text.index("She"), text.index(" in May") + 7), (text.index("How"), len(text) - 1)
+        steps = [Step(0, "DIV", [Arg("number", str(n)), Arg("implicit", "2")], str(n // 2), region=r1),
+                 Step(1, "ADD", [Arg("number", str(n)), Arg("result", str(n // 2), step=0)], str(n + n // 2), region=r2)]
+        return text, r1, r2, LabelRecord(f"p{n}", text, str(n + n // 2), steps, str(n + n // 2), True)
+
+    (t_ok, a1, a2, rec_ok), (t_seg, b1, _, rec_seg), (t_op, c1, c2, rec_op) = natalia(48), natalia(6), natalia(120)
+    # p48 right; p6 finds one span only (segmentation); p120 finds both spans but calls the DIV a MUL (op).
+    # (different digit counts: the stub classifier keys ops by char span)
+    solver = Solver(StubSegmenter({t_ok: [a1, a2], t_seg: [b1], t_op: [c1, c2]}),
+                    StubClassifier({a1: "DIV", a2: "ADD", b1: "DIV", c1: "MUL", c2: "ADD"}))
+    problems = [Problem(r.id, r.text, "", r.gold_answer, "gsm8k", "test") for r in (rec_ok, rec_seg, rec_op)]
+    report = evaluate(problems, solver, labels={r.id: r for r in (rec_ok, rec_seg, rec_op)})
+    assert report.correct == 1
+    assert report.errors_by_stage == {"segmentation": 1, "op": 1, "wiring": 0}
+    assert report.wiring_ceiling == 1.0  # every gold structure wires to its gold answer
+    assert report.metrics()["eval/errors_op"] == 1 and "first failing stage" in report.format()
+
+
 def test_teacher_baseline_on_a_tiny_teacher(tmp_path: Path) -> None:
     from mycelium.data.problems import Problem
     from mycelium.pipeline.evaluate import teacher_baseline

@@ -10,6 +10,10 @@
 - against validated labels where they exist: span exact match (precision / recall / F1 of
   predicted spans equal to a gold region) and op accuracy (the classifier on the gold
   regions, and on the predicted spans that match one);
+- where the wrong answers on labelled problems come from: the first stage that went wrong
+  (``segmentation``: the span set differs from the gold regions; ``op``: right spans, an op
+  differs; ``wiring``: right spans and ops, wrong DAG), and ``wiring_ceiling``, the accuracy
+  of this solver's wiring on the gold regions and ops;
 - latency p50 / p95 and the count of every no-answer reason.
 
 It writes ``predictions.jsonl`` (one ``Prediction.to_dict()`` a line) and ``report.json``.
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from mycelium.data.problems import Problem
+from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.labels.records import LabelRecord
 from mycelium.models.bio import clean_regions
 from mycelium.pipeline.records import Prediction
@@ -68,6 +73,10 @@ class EvalReport:
     span_problem_exact: float | None = None  # predicted span set == gold region set
     op_accuracy_gold_spans: float | None = None  # classifier on the gold regions
     op_accuracy_matched: float | None = None  # on predicted spans equal to a gold region
+    # labelled problems the solver got wrong, by the first stage that went wrong (segmentation:
+    # span set != gold regions; op: right spans, an op != gold; wiring: right spans and ops)
+    errors_by_stage: dict[str, int] = field(default_factory=dict)
+    wiring_ceiling: float | None = None  # gold regions + gold ops through this solver's wiring
     latency_p50_s: float = 0.0
     latency_p95_s: float = 0.0
     seconds: float = 0.0
@@ -96,6 +105,10 @@ class EvalReport:
                 m[f"eval/accuracy_{group}={key}"] = b.accuracy
         for reason, count in self.reasons.items():
             m[f"eval/reason={reason}"] = count
+        for stage, count in self.errors_by_stage.items():
+            m[f"eval/errors_{stage}"] = count
+        if self.wiring_ceiling is not None:
+            m["eval/wiring_ceiling"] = self.wiring_ceiling
         return m
 
     def to_dict(self) -> dict:
@@ -114,6 +127,9 @@ class EvalReport:
             lines.append(f"spans vs labels ({self.labelled} problems): P {self.span_precision:.3f} "
                          f"R {self.span_recall:.3f} F1 {self.span_f1:.3f}; op acc on gold spans "
                          f"{self.op_accuracy_gold_spans:.3f}")
+            lines.append("wrong answers on labelled problems, by first failing stage: "
+                         + ", ".join(f"{k} {v}" for k, v in self.errors_by_stage.items())
+                         + f"; gold spans + gold ops wire to gold {self.wiring_ceiling:.3f}")
         if self.reasons:
             lines.append("no answer: " + ", ".join(f"{k} {v}" for k, v in self.reasons.items()))
         return "\n".join(lines)
@@ -144,6 +160,27 @@ def _gold_regions(record: LabelRecord) -> tuple[list[Span], dict[Span, str]]:
     return regions, {r: first_op[r] for r in regions}
 
 
+def _gold_ops_joined(record: LabelRecord, regions: Sequence[Span]) -> list[str]:
+    """Each region's ops in step order, joined as the classifier's ``multi_op=join`` labels are."""
+    ops: dict[Span, list[str]] = {}
+    for s in record.steps:
+        if s.region is not None:
+            ops.setdefault(tuple(s.region), []).append(s.op)
+    return [MULTI_OP_SEP.join(ops[r]) for r in regions]
+
+
+def _first_failing_stage(pred: Prediction, regions: Sequence[Span], gold_ops: Sequence[str]) -> str:
+    """Where a wrong answer went wrong first: segmentation, op, or wiring (right spans and ops)."""
+    if sorted(pred.spans) != sorted(regions):
+        return "segmentation"
+    by_span = dict(zip(pred.spans, pred.ops))
+    for region, gold in zip(regions, gold_ops):
+        predicted = by_span[region]
+        if predicted != gold and predicted != gold.split(MULTI_OP_SEP)[0]:  # a "first"-op classifier
+            return "op"
+    return "wiring"
+
+
 def _steps_bucket(n: int) -> str:
     return str(n) if n < 6 else "6+"
 
@@ -171,7 +208,8 @@ def evaluate(
                                     gold_answers=[p.answer for p in chunk])
     report = EvalReport(n=len(problems), seconds=time.perf_counter() - start)
 
-    tp = n_pred = n_gold = exact = matched = matched_ok = 0
+    tp = n_pred = n_gold = exact = matched = matched_ok = ceiling = 0
+    stage_errors: Counter = Counter()
     gold_items: list[tuple[str, Span]] = []
     gold_ops: list[str] = []
     reasons: Counter = Counter()
@@ -213,6 +251,11 @@ def evaluate(
                     matched_ok += op == ops[span]
             gold_items += [(problem.text, r) for r in regions]
             gold_ops += [ops[r] for r in regions]
+            joined = _gold_ops_joined(record, regions)
+            if not pred.correct:
+                stage_errors[_first_failing_stage(pred, regions, joined)] += 1
+            if regions:
+                ceiling += solver.answer_with(problem.text, regions, joined, gold_answer=problem.answer).correct
     report.by_steps = dict(sorted(report.by_steps.items()))
     report.reasons = dict(reasons.most_common())
     latencies = [p.latency_s for p in preds if p.latency_s > 0]
@@ -223,6 +266,8 @@ def evaluate(
         pr = report.span_precision + report.span_recall
         report.span_f1 = 2 * report.span_precision * report.span_recall / pr if pr else 0.0
         report.span_problem_exact = exact / report.labelled
+        report.errors_by_stage = {k: stage_errors[k] for k in ("segmentation", "op", "wiring")}
+        report.wiring_ceiling = ceiling / report.labelled
         report.op_accuracy_matched = matched_ok / matched if matched else None
         if gold_items:
             predicted = solver.classifier.predict_ops(gold_items, batch_size=batch_size)

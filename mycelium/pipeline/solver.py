@@ -39,12 +39,14 @@ from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
+from mycelium.pipeline.learned_wiring import WiringModel, is_wiring_dir, load_wiring, wire_learned
 from mycelium.pipeline.records import Prediction
-from mycelium.pipeline.wiring import missing_operands, wire
+from mycelium.pipeline.wiring import STRATEGIES, missing_operands, wire
 
 log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
+WIRINGS = ("auto", "learned", *STRATEGIES)
 
 
 class StudentsNotFound(UserError):
@@ -54,8 +56,10 @@ class StudentsNotFound(UserError):
 class Solver:
     """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder.
 
-    ``wiring``/``order``/``problem_numbers`` are ``mycelium.pipeline.wiring.wire``'s knobs; the
-    defaults are the configuration measured best on the labels (see that module).
+    ``wiring`` picks the DAG builder: ``"learned"`` is ``mycelium.pipeline.learned_wiring``'s
+    model (``wiring_model``: a ``WiringModel`` or a directory saved by ``save_wiring``); a
+    heuristic strategy name (``"chain"``, ...) is ``mycelium.pipeline.wiring.wire`` with the
+    ``order``/``problem_numbers`` knobs; ``"auto"`` is learned when a model is given, else chain.
     """
 
     def __init__(
@@ -63,7 +67,9 @@ class Solver:
         segmenter: SegmenterModule,
         classifier: ClassifierModule,
         *,
-        wiring: str = "chain",
+        wiring: str = "auto",
+        wiring_model: WiringModel | str | Path | None = None,
+        beam: int = 8,
         order: str = "larger-first",
         problem_numbers: bool = True,
         max_chars: int = 4000,
@@ -71,10 +77,21 @@ class Solver:
     ) -> None:
         self.segmenter = segmenter.eval()
         self.classifier = classifier.eval()
+        if wiring not in WIRINGS:
+            raise ValueError(f"wiring strategy must be one of {WIRINGS}, got {wiring!r}")
+        if isinstance(wiring_model, (str, Path)):
+            wiring_model = load_wiring(wiring_model)
+        if wiring == "learned" and wiring_model is None:
+            raise StudentsNotFound("wiring=learned needs a wiring model (wiring_model=<dir> or <students>/wiring)")
+        if wiring == "auto":
+            wiring = "learned" if wiring_model is not None else "chain"
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
+        self.wiring_model = wiring_model if wiring == "learned" else None
+        self.beam = beam
         self.max_chars = max_chars
         self.batch_size = batch_size
-        wire("1 and 2", [(0, 7)], ["SUB"], strategy=wiring, order=order)  # bad knob: fail now, not per problem
+        if wiring != "learned":  # bad knob: fail now, not per problem
+            wire("1 and 2", [(0, 7)], ["SUB"], strategy=wiring, order=order)
 
     @classmethod
     def from_pretrained(
@@ -86,7 +103,9 @@ class Solver:
         **kwargs: Any,
     ) -> "Solver":
         """Load from a directory holding ``segmenter/`` and ``classifier/`` exports, or from
-        two export directories (``path`` the segmenter's, ``classifier_path`` the classifier's)."""
+        two export directories (``path`` the segmenter's, ``classifier_path`` the classifier's).
+        A learned wiring model in ``<path>/wiring/`` is used unless ``wiring_model`` names another
+        or ``wiring`` names a heuristic (see ``Solver``)."""
         path = Path(path)
         seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
         for d in (seg_dir, cls_dir):
@@ -98,6 +117,9 @@ class Solver:
         segmenter, classifier = load_exported(seg_dir, device), load_exported(cls_dir, device)
         if not isinstance(segmenter, SegmenterModule) or not isinstance(classifier, ClassifierModule):
             raise StudentsNotFound(f"{seg_dir} must hold a segmenter export and {cls_dir} a classifier export")
+        if kwargs.get("wiring_model") is None and kwargs.get("wiring", "auto") in ("auto", "learned") \
+                and classifier_path is None and is_wiring_dir(path / "wiring"):
+            kwargs["wiring_model"] = path / "wiring"
         return cls(segmenter, classifier, **kwargs)
 
     def _refuse(self, text: Any) -> str | None:
@@ -160,14 +182,25 @@ class Solver:
             p.latency_s = share + time.perf_counter() - t0
         return preds
 
+    def answer_with(self, text: str, spans: Sequence[Span], ops: Sequence[str], *, gold_answer: str = "") -> Prediction:
+        """Wire and execute given spans and ops (no students): e.g. gold regions and ops, to
+        measure what the wiring alone reaches."""
+        p = Prediction(id="", text=text, gold_answer=gold_answer, spans=[tuple(s) for s in spans], ops=list(ops),
+                       steps=[], answer=None, correct=False)
+        self._finish(p)
+        return p
+
     def _finish(self, p: Prediction) -> None:
         """Wire and execute ``p.spans``/``p.ops``; fill steps, answer, correct, reason."""
         try:
             if not p.spans:
                 p.reason = "no_spans"
                 return
-            p.steps = wire(p.text, p.spans, p.ops, strategy=self.wiring, order=self.order,
-                           problem_numbers=self.problem_numbers)
+            if self.wiring_model is not None:
+                p.steps = wire_learned(p.text, p.spans, p.ops, self.wiring_model, beam=self.beam)
+            else:
+                p.steps = wire(p.text, p.spans, p.ops, strategy=self.wiring, order=self.order,
+                               problem_numbers=self.problem_numbers)
             if missing_operands(p.steps):
                 p.reason = "missing_operands"
                 return
