@@ -1,0 +1,165 @@
+"""The learned DAG builder: features, fitting on hand-made labels, save/load, use by the Solver."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.pipeline.learned_wiring import (
+    CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, fit_wiring,
+    is_wiring_dir, item_features, learned_accuracy, load_wiring, problem_numbers, record_decisions,
+    save_wiring, wire_learned,
+)
+from mycelium.pipeline.wiring import wired_answer
+
+NATALIA = "Natalia sold 48 clips in April. She sold half as many in May. How many altogether?"
+
+
+def span(text: str, clause: str) -> tuple[int, int]:
+    start = text.index(clause)
+    return start, start + len(clause)
+
+
+def test_problem_numbers_split_written_fractions() -> None:
+    text = "She ate 3/5 of the 20 pies."
+    assert [(a.value, a.text, a.span) for a in problem_numbers(text)] == [
+        ("3/5", "3/5", (8, 11)), ("3", "3", (8, 9)), ("5", "5", (10, 11)), ("20", "20", (19, 21))]
+
+
+def test_features_on_a_hand_written_problem() -> None:
+    spans = [span(NATALIA, "She sold half as many in May"), span(NATALIA, "How many altogether?")]
+    p = Problem.build(NATALIA, spans, ["DIV", "ADD"])
+    st = State(next_op=[0, 0])
+    items = st.eligible(p)
+    assert items == [(0, 0), (1, 0)]
+    xi = item_features(p, st, items)
+    assert xi.shape == (2, ITEM_FEATURES) and xi.dtype == np.float32
+    assert xi[0, :5].tolist() == [0, 0, 0, 1, 0] and xi[1, :5].tolist() == [1, 0, 0, 0, 0]  # ADD SUB MUL DIV other
+    cands = candidates(p, st, (0, 0))
+    assert [(c.kind, c.value, c.text) for c in cands] == [("number", "48", "48"), ("implicit", "2", "half")]
+    xc, kinds, values = candidate_features(p, st, (0, 0), cands)
+    assert xc.shape == (2, CAND_FEATURES)
+    assert [KINDS[k] for k in kinds] == ["number-elsewhere", "implicit"]
+    assert values.tolist() == [48.0, 2.0]
+    # once DIV has run, its result is a candidate of ADD, one step back, not yet consumed
+    st2 = State(next_op=[0, 0])
+    _apply(p, st2, (0, 0), cands)
+    assert st2.values == [24] and st2.eligible(p) == [(1, 0)]
+    c2 = candidates(p, st2, (1, 0))
+    assert c2[-1].kind == "result" and c2[-1].step == 0 and c2[-1].value == "24"
+    xc2, kinds2, _ = candidate_features(p, st2, (1, 0), c2)
+    assert KINDS[kinds2[-1]] == "result" and xc2[-1, 3] == 1.0
+    assert xc2[0, 4 + 7 + 5] == 1.0  # 48 is marked used
+
+
+def record(rid: str, text: str, steps: list[tuple[str, str, list[Arg], str]], gold: str) -> LabelRecord:
+    return LabelRecord(rid, text, gold, [Step(i, op, args, v, region=span(text, region))
+                                         for i, (op, region, args, v) in enumerate(steps)], gold, True)
+
+
+def num(text: str, value: str, at: str, occurrence: int = 0) -> Arg:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(at, start + 1)
+    return Arg("number", value, at, (start, start + len(at)))
+
+
+def tiny_records() -> list[LabelRecord]:
+    """Natalia-like problems: the question's clause comes first in text but runs last."""
+    out = []
+    for k, (a, b) in enumerate([(48, 2), (30, 3), (12, 4), (60, 5), (90, 6), (24, 8)]):
+        text = f"How many apples did Tom pick in all? Tom picked {a} apples on Monday. On Tuesday he picked {b} times fewer."
+        q, tue = "How many apples did Tom pick in all?", f"On Tuesday he picked {b} times fewer"
+        out.append(record(f"t{k}", text, [
+            ("DIV", tue, [num(text, str(a), str(a)), num(text, str(b), str(b))], str(Fraction(a, b))),
+            ("ADD", q, [num(text, str(a), str(a)), Arg("result", str(Fraction(a, b)), step=0)], str(a + Fraction(a, b))),
+        ], str(a + Fraction(a, b))))
+    return out
+
+
+def test_record_decisions_replay_the_labels() -> None:
+    r = tiny_records()[0]
+    ds = record_decisions(r)
+    assert len(ds) == 2
+    # spans in text order: the question (0), Tuesday (1); the gold first step is Tuesday's DIV
+    assert ds[0].xi.shape[0] == 2 and ds[0].item == 1
+    assert ds[1].xi.shape[0] == 1 and ds[1].item == 0
+    assert ds[0].pair is not None and ds[1].pair is not None
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    torch.set_num_threads(1)
+    records = tiny_records()
+    return records, fit_wiring(records, epochs=150, batch_size=4, hidden=32, dropout=0.0, lr=5e-3)
+
+
+def test_fit_then_decode_reproduces_the_wiring(fitted) -> None:
+    records, model = fitted
+    for r in records:
+        spans = sorted({s.region for s in r.steps})
+        ops = [[s.op for s in r.steps if s.region == sp] for sp in spans]
+        steps = wire_learned(r.text, spans, ops, model)
+        assert [s.op for s in steps] == ["DIV", "ADD"]  # the question's op runs last
+        assert [(a.kind, a.value) for a in steps[0].args] == [(a.kind, a.value) for a in r.steps[0].args]
+        assert {(a.kind, a.value) for a in steps[1].args} == {(a.kind, a.value) for a in r.steps[1].args}
+        assert wired_answer(steps) == Fraction(r.gold_answer)
+    assert learned_accuracy(records, model) == (1.0, len(records))
+
+
+def test_save_load_round_trip_decodes_identically(fitted, tmp_path: Path) -> None:
+    records, model = fitted
+    out = save_wiring(model, tmp_path / "wiring")
+    assert is_wiring_dir(out) and not is_wiring_dir(tmp_path)
+    loaded = load_wiring(out)
+    for r in records:
+        spans = sorted({s.region for s in r.steps})
+        ops = [[s.op for s in r.steps if s.region == sp] for sp in spans]
+        a, b = wire_learned(r.text, spans, ops, model), wire_learned(r.text, spans, ops, loaded)
+        assert [(s.op, [(x.kind, x.value, x.span, x.step) for x in s.args], s.value) for s in a] == \
+               [(s.op, [(x.kind, x.value, x.span, x.step) for x in s.args], s.value) for s in b]
+
+
+def test_decode_edge_cases(fitted) -> None:
+    _, model = fitted
+    assert wire_learned(NATALIA, [], [], model) == []
+    with pytest.raises(ValueError, match="spans"):
+        wire_learned(NATALIA, [(0, 5)], [], model)
+    # a joined multi-op label runs each op; an unknown op still gets wired (execution says no)
+    text = "James writes a 3-page letter to 2 different friends twice a week."
+    steps = wire_learned(text, [(0, len(text) - 1)], ["MUL+MUL"], model)
+    assert [s.op for s in steps] == ["MUL", "MUL"]
+    assert wire_learned("Tom has 5 and 6.", [(0, 15)], ["FOO"], model)[0].value is None
+
+
+def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path) -> None:
+    from mycelium.pipeline.solver import Solver, StudentsNotFound, export_untrained_students
+    from mycelium.pipeline.wiring import wire
+    from mycelium.teacher.loading import build_tiny
+
+    _, model = fitted
+    students = export_untrained_students(tmp_path / "students", build_tiny)
+    assert Solver.from_pretrained(students).wiring == "chain"  # no model there: the heuristics
+    with pytest.raises(StudentsNotFound, match="wiring"):
+        Solver.from_pretrained(students, wiring="learned")
+    save_wiring(model, students / "wiring")
+    solver = Solver.from_pretrained(students)
+    assert solver.wiring == "learned" and solver.wiring_model is not None
+    texts = [NATALIA, "How many apples did Tom pick in all? Tom picked 36 apples on Monday. On Tuesday he picked 4 times fewer."]
+    for p in solver.solve_batch(texts):
+        assert p.spans and p.steps
+        want = wire_learned(p.text, p.spans, p.ops, model)
+        assert [(s.op, s.value, [(a.kind, a.span, a.step) for a in s.args]) for s in p.steps] == \
+               [(s.op, s.value, [(a.kind, a.span, a.step) for a in s.args]) for s in want]
+    heuristic = Solver.from_pretrained(students, wiring="chain")
+    assert heuristic.wiring_model is None
+    p = heuristic.solve(texts[1])
+    assert [s.value for s in p.steps] == [s.value for s in wire(p.text, p.spans, p.ops)]
+    # an explicit model directory works without the students' copy
+    other = Solver.from_pretrained(students / "segmenter", students / "classifier", wiring_model=students / "wiring")
+    assert other.wiring == "learned"
