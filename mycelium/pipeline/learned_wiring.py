@@ -33,6 +33,13 @@ own step order (cross-entropy over items and over pairs, binary for extras).
 trains on the students' ``train`` split (``mycelium.models.datamodule.split_of``), saves the
 model (``config.json`` + ``model.safetensors``) and prints heuristics vs learned on the held-out
 ``test`` (and ``val``) problems. ``Solver`` uses a model saved in ``<students>/wiring/``.
+
+Measured (SmolLM2-dataset labels of GSM8K train, ``default/``: 1,392 validated of 2,000; gold
+spans and ops, text order, answer = last step): on the 144 held-out val+test problems learned
+0.292 vs heuristic chain 0.146 (chain in the labels' own CoT order: 0.215); 3-fold
+cross-validation over all 1,392: learned 0.288, chain 0.143, chain in CoT order 0.203. Fitting
+takes ~15 s on 2 CPU cores, decoding ~20 ms a problem (beam 8). E2E on GSM8K test (first 300,
+``students/default``): 0.010 with chain, 0.027 with the learned wiring.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mycelium.dag.graph import ExecutionError, answer_equals, format_value
-from mycelium.dag.ops import MULTI_OP_SEP, apply_op
+from mycelium.dag.ops import MULTI_OP_SEP, OPS, apply_op
 from mycelium.labels.args import IMPLICIT, extract_numbers, implicit_operands
 from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.models.datamodule import split_of
@@ -285,6 +292,12 @@ def pair_features(values: torch.Tensor, kinds: torch.Tensor, op: torch.Tensor) -
     return torch.cat([torch.stack([f.to(torch.float32) for f in feats], -1), fa.float(), fb.float(), fo.float()], -1)
 
 
+def _arity(op: str) -> int:
+    """The most operands ``op`` takes (2 for n-ary and unknown ops: extras come separately)."""
+    spec = OPS.get(op)
+    return 2 if spec is None or spec.max_arity is None else spec.max_arity
+
+
 def _op_index(op: str) -> int:
     return OP_NAMES.index(op) if op in OP_NAMES else 4
 
@@ -497,7 +510,7 @@ def _expand(model: WiringModel, p: Problem, st: State, width: int) -> list[tuple
         top = torch.topk(lp, min(width, int(torch.isfinite(lp).sum())))
         for score, flat in zip(top.values.tolist(), top.indices.tolist()):
             a, b = divmod(flat, len(cands))
-            args = [cands[a], cands[b]]
+            args = [cands[a], cands[b]] if _arity(op) > 1 else [cands[a]]  # NEG, SQRT: the first operand only
             if op in ("ADD", "MUL"):
                 extra = [i for i in torch.argsort(le[0], descending=True).tolist()
                          if i not in (a, b) and le[0, i] > 0][:MAX_EXTRAS]

@@ -135,6 +135,8 @@ def test_decode_edge_cases(fitted) -> None:
     steps = wire_learned(text, [(0, len(text) - 1)], ["MUL+MUL"], model)
     assert [s.op for s in steps] == ["MUL", "MUL"]
     assert wire_learned("Tom has 5 and 6.", [(0, 15)], ["FOO"], model)[0].value is None
+    (root,) = wire_learned("Tom has 16 and 7.", [(0, 16)], ["SQRT"], model)  # unary: one operand
+    assert len(root.args) == 1 and root.value in ("4", None)
 
 
 def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path) -> None:
