@@ -9,7 +9,10 @@ and each round of the self-improvement loop is this chain with other knobs. Stag
                 ``chain.labels_dir`` (seconds, so no job ever reads another's labels)
 ``segmenter``   ``mycelium.train.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
 ``classifier``  the same for ``chain.students.classifier``
-``evaluate``    the solver from the two exports on every ``chain.eval.sets`` entry
+``wiring``      the learned DAG builder (``mycelium.pipeline.learned_wiring``) fitted on the
+                train split of the labels, saved beside the students (the solver's
+                ``wiring: auto`` picks it up)
+``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry
 
 A job writes ``chain.json`` (its overrides and every metric) into its run dir;
 ``python -m mycelium.pipeline.results <multirun dir>`` turns a sweep's into one table.
@@ -31,7 +34,7 @@ from mycelium.stages import labels_stage, teacher_stage
 
 log = logging.getLogger(__name__)
 
-STAGES = ("teacher", "labels", "segmenter", "classifier", "evaluate")
+STAGES = ("teacher", "labels", "segmenter", "classifier", "wiring", "evaluate")
 STUDENTS = ("segmenter", "classifier")
 # What a conf/model config sets at the top level; a student's own value replaces the root's
 # (a merge would give the classifier the segmenter's leftover keys).
@@ -74,6 +77,34 @@ def eval_sets(cfg: DictConfig) -> list[tuple[str, str]]:
     return out
 
 
+def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Path, loggers: list = ()) -> dict:
+    """Fit the learned wiring on the labels' train split (the students' split), save it in
+    ``out_dir``, and score it against the chain heuristic on the val split (gold spans and ops)."""
+    from mycelium.labels.stage import read_labels
+    from mycelium.models.datamodule import split_of
+    from mycelium.pipeline.learned_wiring import fit_wiring, learned_accuracy, save_wiring
+    from mycelium.pipeline.wiring import wiring_accuracy
+
+    dm = cfg.chain.students.segmenter.datamodule  # both students split the same way by default
+    splits, salt = dict(dm.splits), dm.split_salt
+    records = [r for r in read_labels(labels_dir) if r.validated]
+    parts = {name: [r for r in records if split_of(r.id, splits, salt) == name] for name in splits}
+    if not parts.get("train"):
+        raise UserError(f"no validated labels in the train split of {labels_dir}: nothing to fit the wiring on")
+    w = cfg.chain.wiring
+    model = fit_wiring(parts["train"], hidden=w.hidden, epochs=w.epochs, seed=cfg.seed)
+    save_wiring(model, out_dir)
+    val = parts.get("val", [])
+    learned, n = learned_accuracy(val, model, beam=cfg.chain.solver.beam)
+    metrics = {"wiring/val_learned": learned, "wiring/val_chain": wiring_accuracy(val, "chain"), "wiring/val_n": n,
+               "wiring/train_n": len(parts["train"])}
+    log.info("learned wiring in %s: gold spans+ops -> gold answer on val %.3f (chain heuristic %.3f, n=%d)",
+             out_dir, learned, metrics["wiring/val_chain"], n)
+    for lg in loggers:
+        lg.log_metrics(metrics)
+    return metrics
+
+
 def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | Path, loggers: list = ()) -> dict:
     """E2E accuracy (and latency) of the solver in ``students_dir`` on every eval set."""
     from mycelium.data.problems import load_problems
@@ -114,6 +145,8 @@ def run_chain(cfg: DictConfig, loggers: list) -> dict:
                                          output_dir=str(out_dir / stage))
             result = train(student_cfg, loggers=student_loggers(loggers, stage))
             metrics |= {f"{stage}/{k}": v for k, v in result.items()}
+        elif stage == "wiring":
+            metrics |= fit_wiring_stage(cfg, labels_dir, students_dir / "wiring", loggers)
         elif stage == "evaluate":
             metrics |= evaluate_students(cfg, students_dir, out_dir / "eval", loggers)
         seconds[f"time/{stage}_s"] = round(time.perf_counter() - start, 1)
