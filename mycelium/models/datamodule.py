@@ -19,6 +19,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +82,24 @@ def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") ->
     return list(fractions)[-1]  # u within float rounding of 1
 
 
-def segmenter_example(record: LabelRecord) -> tuple[dict, int]:
-    """``({id, text, regions}, conflicts)``: the record's distinct step regions as targets.
+SEGMENTER_TARGETS = ("regions", "raw_iaf")
 
-    Steps sharing a region give one span; a region partially overlapping an earlier one is
-    dropped and counted in ``conflicts``.
+
+def segmenter_example(record: LabelRecord, targets: str = "regions") -> tuple[dict, int]:
+    """``({id, text, regions}, conflicts)``: the record's distinct target spans.
+
+    ``targets="regions"``: each step's clause-expanded region; ``"raw_iaf"``: each step's raw
+    IAF-selected problem tokens (``iaf_spans``, adjacent tokens merged), the unexpanded labels
+    the design compares regions against. Identical spans give one; a span partially
+    overlapping an earlier one is dropped and counted in ``conflicts``.
     """
-    regions, conflicts = clean_regions([s.region for s in record.steps if s.region is not None])
+    if targets == "regions":
+        spans = [s.region for s in record.steps if s.region is not None]
+    elif targets == "raw_iaf":
+        spans = [span for s in record.steps for span in s.iaf_spans]
+    else:
+        raise ValueError(f"segmenter targets must be one of {SEGMENTER_TARGETS}, got {targets!r}")
+    regions, conflicts = clean_regions(spans)
     return {"id": record.id, "text": record.text, "regions": regions}, conflicts
 
 
@@ -382,9 +394,9 @@ class LabelsDataModule(L.LightningDataModule):
         return self._loader("test", shuffle=False)
 
 
-def segmenter_examples(record: LabelRecord) -> list[dict]:
-    """The record's segmenter example (none when it has no region)."""
-    ex, _ = segmenter_example(record)
+def segmenter_examples(record: LabelRecord, targets: str = "regions") -> list[dict]:
+    """The record's segmenter example (none when it has no target span)."""
+    ex, _ = segmenter_example(record, targets)
     return [ex] if ex["regions"] else []
 
 
@@ -428,13 +440,24 @@ class ClassifierEncoder:
 
 
 class SegmenterDataModule(LabelsDataModule):
-    """BIO token tags from each validated record's distinct step regions."""
+    """BIO token tags from each validated record's distinct step regions.
+
+    ``targets="raw_iaf"`` tags the raw IAF-selected tokens instead of the clause regions (the
+    ablation of clause expansion, ``experiment=ablate_regions``).
+    """
 
     labels: tuple[str, ...] = LABELS
-    examples = staticmethod(segmenter_examples)
+
+    def __init__(self, labels_dir: str, tokenizer: Any = None, *, targets: str = "regions", **kwargs: Any) -> None:
+        super().__init__(labels_dir, tokenizer, **kwargs)
+        if targets not in SEGMENTER_TARGETS:
+            raise UserError(f"datamodule.targets must be one of {SEGMENTER_TARGETS}, got {targets!r}")
+        self.targets = targets
+        # a partial of a module function, not a bound method: it pickles to dataloader workers
+        self.examples = partial(segmenter_examples, targets=targets)
 
     def _record_stats(self, record: LabelRecord, stats: dict[str, Any]) -> None:
-        _, conflicts = segmenter_example(record)
+        _, conflicts = segmenter_example(record, self.targets)
         stats["region_conflicts"] = stats.get("region_conflicts", 0) + conflicts
 
     def encoder(self) -> SegmenterEncoder:

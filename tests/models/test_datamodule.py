@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mycelium.errors import UserError
 from mycelium.labels.records import LabelRecord
 from mycelium.models.datamodule import (
     ClassifierDataModule,
@@ -143,3 +144,28 @@ def test_classifier_examples_can_keep_only_the_first_op(record_factory) -> None:
     assert [e["op"] for e in examples] == ["DIV"] and shared == 1
     with pytest.raises(ValueError, match="multi_op"):
         classifier_examples(record_factory(3), multi_op="all")
+
+
+def test_segmenter_targets_raw_iaf_tags_the_raw_iaf_tokens(tmp_path: Path, tok, record_factory, labels_writer) -> None:
+    records = [record_factory(i) for i in range(40)]
+    for rec in records:
+        # two raw IAF tokens per step (the name and the last word), one shared by both steps
+        name = rec.text.split()[0]
+        last = rec.text.rindex(" ") + 1
+        for step in rec.steps:
+            step.iaf_spans = [(0, len(name)), (last, len(rec.text))]
+    d = labels_writer(tmp_path, records)
+    regions = seg_dm(d, tok)
+    raw = seg_dm(d, tok, targets="raw_iaf")
+    raw_batches = list(raw.stream("train", shuffle=False))
+    by_id = {r.id: r for r in records}
+    for b in raw_batches:
+        for i, spans in zip(b["id"], b["regions"]):
+            text = by_id[i].text
+            assert spans == [(0, len(text.split()[0])), (text.rindex(" ") + 1, len(text))]  # shared spans once
+    # the same problems and splits, other targets
+    assert ids_of(raw_batches) == ids_of(regions.stream("train", shuffle=False))
+    assert {sp for b in regions.stream("train", shuffle=False) for r in b["regions"] for sp in r}.isdisjoint(
+        {sp for b in raw_batches for r in b["regions"] for sp in r})
+    with pytest.raises(UserError, match="targets"):
+        seg_dm(d, tok, targets="tokens")
