@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
 from mycelium.pipeline.learned_wiring import WiringModel, is_wiring_dir, load_wiring, wire_learned
 from mycelium.pipeline.records import Prediction
+from mycelium.pipeline.spans import SpanSnapper
 from mycelium.pipeline.wiring import STRATEGIES, missing_operands, wire
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Solver:
     model (``wiring_model``: a ``WiringModel`` or a directory saved by ``save_wiring``); a
     heuristic strategy name (``"chain"``, ...) is ``mycelium.pipeline.wiring.wire`` with the
     ``order``/``problem_numbers`` knobs; ``"auto"`` is learned when a model is given, else chain.
+    ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
+    clause-shaped operation spans (``mycelium.pipeline.spans.SpanSnapper``).
     """
 
     def __init__(
@@ -72,10 +75,16 @@ class Solver:
         beam: int = 8,
         order: str = "larger-first",
         problem_numbers: bool = True,
+        span_filter: bool = True,
+        snap_spans: bool = True,
+        clauses: Mapping[str, Any] | None = None,
         max_chars: int = 4000,
         batch_size: int = 16,
     ) -> None:
         self.segmenter = segmenter.eval()
+        # segmenter fragments -> clause-shaped operation spans (mycelium.pipeline.spans)
+        self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
+            if span_filter or snap_spans else None
         self.classifier = classifier.eval()
         if wiring not in WIRINGS:
             raise ValueError(f"wiring strategy must be one of {WIRINGS}, got {wiring!r}")
@@ -164,6 +173,8 @@ class Solver:
         try:
             start = time.perf_counter()
             spans = self.segmenter.predict_spans([preds[k].text for k in todo], batch_size=batch_size)
+            if self.snapper is not None:
+                spans = self.snapper([preds[k].text for k in todo], spans)
             items = [(preds[k].text, sp) for k, sps in zip(todo, spans) for sp in sorted(sps)]
             ops = self.classifier.predict_ops(items, batch_size=batch_size) if items else []
             share = (time.perf_counter() - start) / len(todo)  # each problem's part of the batched passes
