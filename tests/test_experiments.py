@@ -16,7 +16,7 @@ from entrypoints import run_entry, write_gsm8k
 from mycelium.errors import UserError
 from mycelium.pipeline.results import format_value, load_jobs, main, split_overrides, table
 
-ALL_STAGES = ["teacher", "labels", "segmenter", "classifier", "evaluate"]
+ALL_STAGES = None  # chain=full's own stages
 # experiment -> (its swept knobs and their values, the chain stages it runs)
 ABLATIONS = {
     "ablate_label_source": ({"labels.source": "iaf,operands,both"}, ALL_STAGES),
@@ -32,11 +32,11 @@ SPLITS = "{train: 0.6, val: 0.2, test: 0.2}"
 
 @pytest.fixture
 def compose_experiment():
-    def make(name: str, *overrides: str):
+    def make(name: str | None, *overrides: str):
         GlobalHydra.instance().clear()
         with initialize(version_base="1.3", config_path="../conf"):
             return compose(config_name="train", return_hydra_config=True,
-                           overrides=[f"experiment={name}", *overrides])
+                           overrides=[*([f"experiment={name}"] if name else []), *overrides])
 
     yield make
     GlobalHydra.instance().clear()
@@ -48,7 +48,8 @@ def test_ablation_composes_into_its_sweep(compose_experiment, name: str) -> None
     cfg = compose_experiment(name)
     assert dict(cfg.hydra.sweeper.params) == params
     assert f"/multirun/{name}/" in cfg.hydra.sweep.dir
-    assert list(cfg.chain.stages) == stages
+    full_chain = list(compose_experiment(None, "chain=full").chain.stages)
+    assert list(cfg.chain.stages) == (stages or full_chain) and full_chain[-1] == "evaluate"
     # the shared CPU sizing (conf/experiment/ablate_cpu.yaml)
     assert cfg.chain.limit == 1000 and cfg.chain.eval.limit == 150
     assert list(cfg.chain.eval.sets) == ["gsm8k/test", "mawps/test"]
