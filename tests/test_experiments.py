@@ -103,6 +103,7 @@ def test_results_refuses_a_dir_without_chain_json(tmp_path: Path, capsys) -> Non
 
 def test_format_value() -> None:
     assert [format_value(v) for v in (None, 7, 0.25, 312.44)] == ["–", "7", "0.250", "312.4"]
+    assert format_value(9.25, "time/total_s") == "9.2"
 
 
 @pytest.mark.slow

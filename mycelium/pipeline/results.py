@@ -86,13 +86,13 @@ def experiment_of(jobs: list[dict]) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
-def format_value(value) -> str:
-    """A table cell: integers as they are, rates to 3 decimals, large numbers (seconds) to 1,
-    a missing metric as –."""
+def format_value(value, metric: str = "") -> str:
+    """A table cell: integers as they are, seconds (``time/...``) and large numbers to 1
+    decimal, rates to 3, a missing metric as –."""
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
+        return f"{value:.1f}" if abs(value) >= 100 or metric.startswith("time/") else f"{value:.3f}"
     return str(value)
 
 
@@ -108,7 +108,7 @@ def table(jobs: list[dict], metrics: list[str] | None = None) -> str:
     lines += ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * (1 + len(swept)) + ["---:"] * len(metrics)) + "|"]
     for job in jobs:
         values = dict(_key_value(o) for o in job["overrides"])
-        cells = [job["dir"], *(values.get(k, "–") for k in swept), *(format_value(job["metrics"].get(m)) for m in metrics)]
+        cells = [job["dir"], *(values.get(k, "–") for k in swept), *(format_value(job["metrics"].get(m), m) for m in metrics)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
