@@ -6,6 +6,7 @@
     python train.py trainer=ddp trainer.devices=4            # GPUs
     python train.py chain=full             # traces -> labels -> both students -> E2E, one job
     python train.py -m experiment=ablate_label_source       # an ablation: one chain per job
+    python train.py chain=full loop=self_improve loop.max_rounds=5   # self-improvement rounds
 
 Without ``chain=`` it trains the one student ``model=`` names from ``labels_dir``.
 """
@@ -24,6 +25,11 @@ register_resolvers()
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    if cfg.get("loop"):
+        from mycelium.pipeline.loop import run_loop
+
+        # one W&B run per job, with every round's metrics against `round`; needs chain= (one line if not)
+        return run_job(cfg, run_loop, metric="loop/e2e_val")
     if cfg.get("chain"):
         from mycelium.pipeline.chain import run_chain
 

@@ -1,0 +1,304 @@
+"""The self-improvement loop (``train.py chain=full loop=self_improve``) on the tiny teacher and backbone.
+
+The in-process tests swap the solver's two students for rules (the first sentence is the one
+span, every span is an ADD), so which problems get solved is known: the fake GSM8K's ADD
+problems are solved, its SUB problems get a wrong answer and must never become labels. The
+students themselves still train every round on the tiny backbone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import struct
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+import mycelium.pipeline.loop as loop_module
+from entrypoints import run_entry, write_gsm8k
+from mycelium.config import register_resolvers
+from mycelium.errors import UserError
+from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.pipeline.loop import Agreement, Loop, RoundRecord, record_from_prediction, run_loop, stop_reason, validate
+from mycelium.pipeline.records import Prediction
+from mycelium.pipeline.solver import Solver
+from mycelium.pipeline.wiring import wire
+
+register_resolvers()  # conf/train.yaml's ${shuffle_tag:...}
+SPLITS = "{train: 0.6, val: 0.2, test: 0.2}"
+TINY_LOOP = [
+    "chain=full", "loop=self_improve", "teacher=tiny", "backbone=tiny", "trainer.max_epochs=1",
+    "~callbacks.rich_progress_bar", "chain.eval.sets=[gsm8k/test]",
+    f"chain.students.segmenter.datamodule.splits={SPLITS}",
+    f"chain.students.classifier.datamodule.splits={SPLITS}",
+    # 24 train problems: seed = the first 10, pool = the first 18, val = the last 6
+    "chain.limit=10", "loop.pool=18", "loop.val_size=6",
+]
+
+
+def rounds(e2e_val: list[float], added: int = 5) -> list[RoundRecord]:
+    """Round records with these E2E val accuracies, each adding ``added`` labels."""
+    return [RoundRecord(round=i, train_labels=10, added=added, mopup=0, attempted=0, rejected=0, span_f1=None,
+                        classifier_acc=None, e2e_val=v, e2e_test=0.0, luck_compared=0, luck_ops_differ=0,
+                        luck_regions_differ=0, retrained=True, students_dir="", seconds=0.0)
+            for i, v in enumerate(e2e_val)]
+
+
+def test_stop_rule() -> None:
+    assert stop_reason([], max_rounds=5, min_delta=0.01) is None  # round 0 always runs
+    assert stop_reason(rounds(e2e_val=[0.02]), max_rounds=5, min_delta=0.01) is None  # no gain to judge yet
+    assert stop_reason(rounds(e2e_val=[0.02, 0.04]), max_rounds=5, min_delta=0.01) is None  # +2 points
+    why = stop_reason(rounds(e2e_val=[0.02, 0.025]), max_rounds=5, min_delta=0.01)  # +0.5 point
+    assert why is not None and "min_delta" in why
+    assert "min_delta" in stop_reason(rounds(e2e_val=[0.04, 0.02]), max_rounds=5, min_delta=0.01)  # a loss
+    assert "max_rounds" in stop_reason(rounds(e2e_val=[0.0, 0.5, 0.9]), max_rounds=2, min_delta=0.01)
+    assert "max_rounds" in stop_reason(rounds(e2e_val=[0.0]), max_rounds=0, min_delta=0.01)
+    # a round that added nothing: the next would repeat it, unless the teacher mops up
+    assert stop_reason(rounds(e2e_val=[0.1, 0.1]), max_rounds=5, min_delta=-1) is None  # min_delta < 0: never
+    assert "added no label" in stop_reason(rounds(e2e_val=[0.1, 0.1], added=0), max_rounds=5, min_delta=-1)
+    assert stop_reason(rounds(e2e_val=[0.1, 0.1], added=0), max_rounds=5, min_delta=-1, mopup=10) is None
+
+
+TEXT = "Tom has 3 apples and buys 5 more. How many apples does he have?"
+
+
+def prediction(op: str, gold: str, span: tuple[int, int] = (0, 33)) -> Prediction:
+    """What the solver does for ``TEXT`` with one span and one op (wired and executed for real)."""
+    steps = wire(TEXT, [span], [op])
+    answer = steps[-1].value
+    return Prediction("p", TEXT, gold, [span], [op], steps, answer, answer == gold)
+
+
+def test_solved_prediction_becomes_a_label_that_revalidates() -> None:
+    record = record_from_prediction(prediction("ADD", "8"))
+    assert record.validated and record.reason is None and record.answer == "8"
+    assert record.steps[0].region == (0, 33) and [a.value for a in record.steps[0].args] == ["3", "5"]
+    assert all(a.kind == "number" and TEXT[a.span[0]:a.span[1]] == a.value for a in record.steps[0].args)
+    again = LabelRecord.from_dict(json.loads(json.dumps(record.to_dict())))  # as written to and read from disk
+    again.validated = False
+    assert validate(again).validated
+
+
+def test_wrong_or_ungrounded_labels_are_rejected() -> None:
+    wrong = record_from_prediction(prediction("SUB", "8"))  # executes to 2: never a label
+    assert not wrong.validated and wrong.reason == "wrong_answer"
+    no_region = record_from_prediction(prediction("ADD", "8"))
+    no_region.steps[0].region = None
+    assert not validate(no_region).validated and no_region.reason == "no_region"
+    ungrounded = LabelRecord("p", TEXT, "8", [Step(0, "ADD", [Arg("number", "3"), Arg("number", "5")], None,
+                                                   region=(0, 33))], None, False)
+    assert validate(ungrounded).reason == "ungrounded_operand"  # right answer, operands from nowhere
+    forward = LabelRecord("p", TEXT, "8", [Step(0, "ADD", [Arg("result", "8", step=0), Arg("number", "3", span=(8, 9))],
+                                                None, region=(0, 33))], None, False)
+    assert not validate(forward).validated
+    assert validate(LabelRecord("p", TEXT, "8", [], None, False)).reason == "no_ops"
+
+
+def test_agreement_counts_ops_and_regions_that_differ() -> None:
+    mine = record_from_prediction(prediction("ADD", "8"))
+    teacher = record_from_prediction(prediction("ADD", "8"))
+    agree = Agreement()
+    agree.add(mine, teacher)
+    assert (agree.compared, agree.ops_differ, agree.regions_differ) == (1, 0, 0)
+    lucky = record_from_prediction(prediction("ADD", "8", span=(0, 20)))  # same ops, another region
+    other = LabelRecord("p", TEXT, "8", [Step(0, "MUL", lucky.steps[0].args, "8", region=(0, 33))], "8", True)
+    agree.add(lucky, teacher)
+    agree.add(other, teacher)
+    assert (agree.compared, agree.ops_differ, agree.regions_differ) == (3, 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop in process, with rule-based students
+
+
+class FirstSentence:
+    """A segmenter: the first sentence of each text is its one span."""
+
+    def eval(self):
+        return self
+
+    def predict_spans(self, texts, batch_size=16):
+        return [[(0, t.index(".") + 1)] for t in texts]
+
+
+class AlwaysAdd:
+    """A classifier: every span is an ADD."""
+
+    def eval(self):
+        return self
+
+    def predict_ops(self, items, batch_size=16):
+        return ["ADD"] * len(items)
+
+    def predict_op_scores(self, items, k=3, batch_size=16):
+        return [[("ADD", 0.0)] for _ in items]
+
+
+@pytest.fixture
+def loop_env(tmp_path: Path, monkeypatch):
+    """``make(*overrides) -> cfg`` for a loop in ``tmp_path`` (fake GSM8K: 24 train, 6 test)."""
+    data = write_gsm8k(tmp_path / "data", "train", n=24, mixed=True)
+    write_gsm8k(data, "test", n=6, mixed=True)
+    monkeypatch.setenv("MYCELIUM_DATA_DIR", str(data))
+    monkeypatch.setenv("PROJECT_ROOT", str(tmp_path))
+    rules = classmethod(lambda cls, path, device="auto", **kw: cls(FirstSentence(), AlwaysAdd(), **kw))
+    monkeypatch.setattr(Solver, "from_pretrained", rules)
+
+    def make(*overrides: str):
+        GlobalHydra.instance().clear()
+        with initialize(version_base="1.3", config_path="../../conf"):
+            cfg = compose(config_name="train", return_hydra_config=True, overrides=[*TINY_LOOP, *overrides])
+        with open_dict(cfg):
+            cfg.paths.output_dir = cfg.hydra.runtime.output_dir = str(tmp_path / "run")
+            cfg.hydra.job.num = 0
+        HydraConfig().set_config(cfg)
+        return cfg
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+def read_round(loop_dir: Path, n: int) -> dict:
+    return json.loads((loop_dir / f"round_{n:03d}" / "round.json").read_text())
+
+
+def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Path, monkeypatch, caplog) -> None:
+    from mycelium.stages import teacher_stage
+
+    cfg = loop_env("loop.retrain=continue")
+    teacher_stage(cfg, limit=18)  # the teacher also traced the pool: the guard compares with its labels
+    continued = []
+    real_load_previous = loop_module.load_previous
+    spy = lambda path, **kw: continued.append(path) or real_load_previous(path, **kw)  # noqa: E731
+    monkeypatch.setattr(loop_module, "load_previous", spy)
+    loop_dir = tmp_path / "outputs" / "loops" / "self_improve"
+
+    # rounds 0 and 1
+    metrics = run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=1", "loop.min_delta=-1"), [])
+    r0, r1 = read_round(loop_dir, 0), read_round(loop_dir, 1)
+    assert r0["train_labels"] == 10 and r0["added"] == 0
+    added = [LabelRecord.from_dict(json.loads(line))
+             for line in (loop_dir / "round_001" / "added.jsonl").read_text().splitlines()]
+    preds = [Prediction.from_dict(json.loads(line)) for line in
+             (loop_dir / "round_001" / "solve" / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == r1["attempted"] == 8  # pool problems 10..17, none labelled yet
+    solved = {p.id for p in preds if p.correct}
+    assert solved and len(solved) < len(preds)  # the SUB problems get a wrong answer
+    assert {r.id for r in added} == solved and r1["added"] == len(solved) and r1["rejected"] == 0
+    for r in added:  # an added label passes the teacher labels' validation again, from disk
+        assert r.validated and " buys " in r.text and float(r.answer) == float(r.gold_answer)
+        r.validated = False
+        assert validate(r).validated
+    merged = (loop_dir / "round_001" / "labels" / "labels.jsonl").read_text().splitlines()
+    assert len(merged) == r1["train_labels"] == 10 + len(solved)
+    assert r1["luck_compared"] == len(solved) and r1["luck_ops_differ"] == 0  # the teacher says ADD too
+    assert r1["retrained"]  # from round 0's exports:
+    assert continued == [str(loop_dir / "round_000" / "students" / s) for s in ("segmenter", "classifier")]
+    assert metrics["loop/e2e_val"] == r1["e2e_val"] == 0.5  # val: the last 6 problems, half of them ADD
+    assert (loop_dir / "round_001" / "students" / "classifier" / "label_map.json").is_file()
+    assert not (loop_dir / "round_001" / "segmenter" / "checkpoints").exists()  # exports kept, checkpoints not
+    with open(loop_dir / "rounds.csv") as f:
+        assert [row["round"] for row in csv.DictReader(f)] == ["0", "1"]
+    assert (loop_dir / "self_improve.png").stat().st_size > 1000
+
+    # resume with one more round: rounds 0 and 1 are not redone; round 2 only tries the SUB problems
+    done = {n: (loop_dir / f"round_{n:03d}" / "round.json").stat().st_mtime_ns for n in (0, 1)}
+    run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=2", "loop.min_delta=-1"), [])
+    assert {n: (loop_dir / f"round_{n:03d}" / "round.json").stat().st_mtime_ns for n in (0, 1)} == done
+    r2 = read_round(loop_dir, 2)
+    assert r2["attempted"] == 8 - len(solved) and r2["added"] == 0 and not r2["retrained"]
+    assert len(continued) == 2  # nothing new: no training
+
+    # round 2 added nothing and there is no teacher mop-up: a round 3 would repeat it, so none runs
+    run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=5", "loop.min_delta=-1"), [])
+    assert not (loop_dir / "round_003").exists()
+
+    # a round killed before its round.json is redone whole; with mop-up the teacher labels failures
+    (loop_dir / "round_003").mkdir()
+    (loop_dir / "round_003" / "half-written").write_text("")
+    run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=3", "loop.min_delta=-1", "loop.teacher_mopup=2"), [])
+    assert not (loop_dir / "round_003" / "half-written").exists()
+    r3 = read_round(loop_dir, 3)
+    mopup = [LabelRecord.from_dict(json.loads(line))
+             for line in (loop_dir / "round_003" / "mopup.jsonl").read_text().splitlines()]
+    assert r3["added"] == 0 and r3["mopup"] == len(mopup) == 2 and r3["retrained"] and len(continued) == 4
+    assert all(r.validated and " eats " in r.text for r in mopup)  # teacher labels of the SUB problems
+    assert r3["train_labels"] == r1["train_labels"] + 2
+
+    # the stop rule: round 3 gained nothing over round 2, so the default 1-point min_delta ends the loop
+    with caplog.at_level(logging.INFO, logger="mycelium.pipeline.loop"):
+        run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=10"), [])
+    assert not (loop_dir / "round_004").exists()
+    assert "E2E gain on val +0.0000 < loop.min_delta=0.01 (round 3)" in caplog.text
+
+    # resuming with settings that change what a round means is refused
+    with pytest.raises(UserError, match="chain.limit"):
+        run_loop(loop_env("loop.retrain=continue", "chain.limit=12"), [])
+
+
+def test_bad_loop_settings_say_what_to_set(loop_env) -> None:
+    with pytest.raises(UserError, match="0 < N < M"):
+        Loop(loop_env("loop.pool=10"), [])
+    with pytest.raises(UserError, match="loop.retrain"):
+        Loop(loop_env("loop.retrain=warm"), [])
+    with pytest.raises(UserError, match="val"):
+        Loop(loop_env("loop.pool=20"), [])  # the last 6 problems are val: the pool may not reach them
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line, with the real (tiny) students
+
+
+@pytest.mark.slow
+def test_two_rounds_from_the_command_line(tmp_path: Path) -> None:
+    data = write_gsm8k(tmp_path / "data", "train", n=24, mixed=True)
+    write_gsm8k(data, "test", n=6, mixed=True)
+    r = run_entry("train.py", *TINY_LOOP, "loop.max_rounds=1", "loop.min_delta=-1", "logger=wandb",
+                  f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
+    assert r.returncode == 0, r.stderr[-3000:]
+    loop_dir = tmp_path / "outputs" / "loops" / "self_improve"
+    assert [read_round(loop_dir, n)["round"] for n in (0, 1)] == [0, 1]
+    assert (loop_dir / "rounds.csv").is_file() and (loop_dir / "self_improve.png").is_file()
+    assert "loop self_improve stops: max_rounds=1 reached" in r.stderr + r.stdout
+    # the job's one W&B run (offline) holds every round's curves against `round`
+    (run_file,) = (tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb")
+    records = list(wandb_records(run_file))
+    steps = {r.metric.name: r.metric.step_metric for r in records if r.WhichOneof("record_type") == "metric"}
+    assert steps["loop/e2e_val"] == steps["loop/span_f1"] == steps["loop/train_labels"] == "round"
+    rows = [{i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item} for r in records
+            if r.WhichOneof("record_type") == "history"]
+    expected = [(n, read_round(loop_dir, n)["train_labels"]) for n in (0, 1)]
+    assert [(row["round"], row["loop/train_labels"]) for row in rows if "loop/e2e_val" in row] == expected
+
+
+def wandb_records(path: Path):
+    """The protobuf records of an offline W&B run file (a LevelDB-style log: 32 KiB blocks of
+    chunks, each with a 7-byte header: crc32, length, type; a 7-byte W&B header first)."""
+    from wandb.proto import wandb_internal_pb2
+
+    data, pos, buf = path.read_bytes(), 7, b""
+    while pos + 7 <= len(data):
+        if 32768 - pos % 32768 < 7:  # block trailer
+            pos += 32768 - pos % 32768
+            continue
+        _, n, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        if n == kind == 0:
+            break
+        buf, pos = buf + data[pos + 7 : pos + 7 + n], pos + 7 + n
+        if kind in (1, 4):  # a full record, or the last chunk of one
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(buf)
+            yield record
+            buf = b""
+
+
+def test_loop_without_chain_is_one_line(tmp_path: Path) -> None:
+    r = run_entry("train.py", "loop=self_improve", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "add chain=full" in r.stderr + r.stdout and "Traceback" not in r.stderr
