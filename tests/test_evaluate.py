@@ -75,6 +75,9 @@ class StubClassifier:
     def predict_ops(self, items, batch_size=32):
         return [self.ops.get(region, "ADD") for _, region in items]
 
+    def predict_op_scores(self, items, k=3, batch_size=32):
+        return [[(op, 0.0)] for op in self.predict_ops(items, batch_size)]
+
 
 def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> None:
     from mycelium.data.problems import Problem
@@ -91,7 +94,8 @@ def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> N
     other = "Tom has 5 apples. How many apples?"
     problems = [Problem("p0", text, "", "72", "gsm8k", "test"), Problem("p1", other, "", "5", "gsm8k", "test"),
                 Problem("p2", "", "", "1", "gsm8k", "test")]
-    solver = Solver(StubSegmenter({text: [r1, r2], other: [(0, 16)]}), StubClassifier({r1: "DIV", r2: "ADD"}))
+    solver = Solver(StubSegmenter({text: [r1, r2], other: [(0, 16)]}), StubClassifier({r1: "DIV", r2: "ADD"}),
+                    span_filter=False, snap_spans=False)  # the stub's spans as they are (the question has no number)
     report = evaluate(problems, solver, labels=labels, out_dir=tmp_path)
     assert report.n == 3 and report.correct == 1 and report.accuracy == pytest.approx(1 / 3)
     assert report.labelled == 1 and report.span_f1 == 1.0 and report.span_problem_exact == 1.0
@@ -122,7 +126,7 @@ def test_wrong_answers_are_attributed_to_their_first_failing_stage(tmp_path: Pat
     # p48 right; p6 finds one span only (segmentation); p120 finds both spans but calls the DIV a MUL (op).
     # (different digit counts: the stub classifier keys ops by char span)
     solver = Solver(StubSegmenter({t_ok: [a1, a2], t_seg: [b1], t_op: [c1, c2]}),
-                    StubClassifier({a1: "DIV", a2: "ADD", b1: "DIV", c1: "MUL", c2: "ADD"}))
+                    StubClassifier({a1: "DIV", a2: "ADD", b1: "DIV", c1: "MUL", c2: "ADD"}), span_filter=False, snap_spans=False)
     problems = [Problem(r.id, r.text, "", r.gold_answer, "gsm8k", "test") for r in (rec_ok, rec_seg, rec_op)]
     report = evaluate(problems, solver, labels={r.id: r for r in (rec_ok, rec_seg, rec_op)})
     assert report.correct == 1

@@ -151,17 +151,28 @@ class ClassifierModule(L.LightningModule):
         return configure_optimizers("ClassifierModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()
-    def predict_ops(
-        self, items: Sequence[tuple[str, Span]], batch_size: int = 32, max_length: int = 512
-    ) -> list[str]:
-        """The op name of each ``(text, region)``."""
+    def predict_op_scores(
+        self, items: Sequence[tuple[str, Span]], k: int = 3, batch_size: int = 32, max_length: int = 512
+    ) -> list[list[tuple[str, float]]]:
+        """The ``k`` likeliest op labels of each ``(text, region)`` with their log-probabilities,
+        best first. Ties keep label order, so the first label is ``predict_ops``' argmax."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
         was_training = self.training
         self.eval()
-        out: list[str] = []
+        out: list[list[tuple[str, float]]] = []
         for i in range(0, len(items), batch_size):
             chunk = [mark_span(text, region, self.markers) for text, region in items[i : i + batch_size]]
             enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-            logits = self(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
-            out += [self.labels[k] for k in logits.argmax(-1).tolist()]
+            logits = self(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)).float()
+            order = logits.sort(dim=-1, descending=True, stable=True).indices[:, :k]  # stable: argmax's tie rule
+            logp = logits.log_softmax(-1).gather(-1, order)
+            out += [[(self.labels[c], lp) for c, lp in zip(cs, lps)] for cs, lps in zip(order.tolist(), logp.tolist())]
         self.train(was_training)
         return out
+
+    def predict_ops(
+        self, items: Sequence[tuple[str, Span]], batch_size: int = 32, max_length: int = 512
+    ) -> list[str]:
+        """The op name of each ``(text, region)`` (the argmax of ``predict_op_scores``)."""
+        return [top[0][0] for top in self.predict_op_scores(items, 1, batch_size, max_length)]

@@ -34,12 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
+from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
-from mycelium.pipeline.learned_wiring import WiringModel, is_wiring_dir, load_wiring, wire_learned
+from mycelium.pipeline.learned_wiring import OpChoices, WiringModel, is_wiring_dir, load_wiring, wire_learned_topk
 from mycelium.pipeline.records import Prediction
 from mycelium.pipeline.spans import SpanSnapper
 from mycelium.pipeline.wiring import STRATEGIES, missing_operands, wire
@@ -63,6 +64,13 @@ class Solver:
     ``order``/``problem_numbers`` knobs; ``"auto"`` is learned when a model is given, else chain.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
     clause-shaped operation spans (``mycelium.pipeline.spans.SpanSnapper``).
+
+    With the learned wiring, each span's op is chosen by the beam search among the classifier's
+    ``op_top_k`` likeliest labels, each scored ``op_weight`` x its log-probability (relative to
+    the best label) beside the wiring model's log-probabilities; ``implausible_penalty`` is taken
+    off a wiring whose answer is negative or fractional
+    (``mycelium.pipeline.learned_wiring.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
+    ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
     def __init__(
@@ -73,6 +81,9 @@ class Solver:
         wiring: str = "auto",
         wiring_model: WiringModel | str | Path | None = None,
         beam: int = 8,
+        op_top_k: int = 1,
+        op_weight: float = 1.0,
+        implausible_penalty: float = 0.0,
         order: str = "larger-first",
         problem_numbers: bool = True,
         span_filter: bool = True,
@@ -96,7 +107,11 @@ class Solver:
             wiring = "learned" if wiring_model is not None else "chain"
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.wiring_model = wiring_model if wiring == "learned" else None
-        self.beam = beam
+        if op_top_k < 1 or op_weight < 0 or implausible_penalty < 0:
+            raise ValueError(f"need op_top_k >= 1, op_weight >= 0, implausible_penalty >= 0; got {op_top_k}, "
+                             f"{op_weight}, {implausible_penalty}")
+        self.beam, self.op_top_k = beam, op_top_k
+        self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.max_chars = max_chars
         self.batch_size = batch_size
         if wiring != "learned":  # bad knob: fail now, not per problem
@@ -176,20 +191,22 @@ class Solver:
             if self.snapper is not None:
                 spans = self.snapper([preds[k].text for k in todo], spans)
             items = [(preds[k].text, sp) for k, sps in zip(todo, spans) for sp in sorted(sps)]
-            ops = self.classifier.predict_ops(items, batch_size=batch_size) if items else []
+            top_k = self.op_top_k if self.wiring_model is not None else 1  # the heuristics take the argmax
+            scores = self.classifier.predict_op_scores(items, top_k, batch_size=batch_size) if items else []
             share = (time.perf_counter() - start) / len(todo)  # each problem's part of the batched passes
         except Exception as e:  # noqa: BLE001 (never raise on user text; a bug is logged, not hidden)
             log.exception("students failed on a batch")
             for k in todo:
                 preds[k].reason = f"internal_error:{type(e).__name__}"
             return preds
-        it = iter(ops)
+        it = iter(scores)
         for k, sps in zip(todo, spans):
             p = preds[k]
             p.spans = sorted((int(s), int(e)) for s, e in sps)
-            p.ops = [next(it) for _ in p.spans]  # "MUL+ADD": a span that states two ops
+            choices = [next(it) for _ in p.spans]
+            p.ops = [c[0][0] for c in choices]  # "MUL+ADD": a span that states two ops
             t0 = time.perf_counter()
-            self._finish(p)
+            self._finish(p, choices)
             p.latency_s = share + time.perf_counter() - t0
         return preds
 
@@ -201,14 +218,20 @@ class Solver:
         self._finish(p)
         return p
 
-    def _finish(self, p: Prediction) -> None:
-        """Wire and execute ``p.spans``/``p.ops``; fill steps, answer, correct, reason."""
+    def _finish(self, p: Prediction, choices: Sequence[OpChoices] | None = None) -> None:
+        """Wire and execute ``p.spans``/``p.ops`` (the learned wiring picks each span's op among
+        its ``choices`` when given, and ``p.ops`` becomes the picks); fill steps, answer, correct,
+        reason."""
         try:
             if not p.spans:
                 p.reason = "no_spans"
                 return
             if self.wiring_model is not None:
-                p.steps = wire_learned(p.text, p.spans, p.ops, self.wiring_model, beam=self.beam)
+                choices = choices if choices is not None else [[(o, 0.0)] for o in p.ops]
+                p.steps, labels = wire_learned_topk(
+                    p.text, p.spans, choices, self.wiring_model, beam=self.beam, op_weight=self.op_weight,
+                    implausible_penalty=self.implausible_penalty)
+                p.ops = [o if isinstance(o, str) else MULTI_OP_SEP.join(o) for o in labels]
             else:
                 p.steps = wire(p.text, p.spans, p.ops, strategy=self.wiring, order=self.order,
                                problem_numbers=self.problem_numbers)

@@ -13,7 +13,7 @@ from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.pipeline.learned_wiring import (
     CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, fit_wiring,
     is_wiring_dir, item_features, learned_accuracy, load_wiring, problem_numbers, record_decisions,
-    save_wiring, wire_learned,
+    implausible, save_wiring, wire_learned, wire_learned_topk,
 )
 from mycelium.pipeline.wiring import wired_answer
 
@@ -139,6 +139,56 @@ def test_decode_edge_cases(fitted) -> None:
     assert len(root.args) == 1 and root.value in ("4", None)
 
 
+def steps_key(steps) -> list:
+    return [(s.op, s.value, s.region, [(a.kind, a.value, a.span, a.step) for a in s.args]) for s in steps]
+
+
+def test_one_choice_per_span_is_the_fixed_op_decoding(fitted) -> None:
+    records, model = fitted
+    for r in records:
+        spans = sorted({s.region for s in r.steps})[::-1]  # any order: labels come back in it
+        ops = [[s.op for s in r.steps if s.region == sp] for sp in spans]
+        fixed = wire_learned(r.text, spans, ops, model)
+        steps, labels = wire_learned_topk(r.text, spans, [[(o, -0.3)] for o in ops], model)
+        assert steps_key(steps) == steps_key(fixed) and labels == ops
+        # alternatives the classifier finds hopeless change nothing
+        hopeless = [[(o, 0.0), ("SUB", -50.0), ("MUL+ADD", -60.0)] for o in ops]
+        steps, labels = wire_learned_topk(r.text, spans, hopeless, model)
+        assert steps_key(steps) == steps_key(fixed) and labels == ops
+
+
+def test_the_prior_picks_the_alternative_with_a_whole_answer(fitted) -> None:
+    """The classifier's argmax (DIV) is wrong: 30 / 4 makes 37.5 apples; the prior prefers MUL."""
+    _, model = fitted
+    text = "How many apples did Tom pick in all? Tom picked 30 apples on Monday. On Tuesday he picked 4 times as many."
+    q, tue = span(text, "How many apples did Tom pick in all?"), span(text, "On Tuesday he picked 4 times as many")
+    choices = [[("DIV", -0.5), ("MUL", -1.0)], [("ADD", 0.0)]]
+    steps, labels = wire_learned_topk(text, [tue, q], choices, model)
+    assert labels == ["DIV", "ADD"] and wired_answer(steps) == Fraction(75, 2)  # no prior: the argmax
+    steps, labels = wire_learned_topk(text, [tue, q], choices, model, implausible_penalty=3.0)
+    assert labels == ["MUL", "ADD"] and [s.op for s in steps] == ["MUL", "ADD"] and wired_answer(steps) == 150
+    assert implausible(Fraction(-3)) and implausible(Fraction(1, 2)) and not implausible(Fraction(0))
+    assert not implausible(None)
+
+
+def test_the_wiring_picks_an_alternative_over_a_wrong_argmax(fitted) -> None:
+    _, model = fitted
+    text = "How many apples did Tom pick in all? Tom picked 48 apples on Monday. On Tuesday he picked 2 times fewer."
+    q, tue = span(text, "How many apples did Tom pick in all?"), span(text, "On Tuesday he picked 2 times fewer")
+    # an argmax that does not execute loses FAIL_PENALTY: the next label runs
+    steps, labels = wire_learned_topk(text, [q, tue], [[("FOO", -0.1), ("ADD", -2.0)], [("DIV", 0.0)]], model)
+    assert labels == ["ADD", "DIV"] and wired_answer(steps) == 72
+    # the wiring model, trained on DIV for "times fewer", outweighs the classifier at op_weight 0 only
+    choices = [[("ADD", 0.0)], [("MUL", -0.2), ("DIV", -2.0)]]
+    assert wire_learned_topk(text, [q, tue], choices, model)[1] == ["ADD", "MUL"]
+    steps, labels = wire_learned_topk(text, [q, tue], choices, model, op_weight=0.0)
+    assert labels == ["ADD", "DIV"] and wired_answer(steps) == 72
+    with pytest.raises(ValueError, match="op choice"):
+        wire_learned_topk(text, [q], [[]], model)
+    with pytest.raises(ValueError, match=">= 0"):
+        wire_learned_topk(text, [q], [[("ADD", 0.0)]], model, op_weight=-1.0)
+
+
 def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path) -> None:
     from mycelium.pipeline.solver import Solver, StudentsNotFound, export_untrained_students
     from mycelium.pipeline.wiring import wire
@@ -162,6 +212,18 @@ def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path
     assert heuristic.wiring_model is None
     p = heuristic.solve(texts[1])
     assert [s.value for s in p.steps] == [s.value for s in wire(p.text, p.spans, p.ops)]
+    # top-k ops: the learned wiring picks each span's op among the classifier's 3 likeliest
+    topk = Solver.from_pretrained(students, op_top_k=3, op_weight=0.0, implausible_penalty=3.0)
+    top_chain = Solver.from_pretrained(students, wiring="chain", op_top_k=3)
+    for p, q in zip(topk.solve_batch(texts), top_chain.solve_batch(texts)):
+        scores = topk.classifier.predict_op_scores([(p.text, sp) for sp in p.spans], 3)
+        assert all(op in [label for label, _ in s] for op, s in zip(p.ops, scores))
+        assert sorted(p.ops) == sorted(s.op for s in p.steps)  # single-op labels: one step each
+        want, labels = wire_learned_topk(p.text, p.spans, scores, model, op_weight=0.0, implausible_penalty=3.0)
+        assert labels == p.ops and steps_key(want) == steps_key(p.steps)
+        assert q.ops == [s[0][0] for s in scores]  # the heuristics keep the argmax
+    with pytest.raises(ValueError, match="op_top_k"):
+        Solver.from_pretrained(students, op_top_k=0)
     # an explicit model directory works without the students' copy
     other = Solver.from_pretrained(students / "segmenter", students / "classifier", wiring_model=students / "wiring")
     assert other.wiring == "learned"

@@ -61,7 +61,7 @@ def test_solver_never_raises_when_a_student_breaks(students: Path) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("broken")
 
-    solver.classifier.predict_ops = boom
+    solver.classifier.predict_op_scores = boom
     p = solver.solve(NATALIA)
     assert p.answer is None and p.reason == "internal_error:RuntimeError"
 
@@ -71,6 +71,25 @@ def test_from_pretrained_two_paths_and_missing_dir(students: Path, tmp_path: Pat
     assert solver.solve(NATALIA).reason == "too_long"
     with pytest.raises(StudentsNotFound, match="students="):
         Solver.from_pretrained(tmp_path / "nowhere")
+
+
+def test_predict_op_scores_top_k_log_probs(solver: Solver) -> None:
+    import math
+
+    clf = solver.classifier
+    items = [(NATALIA, (0, 31)), (NATALIA, (32, 61)), (NATALIA, (62, len(NATALIA))), ("Tom has 5 apples.", (0, 17))]
+    top = clf.predict_op_scores(items, k=3, batch_size=3)
+    assert [len(t) for t in top] == [3] * len(items)
+    for t in top:
+        lps = [lp for _, lp in t]
+        assert lps == sorted(lps, reverse=True) and all(lp <= 0 for lp in lps)
+        assert len({label for label, _ in t}) == 3 and {label for label, _ in t} <= set(clf.labels)
+    assert [t[0][0] for t in top] == clf.predict_ops(items)  # the first label is the argmax
+    full = clf.predict_op_scores(items, k=len(clf.labels), batch_size=4)  # every label: probabilities sum to 1
+    assert all(abs(math.fsum(math.exp(lp) for _, lp in t) - 1) < 1e-5 for t in full)
+    assert [[label for label, _ in t[:3]] for t in full] == [[label for label, _ in t] for t in top]
+    with pytest.raises(ValueError, match="k"):
+        clf.predict_op_scores(items, k=0)
 
 
 def test_bad_wiring_knob_fails_at_construction(students: Path) -> None:
