@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem
 from mycelium.dag.ops import MULTI_OP_SEP
@@ -196,13 +197,14 @@ def evaluate(
     labels: Mapping[str, LabelRecord] | None = None,
     out_dir: str | Path | None = None,
     batch_size: int = 16,
+    progress: bool = True,
 ) -> EvalReport:
     """Solve ``problems`` and score them (see the module docstring). With ``out_dir``,
     writes ``predictions.jsonl`` and ``report.json`` there."""
     labels = labels or {}
     start = time.perf_counter()
     preds: list[Prediction] = []
-    for i in range(0, len(problems), batch_size):
+    for i in tqdm(range(0, len(problems), batch_size), desc="solving", unit="batch", disable=not progress):
         chunk = problems[i : i + batch_size]
         preds += solver.solve_batch([p.text for p in chunk], batch_size, ids=[p.id for p in chunk],
                                     gold_answers=[p.answer for p in chunk])
@@ -336,6 +338,7 @@ def teacher_baseline(
     max_new_tokens: int = 512,
     system_prompt: str | None = None,
     out_dir: str | Path | None = None,
+    progress: bool = True,
 ) -> BaselineReport:
     """The teacher writes a CoT for each problem (greedy, batched); its stated answer is
     scored against gold. A problem's latency is its batch's time divided by the batch size.
@@ -345,7 +348,7 @@ def teacher_baseline(
 
     report = BaselineReport(n=len(problems))
     start = time.perf_counter()
-    for i in range(0, len(problems), batch_size):
+    for i in tqdm(range(0, len(problems), batch_size), desc="teacher with CoT", unit="batch", disable=not progress):
         chunk = problems[i : i + batch_size]
         t0 = time.perf_counter()
         prompts = [build_prompt(tokenizer, p.text, system_prompt=system_prompt).prompt_ids for p in chunk]
