@@ -282,8 +282,9 @@ def _prune(steps: list[Step], ungrounded: list[bool], gold: str) -> tuple[list[S
     return kept, [ungrounded[i] for i in order]
 
 
-def _execute(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
-    """(answer, correct, failure reason) of the DAG built from ``steps``."""
+def execute_steps(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
+    """(answer, correct, failure reason) of the DAG built from ``steps``, filling each step's
+    value: the validation rule of every label (the self-improvement loop applies it too)."""
     try:
         values = execute_all(dag_from_steps(steps))
     except ExecutionError as e:
@@ -388,7 +389,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     d.pruned -= len(steps)
     reason = "ungrounded_operand" if any(ungrounded) else None
     record.steps = steps
-    answer, correct, exec_failure = _execute(steps, trace.gold_answer)
+    answer, correct, exec_failure = execute_steps(steps, trace.gold_answer)
     record.answer = answer
     if any(st.region is None for st in steps):
         reason = reason or "no_region"
@@ -403,6 +404,6 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     if attn is not None:
         raw_steps, raw_ungrounded = _prune(*_build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits),
                                            trace.gold_answer)
-        raw_answer, raw_correct, raw_exec = _execute(raw_steps, trace.gold_answer)
+        raw_answer, raw_correct, raw_exec = execute_steps(raw_steps, trace.gold_answer)
         d.raw_validated = not any(raw_ungrounded) and raw_exec is None and raw_correct and not parse_failed
     return record, d

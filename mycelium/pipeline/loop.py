@@ -39,7 +39,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem, load_problems
 from mycelium.errors import UserError
-from mycelium.labels.assemble import _execute as execute_labels  # the labels stage's own execution rule
+from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.labels.records import LabelRecord
 from mycelium.loggers import student_loggers
 from mycelium.models.bio import clean_regions
@@ -144,6 +144,15 @@ class RoundRecord:
                  "e2e_test", "luck_compared", "luck_ops_differ", "luck_regions_differ", "seconds")
         names += ("segmenter_test_span_f1", "classifier_test_acc", "luck_rate")
         return {f"loop/{k}": float(getattr(self, k)) for k in names if getattr(self, k) is not None}
+
+
+def mopup_candidates(todo: Sequence[Problem], solved: set[str], reference: Mapping[str, LabelRecord],
+                     cap: int) -> list[Problem]:
+    """The first ``cap`` problems of ``todo`` the students did not solve and the teacher may still
+    label: one whose cached teacher label did not validate would fail again, so it does not take
+    a place under the cap (the seed's rejects come first in the pool)."""
+    failed = [p for p in todo if p.id not in solved and (p.id not in reference or reference[p.id].validated)]
+    return failed[:cap]
 
 
 def stop_reason(history: Sequence[RoundRecord], *, max_rounds: int, min_delta: float, mopup: int = 0) -> str | None:
@@ -490,7 +499,7 @@ class Loop:
             if record.id in teacher:
                 agree.add(record, teacher[record.id])
         solved = {r.id for r in added}
-        failed = [p for p in todo if p.id not in solved][: self.s.teacher_mopup]
+        failed = mopup_candidates(todo, solved, self.reference(), self.s.teacher_mopup)
         mopup = list(self.teacher_labels(failed).values()) if failed else []
         write_records(rd / "added.jsonl", added)
         write_records(rd / "mopup.jsonl", mopup)

@@ -302,3 +302,14 @@ def test_loop_without_chain_is_one_line(tmp_path: Path) -> None:
     r = run_entry("train.py", "loop=self_improve", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert r.returncode == 2
     assert "add chain=full" in r.stderr + r.stdout and "Traceback" not in r.stderr
+
+
+def test_mopup_skips_failures_the_teacher_already_failed() -> None:
+    from mycelium.data.problems import Problem
+    from mycelium.pipeline.loop import mopup_candidates
+
+    todo = [Problem(f"p{i}", "", "", "1", "gsm8k", "train") for i in range(6)]
+    ref = {"p0": LabelRecord("p0", "", "1", [], None, False), "p2": LabelRecord("p2", "", "1", [], "1", True)}
+    # p0's cached teacher label did not validate: asking again is wasted; p1 was solved by the students
+    assert [p.id for p in mopup_candidates(todo, {"p1"}, ref, cap=3)] == ["p2", "p3", "p4"]
+    assert mopup_candidates(todo, set(), ref, cap=0) == []
