@@ -11,28 +11,29 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from mycelium.data.problems import Problem
+    from mycelium.teacher.run import TeacherSummary
+    from mycelium.teacher.traces import TraceStore
 
 log = logging.getLogger(__name__)
 
 
-def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), shard: int = 0, num_shards: int = 1) -> dict:
-    """Teacher traces of the first ``limit`` problems of ``cfg.data``/``cfg.split`` into
-    ``cfg.traces_dir``. Resumes: problems already traced are skipped, and the teacher is not
-    even loaded when every problem is done (a cached teacher pass costs nothing)."""
-    from mycelium.data.problems import load_problems
+def trace_problems(cfg: DictConfig, problems: list[Problem], store: TraceStore) -> TeacherSummary | None:
+    """Teacher traces of ``problems`` into the ``TraceStore`` ``store`` with ``cfg.teacher``'s
+    settings; None, without loading the teacher, when every problem is already traced."""
     from mycelium.teacher.run import run_teacher
-    from mycelium.teacher.traces import TraceStore
 
-    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=limit, shuffle_seed=cfg.data.shuffle_seed)
-    store = TraceStore(cfg.traces_dir, worker=shard, num_workers=num_shards)
-    mine = [p for i, p in enumerate(problems) if i % num_shards == shard]
+    mine = [p for i, p in enumerate(problems) if i % store.num_workers == store.worker]
     if {p.id for p in mine} <= store.done_ids():
-        log.info("teacher traces: all %d problems already in %s", len(mine), cfg.traces_dir)
-        return {"teacher/problems": len(mine), "teacher/new": 0}
+        return None
     model, tokenizer = instantiate(cfg.teacher.model)
-    summary = run_teacher(
+    return run_teacher(
         problems,
         model,
         tokenizer,
@@ -45,6 +46,21 @@ def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), sha
         generation=OmegaConf.to_container(cfg.teacher.generation),
         capture=OmegaConf.to_container(cfg.teacher.capture),
     )
+
+
+def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), shard: int = 0, num_shards: int = 1) -> dict:
+    """Teacher traces of the first ``limit`` problems of ``cfg.data``/``cfg.split`` into
+    ``cfg.traces_dir``. Resumes: problems already traced are skipped, and the teacher is not
+    even loaded when every problem is done (a cached teacher pass costs nothing)."""
+    from mycelium.data.problems import load_problems
+    from mycelium.teacher.traces import TraceStore
+
+    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=limit, shuffle_seed=cfg.data.shuffle_seed)
+    summary = trace_problems(cfg, problems, TraceStore(cfg.traces_dir, worker=shard, num_workers=num_shards))
+    if summary is None:
+        n = len(range(shard, len(problems), num_shards))
+        log.info("teacher traces: all %d problems already in %s", n, cfg.traces_dir)
+        return {"teacher/problems": n, "teacher/new": 0}
     log.info("teacher traces in %s\n%s", cfg.traces_dir, summary.format())
     metrics = {f"teacher/{k}": v for k, v in summary.metrics().items()}
     for lg in loggers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -49,15 +50,22 @@ def run_labels(
         diags.append(diag)
     report = LabelReport.build(records, diags, time.perf_counter() - start)
 
-    labels_dir.mkdir(parents=True, exist_ok=True)
-    tmp = labels_dir / f".{LABELS_FILE}.tmp"
-    with tmp.open("w") as f:
-        for r in records:
-            f.write(json.dumps(r.to_dict()) + "\n")
-    os.replace(tmp, labels_dir / LABELS_FILE)
+    write_records(labels_dir / LABELS_FILE, records)
     report.save(labels_dir / "report.json")
     (labels_dir / "settings.json").write_text(json.dumps(asdict(settings) | {"traces_dir": str(traces_dir)}, indent=2, default=str))
     return report
+
+
+def write_records(path: str | os.PathLike, records: Iterable[LabelRecord]) -> Path:
+    """Records as JSON lines at ``path``, written atomically (a killed job leaves no half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r.to_dict()) + "\n")
+    os.replace(tmp, path)
+    return path
 
 
 def read_labels(labels_dir: str | os.PathLike) -> list[LabelRecord]:

@@ -51,6 +51,7 @@ from mycelium.data.problems import Problem, load_problems
 from mycelium.errors import UserError
 from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.labels.records import LabelRecord
+from mycelium.labels.stage import LABELS_FILE, read_labels, write_records
 from mycelium.loggers import student_loggers
 from mycelium.models.bio import clean_regions
 from mycelium.pipeline.chain import STUDENTS, eval_sets, evaluate_students, fit_wiring_stage, student_config
@@ -59,7 +60,6 @@ from mycelium.pipeline.records import Prediction
 log = logging.getLogger(__name__)
 
 ROUND_FILE = "round.json"
-LABELS_FILE = "labels.jsonl"
 RETRAIN = ("scratch", "continue")
 # What the rounds' metrics depend on: resuming a loop dir with other values would mix two loops.
 # (max_rounds, min_delta, retrain and teacher_mopup only steer the rounds still to come.)
@@ -231,22 +231,10 @@ class Agreement:
 
 
 def read_records(path: Path, validated_only: bool = True) -> list[LabelRecord]:
+    """The records of a ``labels.jsonl``; [] when a round has not written it yet."""
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8") as f:
-        records = [LabelRecord.from_dict(json.loads(line)) for line in f if line.strip()]
-    return [r for r in records if r.validated or not validated_only]
-
-
-def write_records(path: Path, records: Iterable[LabelRecord]) -> Path:
-    """JSON lines, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r.to_dict()) + "\n")
-    os.replace(tmp, path)
-    return path
+    return [r for r in read_labels(path.parent) if r.validated or not validated_only]
 
 
 def write_rows(path: Path, rows: Iterable[dict]) -> None:
@@ -411,17 +399,10 @@ class Loop:
 
     def _trace(self, problems: Sequence[Problem], store_dir: Path) -> None:
         """Teacher traces of ``problems`` (the teacher stage's settings) into ``store_dir``."""
-        from mycelium.teacher.run import run_teacher
+        from mycelium.stages import trace_problems
         from mycelium.teacher.traces import TraceStore
 
-        store = TraceStore(store_dir)
-        if {p.id for p in problems} <= store.done_ids():
-            return
-        t = self.cfg.teacher
-        model, tokenizer = instantiate(t.model)
-        run_teacher(list(problems), model, tokenizer, store, cot=t.cot, batch_size=t.batch_size,
-                    shard_size=t.shard_size, max_length=t.max_length, system_prompt=t.system_prompt,
-                    generation=OmegaConf.to_container(t.generation), capture=OmegaConf.to_container(t.capture))
+        trace_problems(self.cfg, list(problems), TraceStore(store_dir))
 
     # -- one round
 
