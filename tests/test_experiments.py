@@ -116,8 +116,15 @@ def test_tiny_ablation_multirun_end_to_end(tmp_path: Path, capsys) -> None:
     r = run_entry("train.py", "-m", "experiment=ablate_segmenter_attention", "teacher=tiny", "backbone=tiny",
                   "chain.eval.sets=[gsm8k/test]", f"chain.students.segmenter.datamodule.splits={SPLITS}",
                   f"chain.students.classifier.datamodule.splits={SPLITS}", f"hydra.sweep.dir={sweep}",
-                  cwd=tmp_path, data=data)
+                  "logger=wandb", cwd=tmp_path, data=data)
     assert r.returncode == 0, r.stderr[-3000:]
+    # one W&B run per job (offline here), in the sweep's group, both students logging into it
+    runs = sorted(sweep.rglob("offline-run-*"))
+    assert len(runs) == 2
+    for run in runs:
+        data_file = next(run.glob("*.wandb")).read_bytes()
+        assert f"train-{sweep.name}".encode() in data_file
+        assert b"segmenter-val/span_f1" in data_file and b"classifier-val/acc" in data_file
     jobs = load_jobs(sweep)
     assert [j["dir"] for j in jobs] == ["0", "1"]
     assert split_overrides(jobs)[0] == ["chain.students.segmenter.model.bidirectional"]
