@@ -68,10 +68,11 @@ def write_records(path: str | os.PathLike, records: Iterable[LabelRecord]) -> Pa
     return path
 
 
-def read_labels(labels_dir: str | os.PathLike) -> list[LabelRecord]:
-    """Read ``labels.jsonl`` back into records."""
-    path = Path(labels_dir) / LABELS_FILE
+def read_labels(labels: str | os.PathLike) -> list[LabelRecord]:
+    """Read a labels dir's ``labels.jsonl`` (or a labels file itself) back into records."""
+    path = Path(labels)
+    path = path / LABELS_FILE if path.is_dir() or not path.suffix else path
     if not path.is_file():
         raise UserError(f"no labels at {path}: run `python extract.py stage=labels ...` first")
-    with path.open() as f:
+    with path.open(encoding="utf-8") as f:
         return [LabelRecord.from_dict(json.loads(line)) for line in f if line.strip()]

@@ -81,14 +81,13 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
     """Fit the learned wiring on the labels' train split (the students' split), save it in
     ``out_dir``, and score it against the chain heuristic on the val split (gold spans and ops)."""
     from mycelium.labels.stage import read_labels
-    from mycelium.models.datamodule import split_of
-    from mycelium.pipeline.learned_wiring import fit_wiring, learned_accuracy, save_wiring
+    from mycelium.pipeline.learned_wiring import fit_wiring, learned_accuracy, save_wiring, split_records
     from mycelium.pipeline.wiring import wiring_accuracy
 
     dm = cfg.chain.students.segmenter.datamodule  # both students split the same way by default
     splits, salt = dict(dm.splits), dm.split_salt
-    records = [r for r in read_labels(labels_dir) if r.validated]
-    parts = {name: [r for r in records if split_of(r.id, splits, salt) == name] for name in splits}
+    records = read_labels(labels_dir)
+    parts = {name: split_records(records, name, splits, salt) for name in splits}
     if not parts.get("train"):
         raise UserError(f"no validated labels in the train split of {labels_dir}: nothing to fit the wiring on")
     w = cfg.chain.wiring

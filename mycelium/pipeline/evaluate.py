@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from mycelium.data.problems import Problem
 from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.labels.records import LabelRecord
+from mycelium.labels.stage import read_labels
 from mycelium.models.bio import clean_regions
 from mycelium.pipeline.records import Prediction
 from mycelium.pipeline.solver import Solver
@@ -138,16 +139,7 @@ class EvalReport:
 
 def load_labels(labels_dir: str | Path) -> dict[str, LabelRecord]:
     """Validated records of a labels directory (or file), by problem id."""
-    path = Path(labels_dir)
-    path = path / "labels.jsonl" if path.is_dir() else path
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = LabelRecord.from_dict(json.loads(line))
-                if r.validated:
-                    out[r.id] = r
-    return out
+    return {r.id: r for r in read_labels(labels_dir) if r.validated}
 
 
 def _gold_regions(record: LabelRecord) -> tuple[list[Span], dict[Span, str]]:

@@ -57,7 +57,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -711,9 +711,10 @@ def learned_accuracy(records: Iterable[LabelRecord], model: WiringModel, *, beam
     return (hits / total if total else 0.0), total
 
 
-def split_records(records: Iterable[LabelRecord], split: str) -> list[LabelRecord]:
-    """The validated records of one of the students' splits (``SPLITS``, hashed by id)."""
-    return [r for r in records if r.validated and split_of(r.id, SPLITS) == split]
+def split_records(records: Iterable[LabelRecord], split: str, fractions: Mapping[str, float] = SPLITS,
+                  salt: str = "") -> list[LabelRecord]:
+    """The validated records of one of the students' splits (``fractions``, hashed by id)."""
+    return [r for r in records if r.validated and split_of(r.id, fractions, salt) == split]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -52,7 +52,6 @@ known: gold regions and ops in, wired DAG executed, compared with the gold answe
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -62,6 +61,7 @@ from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, ex
 from mycelium.dag.ops import MULTI_OP_SEP, OPS, apply_op
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.labels.stage import read_labels
 
 Span = tuple[int, int]
 STRATEGIES = ("chain", "unused-first", "local-first")
@@ -270,10 +270,7 @@ def wiring_accuracy(
 
 def read_records(path: str | Path) -> list[LabelRecord]:
     """Records of a labels file (or the ``labels.jsonl`` in a directory)."""
-    p = Path(path)
-    p = p / "labels.jsonl" if p.is_dir() else p
-    with open(p, encoding="utf-8") as f:
-        return [LabelRecord.from_dict(json.loads(line)) for line in f if line.strip()]
+    return read_labels(path)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
