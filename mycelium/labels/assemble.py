@@ -28,18 +28,23 @@ import numpy as np
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
 from mycelium.errors import UserError
-from mycelium.labels.args import extract_numbers, implicit_operands, match_operand
+from mycelium.labels.args import extract_numbers, implicit_operands
+from mycelium.labels.canonical import canonical_steps
 from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
+from mycelium.labels.cues import cue_spans
+from mycelium.labels.grounding import Grounder, context_words
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
 from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
 from mycelium.teacher.traces import Trace
 
-SOURCES = ("iaf", "operands", "both")
+SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
+CUE_WEIGHT = 0.75  # a relation cue word of the op in its operands' sentences
+QUESTION_WEIGHT = 4.0  # a question that states the final op's relation ("how many more")
 
 
 @dataclass
@@ -114,13 +119,39 @@ def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], D
     return steps, d
 
 
-def _found_ops(trace: Trace) -> tuple[list[Found], bool]:
-    """The CoT's equations in order, and whether any failed to parse."""
+def _found_ops(trace: Trace) -> tuple[list[Found], bool, set[int]]:
+    """The CoT's equations in order, whether any failed to parse, and which of them were
+    recovered from the CoT text because no calculator annotation covers them."""
     if trace.annotations:
         parsed = parse_annotations(trace.annotations)
-        return [f for f in parsed if isinstance(f, Found)], any(isinstance(f, ParseError) for f in parsed)
+        annotated = [f for f in parsed if isinstance(f, Found)]
+        failed = any(isinstance(f, ParseError) for f in parsed)
+        found = sorted(annotated + _unannotated(trace.cot, annotated, trace.gold_answer), key=lambda f: f.span[0])
+        return found, failed, {k for k, f in enumerate(found) if f.span[0] != f.span[1]}
     found = [f for f in find_arithmetic(trace.cot) if f.expr.stated is not None and f.expr.nodes]
-    return found, False
+    return found, False, set()
+
+
+def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> list[Found]:
+    """Arithmetic the solution writes without a calculator annotation ("100+20+80 = 200.")
+    whose value a later annotation uses, or that follows the last annotation and gives the
+    gold answer ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to
+    a written number of the same value: a coincidence that validates a wrong DAG."""
+    positions = [f.span[0] for f in annotated]
+    out = []
+    for f in find_arithmetic(cot):
+        a, b = f.span
+        if any(a <= p <= b + 2 for p in positions):  # the annotated equation, written out
+            continue
+        if f.expr.agrees is False and not f.expr.approx_agrees:
+            continue
+        value = f.expr.value
+        later = [g for g in annotated if g.span[0] > b]
+        if any(lit.value == value for g in later for lit in g.expr.literals if not lit.implicit):
+            out.append(f)
+        elif not later and gold is not None and answer_equals(value, gold):  # the final step, unannotated
+            out.append(f)
+    return out
 
 
 def _step_of(char_pos: int, steps_chars: np.ndarray) -> int:
@@ -131,13 +162,6 @@ def _step_of(char_pos: int, steps_chars: np.ndarray) -> int:
 def _inside(spans: list[tuple[int, int]], region: tuple[int, int] | list[tuple[int, int]]) -> np.ndarray:
     regions = [region] if isinstance(region, tuple) else region
     return np.array([any(a >= r0 and b <= r1 for r0, r1 in regions) for a, b in spans], dtype=bool)
-
-
-def _same_sentence(parsed: ParsedText, spans: list[tuple[int, int]], anchors: list[tuple[int, int]]) -> list[bool]:
-    """For each span: does it lie in a sentence that holds one of the anchors?"""
-    sent_of = lambda sp: np.searchsorted(parsed.sent_spans[:, 0], sp[0], side="right") - 1  # noqa: E731
-    anchor_sents = {int(sent_of(a)) for a in anchors}
-    return [int(sent_of(sp)) in anchor_sents for sp in spans]
 
 
 def _with_fraction_parts(numbers: list[Arg]) -> list[Arg]:
@@ -158,55 +182,6 @@ def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
 
 
-# Implicit words that name their operation: "half" divides by 2 (or multiplies by 1/2),
-# "twice"/"triple" multiply. Other implicit constants (units, "%", "dozen") go with any op.
-_OP_WORDS = (
-    (re.compile(r"hal(f|ves|ved|ve)", re.I), {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
-    (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None)}),
-)
-
-
-def _fits_op(arg: Arg, op: str) -> bool:
-    """Can this implicit operand stand for an operand of ``op``? (Numbers always can.)"""
-    if arg.kind != "implicit":
-        return True
-    for word, allowed in _OP_WORDS:
-        if word.fullmatch(arg.text):
-            return any(op == o and (v is None or Fraction(arg.value) == v) for o, v in allowed)
-    return True
-
-
-def _ground(
-    op: str,
-    value: Fraction,
-    region: tuple[int, int] | list[tuple[int, int]] | None,
-    numbers: list[Arg],
-    implicits: list[Arg],
-    results: list[Fraction],
-    anywhere: bool = False,
-) -> Arg | None:
-    """Ground one literal operand: a number in the region, an earlier result, an implicit
-    constant of the region, and (``anywhere``) a number written elsewhere in the problem."""
-    if region is not None:
-        local = [a for a, ok in zip(numbers, _inside([a.span for a in numbers], region)) if ok]
-        hit = match_operand(value, local)
-        if hit is not None and hit.kind == "number":
-            return hit
-    for i in range(len(results) - 1, -1, -1):  # the most recent earlier result
-        if results[i] == value:
-            return Arg("result", format_value(value), step=i)
-    if region is not None:
-        local = [a for a, ok in zip(implicits, _inside([a.span for a in implicits], region)) if ok]
-        hit = match_operand(value, local)
-        if hit is not None and _fits_op(hit, op):
-            return hit
-    if anywhere:
-        hit = match_operand(value, numbers) or match_operand(value, implicits)
-        if hit is not None and _fits_op(hit, op):
-            return hit
-    return None
-
-
 class FlatOp(NamedTuple):
     """One op node of the CoT, references to earlier nodes made global."""
 
@@ -214,59 +189,89 @@ class FlatOp(NamedTuple):
     operands: list  # Literal, or int: index of an earlier FlatOp
     found: Found  # the equation it belongs to
     value: Fraction  # what the CoT computed for it
+    recovered: bool = False  # written in the CoT text without a calculator annotation
 
 
-def _flatten(found: list[Found]) -> list[FlatOp]:
-    """All op nodes of all equations, in order."""
+def _flatten(found: list[Found], recovered: set[int] | None = None) -> list[FlatOp]:
+    """All op nodes of all equations, in order (``recovered``: indices into ``found``)."""
     out: list[FlatOp] = []
-    for f in found:
+    for k, f in enumerate(found):
         base = len(out)
         for node in f.expr.nodes:
             operands = [base + o.index if isinstance(o, NodeRef) else o for o in node.operands]
-            out.append(FlatOp(node.op, operands, f, node.value))
+            out.append(FlatOp(node.op, operands, f, node.value, k in (recovered or ())))
     return out
+
+
+def _sentence_at(cot: str, pos: int) -> str:
+    """The CoT sentence (line, or text between sentence stops) around char ``pos``."""
+    starts = [cot.rfind(sep, 0, max(pos - 1, 0)) + len(sep) for sep in ("\n", ". ")]
+    a = max([x for x in starts if x > 0] or [0])
+    ends = [e for e in (cot.find("\n", pos), cot.find(". ", pos)) if e >= 0]
+    return cot[a : min(ends) if ends else len(cot)]
+
+
+def _is_percent(node: FlatOp) -> bool:
+    """The op divides by 100 or multiplies by 1/100: its other literal is a percentage."""
+    lits = [o for o in node.operands if isinstance(o, Literal)]
+    return (node.op == "DIV" and any(o.value == 100 for o in lits[1:])) or (
+        node.op == "MUL" and any(o.value == Fraction(1, 100) for o in lits))
 
 
 def _build_steps(
     nodes: list[FlatOp],
-    regions: list,
-    numbers: list[Arg],
-    implicits: list[Arg],
-    anywhere: bool = False,
-) -> tuple[list[Step], str | None]:
-    """Ground every node's operands against its region; returns the steps and, per step,
-    whether one of its operands could not be grounded."""
+    grounder: Grounder,
+    cot: str,
+) -> tuple[list[Step], list[bool], list[bool]]:
+    """Ground every node's literal operands (``Grounder``: position and meaning, not value
+    alone). Returns the steps, per step whether an operand could not be grounded, and per
+    step whether a choice was ambiguous (a tie between different occurrences or steps)."""
     steps: list[Step] = []
     results: list[Fraction] = []
+    recovered = frozenset(k for k, n in enumerate(nodes) if n.recovered)
     ungrounded: list[bool] = []
-    for k, (node, region) in enumerate(zip(nodes, regions)):
-        args = []
+    ambiguous: list[bool] = []
+    for k, node in enumerate(nodes):
+        args: list[Arg] = []
+        taken: set[tuple[int, int]] = set()
+        context = context_words(_sentence_at(cot, node.found.span[0]))
         ungrounded.append(False)
+        ambiguous.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(results[o]), step=o))
                 continue
-            arg = _ground(node.op, o.value, region, numbers, implicits, results, anywhere)
-            if arg is None:
+            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node))
+            if choice.arg is None:
                 ungrounded[-1] = True
-                arg = Arg("number", format_value(o.value), text=o.text)  # as written, ungrounded
-            args.append(arg)
-        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text,
-                          region=region if isinstance(region, tuple) else None))
+                args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
+                continue
+            ambiguous[-1] |= choice.ambiguous
+            if choice.arg.span is not None:
+                taken.add(choice.arg.span)
+            args.append(choice.arg)
+        for a in args:
+            grounder.take(a)
+        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text))
         results.append(node.value)  # lets a later literal be recognised as this result
-    return steps, ungrounded
+    return steps, ungrounded, ambiguous
 
 
-def _prune(steps: list[Step], ungrounded: list[bool], gold: str) -> tuple[list[Step], list[bool]]:
+def _output_index(values: list[Fraction], gold: str) -> int:
+    """The answer node: the last step whose value is gold (else the last step)."""
+    return max((i for i, v in enumerate(values) if answer_equals(v, gold)), default=len(values) - 1)
+
+
+def _prune(steps: list[Step], gold: str) -> tuple[list[Step], list[int]]:
     """Keep what executes to the gold answer: the output is the last step whose value is
     gold (else the last step), and only its ancestors stay (side computations and checks a
-    CoT makes after the answer go). Result references are renumbered."""
+    CoT makes after the answer go). Result references are renumbered. Returns the kept
+    steps and their indices before pruning."""
     try:
         values = execute_all(dag_from_steps(steps))
     except ExecutionError:
-        return steps, ungrounded
-    out = max((i for i, v in enumerate(values) if answer_equals(v, gold)), default=len(steps) - 1)
-    keep, todo = set(), [out]
+        return steps, list(range(len(steps)))
+    keep, todo = set(), [_output_index(values, gold)]
     while todo:
         i = todo.pop()
         if i not in keep:
@@ -279,7 +284,7 @@ def _prune(steps: list[Step], ungrounded: list[bool], gold: str) -> tuple[list[S
         step = steps[old]
         args = [replace(a, step=new_index[a.step]) if a.kind == "result" else a for a in step.args]
         kept.append(replace(step, index=new_index[old], args=args))
-    return kept, [ungrounded[i] for i in order]
+    return kept, order
 
 
 def execute_steps(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
@@ -295,6 +300,23 @@ def execute_steps(steps: list[Step], gold: str) -> tuple[str | None, bool, str |
     return format_value(answer), answer_equals(answer, gold), None
 
 
+def _sentences_of(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
+    return {int(np.searchsorted(parsed.sent_spans[:, 0], sp[0], side="right") - 1) for sp in spans}
+
+
+def _in_sentences(parsed: ParsedText, spans: list[tuple[int, int]], sents: set[int]) -> list[tuple[int, int]]:
+    return [sp for sp in spans if _sentences_of(parsed, [sp]) <= sents]
+
+
+def _question_sentence(parsed: ParsedText) -> int | None:
+    """Index of the last sentence that ends with "?" (the question), if any."""
+    for i in range(len(parsed.sent_spans) - 1, -1, -1):
+        a, b = parsed.sent_spans[i]
+        if parsed.text[a:b].rstrip().endswith("?"):
+            return i
+    return None
+
+
 def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tuple[LabelRecord, Diagnostics]:
     """Phases 2-5 for one trace. ``parsed`` is the spaCy parse of ``trace.text``."""
     record = LabelRecord(trace.id, trace.text, trace.gold_answer, [], None, False,
@@ -304,71 +326,80 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         return record, Diagnostics()
 
     cot_steps, d = _cot_steps(trace, s)
-    found, parse_failed = _found_ops(trace)
+    found, parse_failed, recovered = _found_ops(trace)
     if found:
         record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
-    nodes = _flatten(found)  # a bare number ("<<5=5>>") is an equation with no op
+    nodes = _flatten(found, recovered)  # a bare number ("<<5=5>>") is an equation with no op
     if not nodes:
         record.reason = "no_ops"
         return record, d
     d.ops = len(nodes)
 
-    # IAF highlights per CoT step
+    # phase 5a: ground every literal operand (position and meaning, not value alone)
+    numbers = _with_fraction_parts(extract_numbers(trace.text))
+    grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
+    steps, ungrounded, ambiguous = _build_steps(nodes, grounder, trace.cot)
+    out = _output_index([n.value for n in nodes], trace.gold_answer)
+
+    # phases 3-4: highlights per op (IAF of its CoT step, its grounded operands, its cue
+    # words), expanded to one clause region each
     steps_chars = np.array([(trace.cot_offsets[a, 0], trace.cot_offsets[b - 1, 1]) for a, b in cot_steps])
     attn = trace.attn.get(s.iaf.layer_group)
-    if attn is None and s.source != "operands":
+    if attn is None and s.source in ("iaf", "both", "all"):
         raise UserError(f"signals.iaf.layer_group={s.iaf.layer_group!r} was not captured; "
                         f"the traces have {sorted(trace.attn)} (teacher.capture.layer_groups)")
-    numbers = _with_fraction_parts(extract_numbers(trace.text))
-    implicits = implicit_operands(trace.text)
+    if attn is not None:
+        sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
+        matrix = iaf_matrix(attn, cot_steps, sinks)
+    question = _question_sentence(parsed)
     op_spans: list[list[tuple[int, int]]] = []
     op_weights: list[list[float]] = []
     op_anchors: list[list[tuple[int, int]]] = []
     raw_spans: list[list[tuple[int, int]]] = []
-    used: set[tuple[int, int]] = set()
-    if attn is not None:
-        sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
-        matrix = iaf_matrix(attn, cot_steps, sinks)
-    for node in nodes:
-        literals = [o for o in node.operands if isinstance(o, Literal) and not o.implicit]
-        # operand matching: problem numbers (and implicit words) equal to a literal operand;
-        # numbers an earlier op already anchored on are used only when nothing fresh matches
-        matches = []
-        for a in numbers + implicits:
-            hit = next((h for lit in literals if (h := match_operand(lit.value, [a])) is not None), None)
-            if hit is not None and _fits_op(hit, node.op):
-                matches.append(a)
-        fresh = [a for a in matches if a.span not in used]
-        anchors = [a.span for a in (fresh or matches)]
-        # an implicit operand ("half", "twice", "%") is the op's cue word: its clause is where
-        # the operation is stated, so it outweighs a number's clause when they differ
-        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" else 1.0 for a in (fresh or matches)]
-        used.update(a.span for a in fresh if a.kind == "number")
-        iaf_spans, iaf_w = [], []
+    anchor_sents: list[set[int]] = []
+    for k, (node, step) in enumerate(zip(nodes, steps)):
+        grounded = [a for a in step.args if a.span is not None]
+        anchors = [a.span for a in grounded]
+        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" else 1.0 for a in grounded]
+        # an op on earlier results only is stated where its inputs were
+        sents = _sentences_of(parsed, anchors) if anchors else set().union(
+            *[anchor_sents[a.step] for a in step.args if a.kind == "result"])
+        anchor_sents.append(sents)
+        iaf_spans, iaf_w, idx = [], [], np.zeros(0, dtype=int)
         if attn is not None:
             row = matrix[_step_of(node.found.span[0], steps_chars)]
             idx = select(row, method=s.iaf.method, top_k=s.iaf.top_k, threshold=s.iaf.threshold, mass=s.iaf.mass)
             idx = idx[row[idx] > 0]
             iaf_spans = [(int(trace.problem_offsets[i, 0]), int(trace.problem_offsets[i, 1])) for i in idx]
             iaf_w = [float(row[i]) for i in idx]
-            if any(a.kind == "number" for a in matches):
+            numeric = [a.span for a in grounded if a.kind == "number"]
+            if numeric:
                 d.iaf_ops += 1
-                d.iaf_operand_hits += int(_overlaps([a.span for a in matches if a.kind == "number"], iaf_spans))
+                d.iaf_operand_hits += int(_overlaps(numeric, iaf_spans))
         raw_spans.append(token_spans(idx, trace.problem_offsets) if attn is not None else [])
         spans, weights = [], []
-        if s.source == "both" and anchors:
-            # IAF adds context to the operands' clauses; scattered hits in other sentences
-            # (sinks, the question) would otherwise pull the region away from the operands
-            keep = _same_sentence(parsed, iaf_spans, anchors)
-            iaf_spans = [sp for sp, k in zip(iaf_spans, keep) if k]
-            iaf_w = [w for w, k in zip(iaf_w, keep) if k]
-        if s.source in ("iaf", "both"):
+        if s.source in ("both", "all") and sents:
+            # IAF adds context to the operands' sentences; scattered hits elsewhere (sinks,
+            # the question) would otherwise pull the region away from the operands
+            keep = [bool(_sentences_of(parsed, [sp]) <= sents) for sp in iaf_spans]
+            iaf_spans = [sp for sp, ok in zip(iaf_spans, keep) if ok]
+            iaf_w = [w for w, ok in zip(iaf_w, keep) if ok]
+        if s.source in ("iaf", "both", "all"):
             spans += iaf_spans
             weights += iaf_w
-        if s.source in ("operands", "both"):
-            # an operand number outweighs any single IAF token: it is where the op's data is
+        if s.source in ("operands", "both", "all"):
+            # an operand outweighs any single IAF token: it is where the op's data is
             spans += anchors
             weights += anchor_w
+        if s.source in ("cues", "all"):
+            # relation words of this op in the sentences of its operands: where it is stated
+            cues = _in_sentences(parsed, cue_spans(trace.text, node.op), sents) if sents else []
+            spans += cues
+            weights += [CUE_WEIGHT] * len(cues)
+            if k == out and question is not None:  # a question that states the final relation
+                q = _in_sentences(parsed, cue_spans(trace.text, node.op, question=True), {question})
+                spans += q
+                weights += [QUESTION_WEIGHT] * len(q)
         op_spans.append(spans)
         op_weights.append(weights)
         op_anchors.append(anchors)
@@ -378,21 +409,34 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     for r in regions:
         if r is not None:
             d.region_tokens.append(int(((trace.problem_offsets[:, 0] < r[1]) & (trace.problem_offsets[:, 1] > r[0])).sum()))
-
-    steps, ungrounded = _build_steps(nodes, regions, numbers, implicits, s.grounding == "problem")
-    for step, raw, node in zip(steps, raw_spans, nodes):
+    for step, region, raw, node in zip(steps, regions, raw_spans, nodes):
+        step.region = region
         step.iaf_spans = raw
         a, b = steps_chars[_step_of(node.found.span[0], steps_chars)]
         step.cot_span = (int(a), int(b))  # the CoT step (JSD or sentence) holding the op
-    d.pruned = len(steps)
-    steps, ungrounded = _prune(steps, ungrounded, trace.gold_answer)
+    if s.grounding == "region":  # the strict rule: literal operands inside their own region
+        for k, step in enumerate(steps):
+            if any(a.span and not _inside([a.span], step.region or (0, 0))[0] for a in step.args):
+                ungrounded[k] = True
+
+    # one encoding of percentages and written fractions; flags follow the absorbed steps
+    steps, origins = canonical_steps(steps, trace.text)
+    ungrounded = [any(ungrounded[o] for o in org) for org in origins]
+    ambiguous = [any(ambiguous[o] for o in org) for org in origins]
+    raw_spans = [raw_spans[org[0]] for org in origins]
+    d.pruned = len(nodes)
+    steps, kept = _prune(steps, trace.gold_answer)
     d.pruned -= len(steps)
-    reason = "ungrounded_operand" if any(ungrounded) else None
     record.steps = steps
     answer, correct, exec_failure = execute_steps(steps, trace.gold_answer)
     record.answer = answer
-    if any(st.region is None for st in steps):
-        reason = reason or "no_region"
+    reason = None
+    if any(ungrounded[i] for i in kept):
+        reason = "ungrounded_operand"
+    elif any(ambiguous[i] for i in kept):
+        reason = "ambiguous_grounding"
+    elif any(st.region is None for st in steps):
+        reason = "no_region"
     reason = reason or exec_failure or (None if correct else "wrong_answer")
     if parse_failed:
         reason = "cot_parse_error"
@@ -400,10 +444,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     record.reason = reason
 
     # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions, grounded
-    # strictly (operands inside the highlighted tokens), whatever ``grounding`` says
-    if attn is not None:
-        raw_steps, raw_ungrounded = _prune(*_build_steps(nodes, [sp or None for sp in raw_spans], numbers, implicits),
-                                           trace.gold_answer)
-        raw_answer, raw_correct, raw_exec = execute_steps(raw_steps, trace.gold_answer)
-        d.raw_validated = not any(raw_ungrounded) and raw_exec is None and raw_correct and not parse_failed
+    # strictly (every literal operand inside its op's highlighted tokens)
+    if attn is not None and reason is None:
+        raw = [raw_spans[i] for i in kept]
+        d.raw_validated = all(
+            sp and all(a.span is None or _inside([a.span], sp)[0] for a in st.args) for st, sp in zip(steps, raw))
     return record, d

@@ -1,0 +1,126 @@
+"""One encoding of percentages and written fractions in label steps.
+
+GSM8K writes the same quantity several ways: "20%" of x as ``20/100*x``, ``x*.2``,
+``x*20*.01`` or ``x*20/100``; "1/4 of 24" as ``24*1/4`` (which parses as (24*1)/4, leaving a
+"x1" step whose result other steps then reuse by value). A student cannot learn one
+operation from three encodings, so every step list is rewritten to one form:
+
+    a written percentage or fraction is one operand: "30%" has the value 3/10, "1/4" the
+    value 1/4, each with the span of its words in the problem text.
+
+Rewrites (applied until none applies; values are unchanged, only the DAG's shape):
+
+- ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
+  step that reads it;
+- ``DIV("1", "4")`` of the parts of one written "1/4" -> the operand "1/4";
+- ``MUL(..., "30%", "%"=1/100, ...)`` -> ``MUL(..., "30%"=3/10, ...)``;
+- ``MUL(x, "1")`` then ``DIV(that, "4")`` of one written "1/4" (and ``MUL(x, "30%")``
+  then ``DIV(that, "%")``) -> ``MUL(x, "1/4")`` (resp. ``MUL(x, "30%"=3/10)``), when nothing
+  else reads the MUL.
+
+A step whose result nothing reads (the answer itself, "what percent") is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from fractions import Fraction
+
+from mycelium.dag.graph import format_value
+from mycelium.labels.records import Arg, Step
+
+_PERCENT_WORD = re.compile(r"%|percent|per cent", re.I)
+
+
+def _is_percent_number(a: Arg) -> bool:
+    return a.kind == "number" and bool(_PERCENT_WORD.search(a.text)) and a.span is not None
+
+
+def _is_percent_sign(a: Arg, value: Fraction) -> bool:
+    return a.kind == "implicit" and bool(_PERCENT_WORD.fullmatch(a.text.strip())) and Fraction(a.value) == value
+
+
+def _fraction_parts(text: str, n: Arg, d: Arg) -> bool:
+    """``n`` and ``d`` are the numerator and denominator of one written "n/d"."""
+    return (n.kind == d.kind == "number" and n.span is not None and d.span is not None
+            and n.span[1] + 1 == d.span[0] and text[n.span[1]] == "/")
+
+
+def _as_percent(a: Arg) -> Arg:
+    """The percentage operand "30%" as its value 3/10 (from its written 30)."""
+    return replace(a, value=format_value(Fraction(a.value) / 100))
+
+
+def _as_fraction(text: str, n: Arg, d: Arg) -> Arg:
+    span = (n.span[0], d.span[1])
+    return Arg("number", format_value(Fraction(n.value) / Fraction(d.value)), text=text[span[0]:span[1]], span=span)
+
+
+def _readers(steps: list[Step], i: int) -> list[int]:
+    return [k for k, s in enumerate(steps) if any(a.kind == "result" and a.step == i for a in s.args)]
+
+
+def _drop(steps: list[Step], origins: list[list[int]], j: int, into: Arg | int) -> None:
+    """Remove step ``j``; its readers read ``into`` (a literal, or the step index)."""
+    for s in steps:
+        s.args = [(into if isinstance(into, Arg) else replace(a, step=into)) if a.kind == "result" and a.step == j
+                  else a for a in s.args]
+    keep = origins.pop(j)
+    if isinstance(into, int):
+        origins[into] += keep
+    del steps[j]
+    for k, s in enumerate(steps):
+        s.index = k
+        s.args = [replace(a, step=a.step - 1) if a.kind == "result" and a.step > j else a for a in s.args]
+
+
+def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str) -> bool:
+    for j, s in enumerate(steps):
+        a = s.args
+        readers = _readers(steps, j)
+        if s.op == "DIV" and len(a) == 2 and readers:
+            literal = None
+            if _is_percent_number(a[0]) and _is_percent_sign(a[1], Fraction(100)):
+                literal = _as_percent(a[0])
+            elif _fraction_parts(text, a[0], a[1]):
+                literal = _as_fraction(text, a[0], a[1])
+            if literal is not None:
+                for k in readers:  # the collapsed step's origins go to its readers
+                    origins[k] += origins[j]
+                _drop(steps, origins, j, literal)
+                return True
+        if s.op == "MUL":
+            signs = [x for x in a if _is_percent_sign(x, Fraction(1, 100))]
+            pcts = [x for x in a if _is_percent_number(x) and Fraction(x.value) >= 1]
+            if signs and pcts:
+                rest = [x for x in a if x is not signs[0]]
+                s.args = [_as_percent(x) if x is pcts[0] else x for x in rest]
+                return True
+        if s.op == "DIV" and len(a) == 2 and a[0].kind == "result":
+            i = a[0].step
+            if steps[i].op != "MUL" or _readers(steps, i) != [j]:
+                continue
+            for x in steps[i].args:
+                new = None
+                if _fraction_parts(text, x, a[1]):
+                    new = _as_fraction(text, x, a[1])
+                elif _is_percent_number(x) and Fraction(x.value) >= 1 and _is_percent_sign(a[1], Fraction(100)):
+                    new = _as_percent(x)
+                if new is not None:
+                    steps[i].args = [new if y is x else y for y in steps[i].args]
+                    _drop(steps, origins, j, i)
+                    return True
+    return False
+
+
+def canonical_steps(steps: list[Step], text: str) -> tuple[list[Step], list[list[int]]]:
+    """``steps`` rewritten to the one encoding above (copies; the input is not changed),
+    and for each new step the indices of the input steps it absorbed (itself first).
+
+    ``text`` is the problem text the arguments' spans index into."""
+    steps = [replace(s, args=list(s.args)) for s in steps]
+    origins = [[k] for k in range(len(steps))]
+    while _rewrite_once(steps, origins, text):
+        pass
+    return steps, origins

@@ -1,0 +1,69 @@
+"""Relation cues: the words of a problem text that state an operation.
+
+The design's region for an operation is the clause that *states* it. Operand numbers say
+where an operation's data is; the relation word says where the operation is: "half as many",
+"three times as much", "how many are left", "25% of", "each", "per". With a weak teacher the
+attention (IAF) rarely finds these words, so a lexicon marks them and the region choice
+weighs them (``labels.source=cues`` or ``all``).
+
+``CUES`` maps each op to the word patterns that may state it (regexes, case-insensitive,
+matched on whole words). A word may cue several ops ("each", "per": MUL and DIV; "more":
+ADD, or SUB in "how many more"): the lexicon is a highlight source, not a classifier.
+``QUESTION_CUES`` are the relations a question can state ("how many more", "in total",
+"left", "on average"); when the last op's question states its relation, the question is
+its region.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_W = r"(?<![A-Za-z])(?:{})(?![A-Za-z])"
+
+CUES: dict[str, tuple[str, ...]] = {
+    "ADD": (
+        r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"plus", r"more",
+        r"add(?:s|ed|ing)?", r"increase[sd]?", r"gain(?:s|ed)?", r"both", r"extra", r"another",
+        r"additional", r"longer", r"older", r"taller", r"earns?", r"received?", r"bought", r"buys?",
+    ),
+    "SUB": (
+        r"left", r"remain(?:s|ed|ing|der)?", r"rest", r"fewer", r"less", r"differen(?:ce|t)",
+        r"more than", r"how (?:many|much) more", r"spen[dt]s?", r"gave", r"gives?", r"given",
+        r"lost", r"lose[s]?", r"ate", r"eats?", r"minus", r"change", r"decrease[sd]?",
+        r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"sold", r"sells?",
+        r"used?", r"after", r"except", r"away", r"short", r"need(?:s|ed)?", r"save[sd]?",
+    ),
+    "MUL": (
+        r"times", r"each", r"per", r"every", r"twice", r"doubl\w*", r"tripl\w*", r"thrice",
+        r"quadrupl\w*", r"a (?:day|week|month|year|hour|minute)", r"dozens?", r"of", r"%",
+        r"percent", r"rate", r"costs?", r"apiece", r"as (?:many|much)",
+    ),
+    "DIV": (
+        r"hal(?:f|ves|ved|ve)", r"split\w*", r"shar\w+", r"divid\w+", r"equal(?:ly)?", r"per",
+        r"each", r"average", r"every", r"thirds?", r"quarters?", r"fourths?", r"fifths?",
+        r"ratio", r"%", r"percent", r"among", r"between", r"how many times", r"fraction",
+    ),
+}
+
+QUESTION_CUES: dict[str, tuple[str, ...]] = {
+    "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both"),
+    "SUB": (r"left", r"remain\w*", r"how (?:many|much) more", r"how (?:many|much) less",
+            r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?"),
+    "MUL": (r"each", r"per", r"every"),
+    "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction"),
+}
+
+
+@lru_cache(maxsize=None)
+def _pattern(words: tuple[str, ...]) -> re.Pattern:
+    return re.compile(_W.format("|".join(words)), re.IGNORECASE)
+
+
+def cue_spans(text: str, op: str, question: bool = False) -> list[tuple[int, int]]:
+    """Char spans of the words in ``text`` that may state ``op`` (``QUESTION_CUES`` when
+    ``question``), in text order. An op outside the lexicon has no cues: []."""
+    words = (QUESTION_CUES if question else CUES).get(op)
+    if not words:
+        return []
+    return [m.span() for m in _pattern(words).finditer(text)]

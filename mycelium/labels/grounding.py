@@ -1,0 +1,213 @@
+"""Grounding: which written number, implied word or earlier result supplies each operand.
+
+A CoT operation names values ("48/2"), not where they come from. Matching values alone
+grounds by coincidence: "12 miles" taken twice, "two beds" for "two students", a computed
+total of 200 grounded to a "$200" price. ``Grounder`` chooses among the candidates of equal
+value by position and meaning:
+
+- an occurrence is used once per step unless nothing else fits ("35 + 35" of "35 coins
+  each hour for two hours"); a second operand near the first one fits better;
+- an occurrence an earlier step already used is a worse fit than a fresh one;
+- an occurrence whose phrase words (its unit and owner: "48 *clips*", "$12 an *hour*",
+  "2 *large pizzas*") are also words of the CoT sentence that performs the op fits better,
+  one point per shared word: that sentence says what the number counts;
+- a number written with "%" fits an op that divides by 100 ("30%" over "30-second");
+- an earlier result of equal value beats a written number that has no such evidence: the
+  solution usually reuses what it computed;
+- an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2) and gains
+  when it is a relation cue of the op (``mycelium.labels.cues``).
+
+When the best two candidates of different origin (two occurrences, an occurrence and a
+step, not two implied words) score within ``TIE`` of each other the choice is *ambiguous*: the label assembly rejects such problems (reason
+``ambiguous_grounding``) rather than let a coin flip validate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from mycelium.dag.graph import format_value
+from mycelium.labels.args import match_operand
+from mycelium.labels.cues import CUES
+from mycelium.labels.records import Arg
+
+TIE = 0.25  # score gap below which two candidates of different origin are a tie
+UNIT_BONUS = 1.0  # per unit word of the occurrence that the op's CoT sentence also has
+REUSE_PENALTY = 1.0  # the occurrence is already an operand of this very step
+NEAR_BONUS = 0.5  # in the sentence of an operand this step already took
+USED_PENALTY = 1.5  # an earlier step already took this occurrence
+PERCENT_BONUS = 2.0  # "%"-written number for an op over 100
+RESULT_SCORE = 1.5  # an earlier result of equal value
+RECENT_BONUS = 0.25  # ... the most recent such result
+IMPLICIT_SCORE = 0.5
+CUE_BONUS = 1.0  # an implied word that is a relation cue of the op ("half" for DIV)
+
+_STOP = frozenset(
+    "the and for are was were has have had with that this from into than then each per how many "
+    "much what does did will would can could her his its their she him they them there also more "
+    "less total all one two three four five six seven eight nine ten of to in on at by an as is "
+    "it be so if or not but".split()
+)
+_WORD = re.compile(r"[A-Za-z]+")
+_SENT_END = re.compile(r"[.?!](?:\s|$)")
+_BREAK = re.compile(r"[.,;:?!]|\band\b|\bor\b")
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    for suffix in ("ies", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return w
+
+
+def context_words(text: str) -> frozenset[str]:
+    """Stemmed content words of ``text`` (the CoT sentence of an op)."""
+    return frozenset(_stem(w) for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _STOP)
+
+
+def unit_words(text: str, span: tuple[int, int], n: int = 4) -> frozenset[str]:
+    """Up to ``n`` content words on each side of ``span``, within its phrase (up to the
+    nearest punctuation or "and"/"or"): what a written number counts and who has it
+    ("48 of her *friends*", "$12 an *hour*", "*large pizzas*")."""
+    tail = text[span[1]:span[1] + 60]
+    stop = _BREAK.search(tail)
+    tail = tail[: stop.start()] if stop else tail
+    head = text[max(0, span[0] - 60):span[0]]
+    stops = list(_BREAK.finditer(head))
+    head = head[stops[-1].end():] if stops else head
+    pick = lambda words: [w for w in _WORD.findall(words) if len(w) > 2 and w.lower() not in _STOP]  # noqa: E731
+    return frozenset(_stem(w) for w in pick(tail)[:n] + pick(head)[-n:])
+
+
+def _overlap(units: frozenset[str], context: frozenset[str]) -> int:
+    """How many unit words the context shares, a word matching its own prefix or extension
+    ("large" ~ "largest", "mow" ~ "mowing")."""
+    return sum(any(u == c or (min(len(u), len(c)) >= 3 and (u.startswith(c) or c.startswith(u)))
+                   for c in context) for u in units)
+
+
+@dataclass
+class Choice:
+    """The operand chosen for one literal, and whether another candidate tied with it."""
+
+    arg: Arg | None
+    ambiguous: bool = False
+    score: float = 0.0
+
+
+@dataclass
+class Grounder:
+    """Grounds the literal operands of one problem's ops, step after step.
+
+    ``numbers``/``implicits`` are the candidates of the problem text (``extract_numbers``,
+    ``implicit_operands``); ``used`` counts how often earlier steps took each occurrence.
+    """
+
+    text: str
+    numbers: list[Arg]
+    implicits: list[Arg]
+    used: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers if a.span}
+
+    def ground(
+        self,
+        value: Fraction,
+        op: str,
+        context: frozenset[str],
+        results: list[Fraction],
+        taken: set[tuple[int, int]],
+        recovered: frozenset[int] = frozenset(),
+        percent: bool = False,
+    ) -> Choice:
+        """The best candidate for one literal ``value`` of ``op``.
+
+        ``context``: ``context_words`` of the CoT sentence performing the op; ``results``:
+        values of the earlier steps (index = step); ``taken``: spans this step already used;
+        ``recovered``: earlier steps the CoT computed without an annotation (a literal equal
+        to one of them is that result, never a written number of the same value);
+        ``percent``: the op divides by 100 (prefer a number written with "%").
+        Returns Choice(None) when nothing of that value exists.
+        """
+        scored: list[tuple[float, int, Arg]] = []  # (score, origin order, arg)
+        for a in self.numbers:
+            hit = match_operand(value, [a])
+            if hit is None:
+                continue
+            s = 1.0 + UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
+            if self.used.get(a.span):
+                s -= USED_PENALTY
+            if a.span in taken:  # "35 + 35" of one "35 coins each hour": a last resort
+                s -= REUSE_PENALTY
+            s += NEAR_BONUS * self._near(a.span, taken)
+            if percent and re.search(r"%|percent", a.text, re.I):
+                s += PERCENT_BONUS
+            scored.append((s, -a.span[0], hit))
+        for a in self.implicits:
+            if a.span in taken:
+                continue
+            hit = match_operand(value, [a])
+            if hit is None or not fits_op(hit, op):
+                continue
+            s = IMPLICIT_SCORE + NEAR_BONUS * self._near(a.span, taken)
+            if any(re.fullmatch(w, a.text, re.I) for w in CUES.get(op, ())):
+                s += CUE_BONUS
+            if _stem(a.text) in context:
+                s += CUE_BONUS
+            if self.used.get(a.span) and a.text != "%":
+                s -= USED_PENALTY
+            scored.append((s, -a.span[0], hit))
+        last = None
+        for i in range(len(results) - 1, -1, -1):
+            if results[i] == value:
+                s = RESULT_SCORE + (RECENT_BONUS if last is None else 0.0) + (10.0 if i in recovered else 0.0)
+                last = i
+                scored.append((s, 10_000 + i, Arg("result", format_value(value), step=i)))
+        if not scored:
+            return Choice(None)
+        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        best = scored[0]
+        runner = scored[1] if len(scored) > 1 else None
+        # two implied words of one value ("hour"/"minutes" = 60, the "%" of two percentages)
+        # state the same constant: the choice moves a region, not the DAG, so it is no tie
+        ambiguous = (runner is not None and best[0] - runner[0] < TIE and _origin(best[2]) != _origin(runner[2])
+                     and not (best[2].kind == runner[2].kind == "implicit"))
+        return Choice(best[2], ambiguous, best[0])
+
+    def _near(self, span: tuple[int, int], taken: set[tuple[int, int]]) -> float:
+        """1 when ``span`` shares a sentence with an operand this step already took."""
+        sent = lambda sp: len(_SENT_END.findall(self.text, 0, sp[0]))  # noqa: E731
+        return float(any(sent(t) == sent(span) for t in taken))
+
+    def take(self, arg: Arg) -> None:
+        """Record that a step used ``arg`` (a later step prefers fresh occurrences)."""
+        if arg.span is not None:
+            self.used[arg.span] = self.used.get(arg.span, 0) + 1
+
+
+def _origin(arg: Arg) -> tuple:
+    """What makes two candidates different choices: the text occurrence or the step."""
+    return ("result", arg.step) if arg.kind == "result" else ("text", arg.span)
+
+
+# Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
+# "twice"/"triple" multiply. Other implied constants (units, "%", "dozen") go with any op.
+_OP_WORDS = (
+    (re.compile(r"hal(f|ves|ved|ve)", re.I), {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
+    # "doubles the rest to have 6": 6/2 undoes it
+    (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
+)
+
+
+def fits_op(arg: Arg, op: str) -> bool:
+    """Can this implied operand stand for an operand of ``op``? (Numbers always can.)"""
+    if arg.kind != "implicit":
+        return True
+    for word, allowed in _OP_WORDS:
+        if word.fullmatch(arg.text):
+            return any(op == o and (v is None or Fraction(arg.value) == v) for o, v in allowed)
+    return True
