@@ -36,17 +36,19 @@ def log_predictions_table(loggers: list, predictions: list) -> None:
 
 
 def run(cfg: DictConfig, loggers: list) -> dict:
+    from mycelium.config import find_labels_dir
     from mycelium.data.problems import load_problems
     from mycelium.pipeline.evaluate import evaluate, load_labels, teacher_baseline
 
     out_dir = Path(cfg.paths.output_dir)
     if cfg.report not in (None, "html"):
         raise UserError(f"report={cfg.report!r}: choose html or null")
-    if cfg.labels_dir and not Path(cfg.labels_dir).exists():
+    labels_dir = find_labels_dir(cfg.labels_dir) if cfg.labels_dir else None  # old "limit=300" names too
+    if labels_dir and not labels_dir.exists():
         raise UserError(f"labels_dir={cfg.labels_dir} does not exist; point it at a dir holding labels.jsonl or drop it")
     problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
     solver = instantiate(cfg.solver)
-    labels = load_labels(cfg.labels_dir) if cfg.labels_dir else None
+    labels = load_labels(labels_dir) if labels_dir else None
     report = evaluate(problems, solver, labels=labels, out_dir=out_dir, batch_size=cfg.batch_size)
     log.info("solver on %d %s-%s problems (predictions in %s)\n%s", len(problems), cfg.data.name, cfg.split, out_dir, report.format())
     metrics = report.metrics()
@@ -66,7 +68,7 @@ def run(cfg: DictConfig, loggers: list) -> dict:
     if cfg.report == "html":
         from mycelium.explorer.site import build_site
 
-        index = build_site(out_dir / "explorer", traces_dir=cfg.traces_dir, labels_dir=cfg.labels_dir,
+        index = build_site(out_dir / "explorer", traces_dir=cfg.traces_dir, labels_dir=labels_dir,
                            predictions_path=out_dir / "predictions.jsonl")
         log.info("explorer: %s", index)
     for lg in loggers:

@@ -3,18 +3,79 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from mycelium.config import labels_tag, register_resolvers
+from mycelium.config import find_labels_dir, labels_tag, legacy_labels_tag, register_resolvers
 from mycelium.loggers import wandb_logged_in
 
 
 def test_labels_tag_names_only_label_knobs():
     assert labels_tag([]) == "default"
     assert labels_tag(["stage=labels", "logger=wandb", "data=math"]) == "default"
-    assert labels_tag(["stage=labels", "limit=10"]) == "limit=10"
+    assert labels_tag(["stage=labels", "limit=10"]) == "limit-10"
     assert labels_tag(["signals.jsd.prominence=0.1", "stage=labels", "labels.source=iaf"]) == (
-        "labels.source=iaf,signals.jsd.prominence=0.1"
+        "labels.source-iaf__signals.jsd.prominence-0.1"
     )
-    assert "/" not in labels_tag(["labels.spacy_model=/models/en"])
+    assert labels_tag(["labels.spacy_model=/models/en"]) == "labels.spacy_model-_models_en"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["limit=2000"],
+        ["signals.iaf.top_k=3", "labels.source=iaf", "limit=2000"],
+        ["labels.spacy_model=/models/en", "signals.jsd.prominence=-0.1"],
+        ["+labels.extra=[1,2]", "~labels.cot_steps", "labels.note='a b:c'"],
+    ],
+)
+def test_labels_tag_is_a_plain_hydra_value(overrides):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    tag = labels_tag(overrides)
+    assert not set(tag) & set("=,/ :~[]{}()'\"$")
+    parsed = OverridesParser.create().parse_override(f"labels_dir=artifacts/labels/x/{tag}")
+    assert not parsed.is_sweep_override() and parsed.value() == f"artifacts/labels/x/{tag}"
+
+
+def test_legacy_names_map_to_the_new_ones():
+    assert legacy_labels_tag("limit=2000") == "limit-2000"
+    assert legacy_labels_tag("labels.source=iaf,signals.iaf.top_k=3") == labels_tag(
+        ["signals.iaf.top_k=3", "labels.source=iaf"]
+    )
+
+
+def test_find_labels_dir_falls_back_to_the_old_name(tmp_path):
+    from mycelium.labels.stage import read_labels
+    from mycelium.models.datamodule import labels_file
+
+    old = tmp_path / "limit=2000"
+    old.mkdir()
+    (old / "labels.jsonl").write_text("")
+    new = tmp_path / "limit-2000"
+    assert find_labels_dir(new) == old
+    assert find_labels_dir(new / "labels.jsonl") == old / "labels.jsonl"
+    assert labels_file(new) == old / "labels.jsonl"  # the students' reader
+    assert read_labels(new) == []  # evaluate's, the chain's and the loop's reader
+    assert find_labels_dir(tmp_path / "limit-3000") == tmp_path / "limit-3000"  # missing stays missing
+    new.mkdir()
+    assert find_labels_dir(new) == new  # the new name wins once it exists
+
+
+def test_composed_labels_dir_passes_back_as_an_unquoted_override():
+    """extract.py's labels_dir for `limit=2000` (and a knob) goes back into train.py as it is:
+    no quoting, no "mismatched input '='"."""
+    from hydra.core.hydra_config import HydraConfig
+
+    register_resolvers()
+    with initialize_config_dir(CONF, version_base="1.3"):
+        cfg = compose("extract", overrides=["stage=labels", "limit=2000", "signals.iaf.top_k=3"],
+                      return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)  # what a run does; ${hydra:overrides.task} needs it
+        try:
+            labels_dir = str(cfg.labels_dir)
+        finally:
+            HydraConfig.instance().cfg = None
+        assert labels_dir.endswith("/limit-2000__signals.iaf.top_k-3")
+        train = compose("train", overrides=[f"labels_dir={labels_dir}"])
+    assert train.labels_dir == labels_dir
 
 
 def test_wandb_login_detection(tmp_path, monkeypatch):

@@ -67,7 +67,7 @@ def test_labels_sweep_one_dir_and_one_wandb_run_per_job(tmp_path, gsm8k_dir):
                     cwd=tmp_path, env_data=gsm8k_dir)
     assert r.returncode == 0, r.stderr[-3000:]
     labels = sorted(p.parent.name for p in (tmp_path / "artifacts" / "labels").rglob("labels.jsonl"))
-    assert labels == ["signals.iaf.top_k=3", "signals.iaf.top_k=5"]
+    assert labels == ["signals.iaf.top_k-3", "signals.iaf.top_k-5"]  # plain Hydra values (no "=")
     runs = sorted((tmp_path / "multirun").rglob("offline-run-*"))
     assert len(runs) == 2  # W&B offline (no login here), one run per job
     groups = {b"extract-" + p.parents[2].name.encode() in next(p.glob("*.wandb")).read_bytes() for p in runs}

@@ -1,8 +1,12 @@
 """Gold-answer extraction and answer checking.
 
 Checking goes through math-verify, after a light normalisation for what it does not handle
-itself: thousands commas in plain text ("1,200"), mixed numbers ("2 1/2", "2\\frac{1}{2}"),
-and LaTeX not wrapped in ``$``.
+itself: thousands commas in plain text ("1,200") and LaTeX's ``{,}`` separator ("9{,}500"),
+mixed numbers ("2 1/2", "2\\frac{1}{2}"), and LaTeX not wrapped in ``$``.
+
+A generated CoT's answer (``extract_answer``) is, in order: the last ``\\boxed{}``, a
+``#### N`` line, the last "the answer is N", and failing all three the last number in the
+text (lm-evaluation-harness's GSM8K "flexible-extract": "... total = 694." gives "694").
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 _MIXED_LATEX = re.compile(r"(?<![\d.])(\d+)\s*\\d?frac\{(\d+)\}\{(\d+)\}")
 _MIXED_PLAIN = re.compile(r"(?<![\d./])(\d+)\s+(\d+)/(\d+)(?![\d/])")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")  # "9{,}500"
+# A number for the last-number fallback: optional sign and "$", digits with thousands commas
+# (a comma group of other than 3 digits ends the number: "3,4" is 3 then 4), an optional
+# decimal part or "/denominator". "1,200." gives "1,200" (the sentence's full stop is not kept).
+_LAST_NUMBER = re.compile(r"[-−]?\$?(?:\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+|/\d+)?|[-−]?\.\d+")
 _ANSWER_IS = re.compile(r"answer is[:\s]*\$?\\?\$?\s*([-−]?[\d,]*\.?\d+(?:/\d+)?)", re.IGNORECASE)
 
 
@@ -46,12 +55,20 @@ def extract_boxed(text: str) -> str | None:
 
 
 def extract_answer(cot: str) -> str | None:
-    """The final answer stated in a generated CoT: ``\\boxed{}``, ``#### N`` or "the answer is N"."""
+    """The final answer stated in a generated CoT: ``\\boxed{}``, ``#### N`` or "the answer is N";
+    without any of them the last number in the text (commas and "$" removed), as
+    lm-evaluation-harness's GSM8K flexible-extract does. None when the text has no number.
+
+    LaTeX thousands separators are removed from what is returned: ``\\boxed{9{,}500}`` -> "9500".
+    """
     for found in (extract_boxed(cot), extract_gsm8k_answer(cot)):
         if found:
-            return found
+            return _LATEX_THOUSANDS.sub("", found)
     matches = _ANSWER_IS.findall(cot)
-    return _THOUSANDS.sub("", matches[-1]) if matches else None
+    if matches:
+        return _THOUSANDS.sub("", matches[-1])
+    numbers = _LAST_NUMBER.findall(_LATEX_THOUSANDS.sub("", cot))
+    return numbers[-1].replace(",", "").replace("$", "").replace("−", "-") if numbers else None
 
 
 def clean_gsm8k_solution(solution: str) -> tuple[str, list[tuple[int, str]]]:
@@ -90,6 +107,7 @@ def format_number(x: float | int | str | Fraction) -> str:
 
 def _normalise(answer: str) -> str:
     s = answer.strip().replace("−", "-")
+    s = _LATEX_THOUSANDS.sub("", s)
     s = _THOUSANDS.sub("", s)
     s = _MIXED_LATEX.sub(lambda m: f"({m.group(1)}+{m.group(2)}/{m.group(3)})", s)
     s = _MIXED_PLAIN.sub(lambda m: f"({m.group(1)}+{m.group(2)}/{m.group(3)})", s)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mycelium.config import find_labels_dir
 from mycelium.explorer.svg import bar_chart, dag_svg, jsd_chart, op_color
 from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.pipeline.records import Prediction
@@ -82,7 +83,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def load_labels(labels_dir: str | Path) -> tuple[dict[str, LabelRecord], dict]:
     """(records by id in file order, report.json or {}) from a labels dir (or a .jsonl file)."""
-    path = Path(labels_dir)
+    path = find_labels_dir(labels_dir)  # an old-style dir name ("limit=2000") still reads
     jsonl = path if path.is_file() else path / "labels.jsonl"
     labels = {r.id: r for r in map(label_from_dict, _read_jsonl(jsonl))} if jsonl.exists() else {}
     report_path = jsonl.parent / "report.json"

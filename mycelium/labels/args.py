@@ -20,6 +20,15 @@ Conventions
 - Ordinals ("first", "the third day") are not numbers. "third", "fifth", ... count as a
   fraction only after a quantity word ("a third", "two-fifths", "3 fourths").
 - Negative numbers and scientific notation are not read (absent from GSM8K problem text).
+- Commas: "1,200" and "1,000,000" are thousands (every group after a comma exactly 3 digits);
+  any other comma group makes a list: "3,4 or 5" -> 3, 4, 5; "1,2345" -> 1, 2345.
+- Clock times are one quantity, the hours shown on the clock as an exact rational:
+  "3:30 pm" -> 7/2 (3.5 hours past noon), "10:45" -> 43/4, "9:00 a.m." -> 9, "12:15:30" ->
+  12 + 15/60 + 30/3600. The "am"/"pm" stays in the Arg's text but does not change the value,
+  the same as "3 pm" -> 3: GSM8K solutions compute with the clock as written ("5 - 3.5 = 1.5
+  hours"), and a 24-hour value (15.5) would ground neither that nor a bare "3 pm". A time is
+  ``h:mm`` with 0 <= h <= 23 and two-digit minutes 00-59 (optional ``:ss``); a ratio "3:2"
+  stays two numbers, but one written "10:15" reads as a time.
 
 Implicit operands (``IMPLICIT``; value, then alternatives):
 
@@ -69,15 +78,19 @@ from text_to_num import text2num
 from mycelium.dag.graph import format_value
 from mycelium.labels.records import Arg
 
-# A written number: optional "$", then a mixed number "1 1/2", a fraction "3/4", or a
-# decimal with optional thousands commas "1,200.50" / ".25"; then an optional percent.
+# A written number: optional "$", then a clock time "3:30 pm" / "10:45", a mixed number
+# "1 1/2", a fraction "3/4", or a decimal with optional thousands commas "1,200.50" / ".25";
+# then an optional percent. A comma group of other than 3 digits ("3,4 or 5", "1,2345") is a
+# list, so thousands must be all 3-digit groups and a number may follow a comma.
 _NUMBER = re.compile(
-    r"(?<![\w.,/$])"
+    r"(?<![\w./$])"
     r"(?P<money>\$\s?)?"
-    r"(?:(?P<mixed>(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+))"
+    r"(?:(?P<time>(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d)(?::(?P<ss>[0-5]\d))?"
+    r"(?:\s?(?P<ampm>[ap]\.?m\b\.?))?)"
+    r"|(?P<mixed>(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+))"
     r"|(?P<frac>(?P<fnum>\d+)/(?P<fden>\d+))"
-    r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+))"
-    r"(?![\d/]|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b|,\d)"  # not "1st", "4th", "3/4/2020"
+    r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?|\.\d+))"
+    r"(?![\d/]|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b)"  # not "1st", "4th", "3/4/2020"
     r"(?P<pct>\s?%|\s?(?:percent|per cent)\b)?",
     re.IGNORECASE,
 )
@@ -91,6 +104,9 @@ _WORD = re.compile(r"[A-Za-z]+")
 
 
 def _number_value(m: re.Match) -> Fraction:
+    if m.group("time"):  # hours on the clock as written; am/pm does not change the value
+        seconds = int(m.group("ss") or 0)
+        return int(m.group("hh")) + Fraction(int(m.group("mm")), 60) + Fraction(seconds, 3600)
     if m.group("mixed"):
         return int(m.group("whole")) + Fraction(int(m.group("mnum")), int(m.group("mden")))
     if m.group("frac"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from mycelium.config import find_labels_dir
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import load_spacy, parse
@@ -69,8 +70,9 @@ def write_records(path: str | os.PathLike, records: Iterable[LabelRecord]) -> Pa
 
 
 def read_labels(labels: str | os.PathLike) -> list[LabelRecord]:
-    """Read a labels dir's ``labels.jsonl`` (or a labels file itself) back into records."""
-    path = Path(labels)
+    """Read a labels dir's ``labels.jsonl`` (or a labels file itself) back into records; a dir
+    named the old way (``limit=2000``) is found under its new name too (``find_labels_dir``)."""
+    path = find_labels_dir(labels)
     path = path / LABELS_FILE if path.is_dir() or not path.suffix else path
     if not path.is_file():
         raise UserError(f"no labels at {path}: run `python extract.py stage=labels ...` first")

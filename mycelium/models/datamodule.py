@@ -27,6 +27,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from mycelium.config import find_labels_dir
 from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.errors import UserError
 from mycelium.labels.records import LabelRecord
@@ -43,7 +44,7 @@ class LabelsError(UserError):
 
 def labels_file(labels_dir: str | Path) -> Path:
     """``labels.jsonl`` in ``labels_dir`` (or ``labels_dir`` itself when it is that file)."""
-    path = Path(labels_dir)
+    path = find_labels_dir(labels_dir)  # an old-style dir name ("limit=2000") still reads
     path = path if path.suffix == ".jsonl" else path / "labels.jsonl"
     if not path.is_file():
         raise LabelsError(

@@ -33,6 +33,30 @@ def test_extract_answer_from_generated_cot():
     assert extract_answer("I am not sure.") is None
 
 
+def test_extract_answer_latex_thousands_separator():
+    assert extract_answer(r"So she pays \boxed{9{,}500} dollars.") == "9500"
+    assert extract_answer(r"The total is \boxed{1{,}234{,}567}.") == "1234567"
+
+
+@pytest.mark.parametrize(
+    "cot, expected",
+    [
+        ("She buys 12 eggs and 682 more, so the total = 694.", "694"),  # no box, no "The answer is"
+        ("He paid $1,200.50 in all.", "1200.50"),
+        ("The total is 1,200, so that is it", "1200"),
+        ("It drops to -3 degrees", "-3"),
+        ("Each gets 7/2 cups.", "7/2"),
+        ("First 9{,}500 then", "9500"),
+        ("Choose 3,4", "4"),  # a comma group of other than 3 digits is a list, not thousands
+        # the stated answer still wins over a later number
+        ("The answer is 72. Check: 24 + 48 = 72, over 3 days", "72"),
+        (r"\boxed{5} because 2 + 3", "5"),
+    ],
+)
+def test_extract_answer_falls_back_to_last_number(cot, expected):
+    assert extract_answer(cot) == expected
+
+
 def test_clean_solution_keeps_annotation_positions():
     text, annotations = clean_gsm8k_solution(SOLUTION)
     assert "<<" not in text and "####" not in text
@@ -57,12 +81,15 @@ def test_clean_solution_keeps_annotation_positions():
         ("2.5", "2 1/2"),
         ("10", "10 dollars"),
         ("-3", "−3"),
+        ("9500", "9{,}500"),
+        ("9{,}500", "9500"),
+        ("1234567", "1{,}234{,}567"),
     ],
 )
 def test_answers_match_equivalent_forms(pred, gold):
     assert answers_match(pred, gold)
 
 
-@pytest.mark.parametrize("pred, gold", [("73", "72"), (None, "1"), ("", "1"), ("1", ""), ("2 1/2", "21/2")])
+@pytest.mark.parametrize("pred, gold", [("73", "72"), (None, "1"), ("", "1"), ("1", ""), ("2 1/2", "21/2"), ("95", "9{,}500")])
 def test_answers_match_rejects(pred, gold):
     assert not answers_match(pred, gold)

@@ -62,6 +62,25 @@ def test_offset_shifts_spans():
         ("often, someone", []),  # no number words inside other words
         ("3/4/2020", []),  # a date, not a fraction
         ("It is 5.", [("5", 5)]),
+        # thousands commas stay one number; any other comma group is a list
+        ("1,200 people", [("1,200", 1200)]),
+        ("Tickets cost $1,200.50", [("$1,200.50", F(2401, 2))]),
+        ("25% of them", [("25%", 25)]),
+        ("1 1/2 hours", [("1 1/2", F(3, 2))]),
+        ("Choose 3,4 or 5 apples", [("3", 3), ("4", 4), ("5", 5)]),
+        ("3, 4 and 5", [("3", 3), ("4", 4), ("5", 5)]),
+        ("1,2345 and 1,23", [("1", 1), ("2345", 2345), ("1", 1), ("23", 23)]),
+        ("It was 1,200, then 3.", [("1,200", 1200), ("3", 3)]),
+        # a clock time is one quantity: the hours on the clock, am/pm kept in the text only
+        ("She left at 3:30 pm and came back", [("3:30 pm", F(7, 2))]),
+        ("from 10:45 to 11:00", [("10:45", F(43, 4)), ("11:00", 11)]),
+        ("at 9:00 a.m. sharp", [("9:00 a.m.", 9)]),
+        ("at 8:15am", [("8:15am", F(33, 4))]),
+        ("at 15:30", [("15:30", F(31, 2))]),
+        ("the clock read 12:15:30", [("12:15:30", 12 + F(15, 60) + F(30, 3600))]),
+        ("3:30 amounts", [("3:30", F(7, 2))]),  # "am" only as a word of its own
+        ("the ratio is 3:2", [("3", 3), ("2", 2)]),  # not a time: minutes have two digits
+        ("25:30", [("25", 25), ("30", 30)]),  # no hour 25
     ],
 )
 def test_number_forms(text, expected):
@@ -114,3 +133,9 @@ def test_match_operand():
     assert match_operand(F(2), [Arg("implicit", "2", "twice", (0, 5)), Arg("number", "2", "2", (9, 10))]).kind == "number"
     # Earlier results can be candidates too.
     assert match_operand(F(24), [Arg("result", "24", step=0)]).step == 0
+
+
+def test_clock_time_is_not_two_numbers():
+    values = [F(a.value) for a in extract_numbers("The shop opens at 3:30 pm.")]
+    assert values == [F(7, 2)]
+    assert F(3) not in values and F(30) not in values
