@@ -93,7 +93,7 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 @pytest.mark.parametrize("teacher", ["smollm2_135m", "qwen25_math_7b", "tiny"])
-@pytest.mark.parametrize("data", ["gsm8k", "math", "math500", "mawps"])
+@pytest.mark.parametrize("data", ["gsm8k", "math", "math500", "mawps", "mawps_cv"])
 def test_extract_configs_compose(teacher, data):
     register_resolvers()
     with initialize_config_dir(CONF, version_base="1.3"):

@@ -6,6 +6,8 @@ The local layout is that of ``../shared/data`` (see its SOURCES.md)::
     math/{train,test}.jsonl           problem, solution (\\boxed{}), level, type, unique_id
     math500/test.jsonl                problem, solution, answer, subject, level, unique_id
     mawps/mawps.jsonl                 iIndex, sQuestion, lEquations, lSolutions
+    mawps/svamp_cv_mawps_dev_folds.jsonl   MAWPS 5-fold CV (dataset ``mawps_cv``, local only;
+                                      see mycelium.data.mawps_folds)
 
 With no local directory the same sets come from the hub through ``datasets``.
 """
@@ -48,6 +50,9 @@ LOCAL_FILES: dict[str, dict[str, str]] = {
     "math": {"train": "math/train.jsonl", "test": "math/test.jsonl"},
     "math500": {"test": "math500/test.jsonl", "train": "math500/train_12k_derived.jsonl"},
     "mawps": {"test": "mawps/mawps.jsonl", "train": "mawps/mawps.jsonl"},
+    # MAWPS five-fold CV: one file; the split (fold{k} test, train{k}, all) selects its rows
+    "mawps_cv": {s: "mawps/svamp_cv_mawps_dev_folds.jsonl"
+                 for s in ("all", *(f"{p}{k}" for p in ("fold", "train") for k in range(5)))},
 }
 
 # dataset -> (hub id, config name)
@@ -60,6 +65,10 @@ HUB_IDS: dict[str, tuple[str, str | None]] = {
 
 
 def _from_row(dataset: str, split: str, index: int, row: dict) -> Problem:
+    if dataset == "mawps_cv":  # rows from mawps_folds.read_rows: numbers filled in, CoT built
+        from mycelium.data.mawps_folds import convert_row
+
+        return convert_row(row, split).problem
     if dataset == "gsm8k":
         return Problem(
             id=f"gsm8k/{split}/{index}",
@@ -161,7 +170,15 @@ def load_problems(
                 f"{path} not found. Set data.dir (or {DATA_DIR_ENV}) to a directory laid out as "
                 f"gsm8k/train.jsonl, math/train.jsonl, ... (e.g. ../shared/data)"
             )
-        rows = _read_local(path)
+        if dataset == "mawps_cv":  # one file for every split: the split selects folds
+            from mycelium.data.mawps_folds import read_rows, select_split
+
+            rows = select_split(read_rows(path), split)
+        else:
+            rows = _read_local(path)
+    elif dataset not in HUB_IDS:
+        raise DataError(f"{dataset} is read from a local copy only: set data.dir (or {DATA_DIR_ENV}) "
+                        f"to a directory laid out like ../shared/data")
     else:
         rows = _read_hub(dataset, split)
     order = list(range(len(rows)))
