@@ -30,9 +30,10 @@ from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, ex
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.canonical import canonical_steps
+from mycelium.labels.checks import check_record, is_question
 from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
 from mycelium.labels.cues import cue_spans
-from mycelium.labels.grounding import Grounder, context_words
+from mycelium.labels.grounding import Grounder, context_words, key
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
 from mycelium.labels.records import Arg, LabelRecord, Step
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
@@ -100,6 +101,7 @@ class Diagnostics:
     region_tokens: list[int] = field(default_factory=list)  # problem tokens per clause region
     raw_validated: bool = False  # validated when raw IAF tokens stand in for regions
     pruned: int = 0  # steps dropped because the answer does not depend on them
+    checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks, validated only
 
 
 def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
@@ -227,33 +229,37 @@ def _build_steps(
     alone). Returns the steps, per step whether an operand could not be grounded, and per
     step whether a choice was ambiguous (a tie between different occurrences or steps)."""
     steps: list[Step] = []
-    results: list[Fraction] = []
+    results: list[Fraction | None] = []
     recovered = frozenset(k for k, n in enumerate(nodes) if n.recovered)
     ungrounded: list[bool] = []
     ambiguous: list[bool] = []
     for k, node in enumerate(nodes):
         args: list[Arg] = []
-        taken: set[tuple[int, int]] = set()
+        taken: set = set()
+        rivals: list = []
         context = context_words(_sentence_at(cot, node.found.span[0]))
         ungrounded.append(False)
         ambiguous.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
-                args.append(Arg("result", format_value(results[o]), step=o))
+                args.append(Arg("result", format_value(nodes[o].value), step=o))
                 continue
             choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node))
             if choice.arg is None:
                 ungrounded[-1] = True
                 args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
                 continue
-            ambiguous[-1] |= choice.ambiguous
-            if choice.arg.span is not None:
-                taken.add(choice.arg.span)
+            rivals += choice.rivals
+            taken.add(key(choice.arg))
             args.append(choice.arg)
+        ambiguous[-1] = any(r not in taken for r in rivals)
         for a in args:
             grounder.take(a)
         steps.append(Step(k, node.op, args, None, expr=node.found.expr.text))
-        results.append(node.value)  # lets a later literal be recognised as this result
+        # lets a later literal be recognised as this result; an identity step ("16*1" of
+        # "16*1/2") only repeats its input, so its value names nothing new
+        identity = any(Fraction(a.value) == node.value for a in args) and node.op in ("MUL", "DIV", "ADD", "SUB")
+        results.append(None if identity else node.value)
     return steps, ungrounded, ambiguous
 
 
@@ -312,7 +318,7 @@ def _question_sentence(parsed: ParsedText) -> int | None:
     """Index of the last sentence that ends with "?" (the question), if any."""
     for i in range(len(parsed.sent_spans) - 1, -1, -1):
         a, b = parsed.sent_spans[i]
-        if parsed.text[a:b].rstrip().endswith("?"):
+        if is_question(parsed.text, (int(a), int(b))):
             return i
     return None
 
@@ -365,6 +371,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         sents = _sentences_of(parsed, anchors) if anchors else set().union(
             *[anchor_sents[a.step] for a in step.args if a.kind == "result"])
         anchor_sents.append(sents)
+        # a relation is often stated where an input was made ("She paid 20% for the tax":
+        # the deduction), so cues are sought there too
+        cue_sents = sents.union(*[anchor_sents[a.step] for a in step.args if a.kind == "result"])
         iaf_spans, iaf_w, idx = [], [], np.zeros(0, dtype=int)
         if attn is not None:
             row = matrix[_step_of(node.found.span[0], steps_chars)]
@@ -393,7 +402,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
             weights += anchor_w
         if s.source in ("cues", "all"):
             # relation words of this op in the sentences of its operands: where it is stated
-            cues = _in_sentences(parsed, cue_spans(trace.text, node.op), sents) if sents else []
+            cues = _in_sentences(parsed, cue_spans(trace.text, node.op), cue_sents) if cue_sents else []
             spans += cues
             weights += [CUE_WEIGHT] * len(cues)
             if k == out and question is not None:  # a question that states the final relation
@@ -442,6 +451,8 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         reason = "cot_parse_error"
     record.validated = reason is None
     record.reason = reason
+    if record.validated:
+        d.checks = check_record(record, parsed)
 
     # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions, grounded
     # strictly (every literal operand inside its op's highlighted tokens)

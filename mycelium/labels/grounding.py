@@ -15,10 +15,15 @@ value by position and meaning:
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed;
 - an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2) and gains
-  when it is a relation cue of the op (``mycelium.labels.cues``).
+  when it is a relation cue of the op (``mycelium.labels.cues``) or the CoT sentence says it;
+- a relation word ("twice", "a third", "%") that no earlier step used beats a written number
+  of equal value ("Cori is 3" is not the 3 of "one-third"), and among several ("twice ...
+  tote", "twice ... briefcase") the one whose phrase the CoT sentence shares wins.
 
-When the best two candidates of different origin (two occurrences, an occurrence and a
-step, not two implied words) score within ``TIE`` of each other the choice is *ambiguous*: the label assembly rejects such problems (reason
+When another candidate of different origin (an occurrence or a step; two implied words of
+one value do not count) scores within ``TIE`` of the best and the step does not take it for
+another of its operands ("5 + 5" of "5 red pens and 5 blue pens" takes both), the choice is
+*ambiguous*: the label assembly rejects such problems (reason
 ``ambiguous_grounding``) rather than let a coin flip validate.
 """
 
@@ -43,6 +48,7 @@ RESULT_SCORE = 1.5  # an earlier result of equal value
 RECENT_BONUS = 0.25  # ... the most recent such result
 IMPLICIT_SCORE = 0.5
 CUE_BONUS = 1.0  # an implied word that is a relation cue of the op ("half" for DIV)
+FRESH_RELATION_BONUS = 1.5  # a relation word ("twice", "a third", "%") no earlier step used
 
 _STOP = frozenset(
     "the and for are was were has have had with that this from into than then each per how many "
@@ -94,7 +100,7 @@ class Choice:
     """The operand chosen for one literal, and whether another candidate tied with it."""
 
     arg: Arg | None
-    ambiguous: bool = False
+    rivals: list = field(default_factory=list)  # keys (``key``) of candidates that tied with it
     score: float = 0.0
 
 
@@ -112,22 +118,23 @@ class Grounder:
     used: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers if a.span}
+        self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
 
     def ground(
         self,
         value: Fraction,
         op: str,
         context: frozenset[str],
-        results: list[Fraction],
-        taken: set[tuple[int, int]],
+        results: list[Fraction | None],
+        taken: set,
         recovered: frozenset[int] = frozenset(),
         percent: bool = False,
     ) -> Choice:
         """The best candidate for one literal ``value`` of ``op``.
 
         ``context``: ``context_words`` of the CoT sentence performing the op; ``results``:
-        values of the earlier steps (index = step); ``taken``: spans this step already used;
+        values of the earlier steps (index = step; None: not a candidate); ``taken``: ``key``s of
+        the operands this step already took;
         ``recovered``: earlier steps the CoT computed without an annotation (a literal equal
         to one of them is that result, never a written number of the same value);
         ``percent``: the op divides by 100 (prefer a number written with "%").
@@ -141,14 +148,14 @@ class Grounder:
             s = 1.0 + UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
             if self.used.get(a.span):
                 s -= USED_PENALTY
-            if a.span in taken:  # "35 + 35" of one "35 coins each hour": a last resort
+            if key(a) in taken:  # "35 + 35" of one "35 coins each hour": a last resort
                 s -= REUSE_PENALTY
             s += NEAR_BONUS * self._near(a.span, taken)
             if percent and re.search(r"%|percent", a.text, re.I):
                 s += PERCENT_BONUS
             scored.append((s, -a.span[0], hit))
         for a in self.implicits:
-            if a.span in taken:
+            if key(a) in taken:
                 continue
             hit = match_operand(value, [a])
             if hit is None or not fits_op(hit, op):
@@ -156,32 +163,40 @@ class Grounder:
             s = IMPLICIT_SCORE + NEAR_BONUS * self._near(a.span, taken)
             if any(re.fullmatch(w, a.text, re.I) for w in CUES.get(op, ())):
                 s += CUE_BONUS
-            if _stem(a.text) in context:
+            if _overlap(frozenset({_stem(a.text)}), context):
                 s += CUE_BONUS
-            if self.used.get(a.span) and a.text != "%":
+            if is_relation(a):
+                # a relation word states an op of its own: a fresh one is very likely the
+                # one meant, and its phrase ("twice the weight of Karen's *tote*") says which
+                s += UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
+                s += -USED_PENALTY if self.used.get(a.span) else FRESH_RELATION_BONUS
+            elif self.used.get(a.span) and a.text != "%":
                 s -= USED_PENALTY
             scored.append((s, -a.span[0], hit))
         last = None
         for i in range(len(results) - 1, -1, -1):
             if results[i] == value:
-                s = RESULT_SCORE + (RECENT_BONUS if last is None else 0.0) + (10.0 if i in recovered else 0.0)
+                s = RESULT_SCORE + (RECENT_BONUS if last is None else 0.0)
+                if ("result", i) in taken:  # "200 + 200": one computed, one written
+                    s -= REUSE_PENALTY
+                elif i in recovered:
+                    s += 10.0
                 last = i
                 scored.append((s, 10_000 + i, Arg("result", format_value(value), step=i)))
         if not scored:
             return Choice(None)
         scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
         best = scored[0]
-        runner = scored[1] if len(scored) > 1 else None
         # two implied words of one value ("hour"/"minutes" = 60, the "%" of two percentages)
         # state the same constant: the choice moves a region, not the DAG, so it is no tie
-        ambiguous = (runner is not None and best[0] - runner[0] < TIE and _origin(best[2]) != _origin(runner[2])
-                     and not (best[2].kind == runner[2].kind == "implicit"))
-        return Choice(best[2], ambiguous, best[0])
+        rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and key(c) != key(best[2])
+                  and not (best[2].kind == c.kind == "implicit" and not is_relation(c))]
+        return Choice(best[2], rivals, best[0])
 
-    def _near(self, span: tuple[int, int], taken: set[tuple[int, int]]) -> float:
+    def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""
         sent = lambda sp: len(_SENT_END.findall(self.text, 0, sp[0]))  # noqa: E731
-        return float(any(sent(t) == sent(span) for t in taken))
+        return float(any(sent(t) == sent(span) for t in taken if isinstance(t[0], int)))
 
     def take(self, arg: Arg) -> None:
         """Record that a step used ``arg`` (a later step prefers fresh occurrences)."""
@@ -189,9 +204,10 @@ class Grounder:
             self.used[arg.span] = self.used.get(arg.span, 0) + 1
 
 
-def _origin(arg: Arg) -> tuple:
-    """What makes two candidates different choices: the text occurrence or the step."""
-    return ("result", arg.step) if arg.kind == "result" else ("text", arg.span)
+def key(arg: Arg) -> tuple:
+    """What makes two candidates different choices: the text occurrence (its span) or the
+    earlier step (``("result", step)``)."""
+    return ("result", arg.step) if arg.kind == "result" else arg.span
 
 
 # Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
@@ -201,6 +217,16 @@ _OP_WORDS = (
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
 )
+
+
+_RELATION = re.compile(r"hal(f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|"
+                       r"(third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|quarter)s?|%|percent|per cent", re.I)
+
+
+def is_relation(arg: Arg) -> bool:
+    """An implied word that states a relation between quantities ("half", "twice", "a third",
+    "%"), as opposed to a unit's size ("week" = 7, "dozen" = 12)."""
+    return arg.kind == "implicit" and bool(_RELATION.fullmatch(arg.text.strip()))
 
 
 def fits_op(arg: Arg, op: str) -> bool:

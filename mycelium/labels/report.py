@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mycelium.labels.assemble import Diagnostics
+from mycelium.labels.checks import total
 from mycelium.labels.records import LabelRecord
 
 
@@ -53,6 +54,8 @@ class LabelReport:
     jsd_vs_sentence_recall: float = 0.0
     iaf_operand_hit_rate: float = 0.0  # ops whose IAF tokens include one of their operands
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)  # MATH level/type -> yield
+    steps: int = 0  # steps of validated problems
+    checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks over validated problems
     seconds: float = 0.0
 
     @classmethod
@@ -84,6 +87,8 @@ class LabelReport:
             jsd_vs_sentence_recall=_mean(jsd_r),
             iaf_operand_hit_rate=sum(d.iaf_operand_hits for d in diags) / max(sum(d.iaf_ops for d in diags), 1),
             by_group={k: {"problems": len(v), "validated_rate": float(np.mean(v))} for k, v in sorted(groups.items())},
+            steps=sum(len(r.steps) for r in ok),
+            checks=total([d.checks for d in diags]),
             seconds=seconds,
         )
 
@@ -111,6 +116,8 @@ class LabelReport:
             "seconds": self.seconds,
         }
         m |= {f"reason/{k}": self.rate(v) for k, v in self.reasons.items()}
+        per = {"final_in_question": max(self.validated, 1)}  # problems; the other checks count steps
+        m |= {f"check/{k}": v / per.get(k, max(self.steps, 1)) for k, v in self.checks.items()}
         return m
 
     def format(self) -> str:
@@ -130,6 +137,10 @@ class LabelReport:
             f" P {self.jsd_vs_sentence_precision:.2f} R {self.jsd_vs_sentence_recall:.2f}"
             f"  IAF operand hit rate {self.iaf_operand_hit_rate:.2f}",
         ]
+        if self.checks:
+            lines.append(f"checks over {self.steps} validated steps: " + ", ".join(
+                f"{k} {v}" for k, v in self.checks.items() if k != "final_in_question")
+                + f"; final step's region in the question: {self.checks.get('final_in_question', 0)} of {self.validated} problems")
         for k, v in self.by_group.items():
             lines.append(f"  {k}: {v['validated_rate']:.1%} of {v['problems']}")
         lines.append(f"{self.seconds:.1f} s")

@@ -1,0 +1,110 @@
+"""Automatic label checks: the audit rubric's failure kinds that a program can count.
+
+Execution to the gold answer cannot see a coincidence, so every labels run also counts the
+shapes that the hand audit (../shared/LABEL_AUDIT.md) found behind wrong labels. Each check
+reads one record (and the spaCy parse of its text) and returns how many steps it flags; the
+report sums them over validated problems (``report.json``: ``checks``).
+
+- ``same_span_twice``: one written occurrence used for two operands of one step
+  ("12 miles" x "12 miles"). Right for "5 + 5" of one "5 miles each way"; worth a look.
+- ``value_coincidence``: a written-number operand whose value equals an earlier step's
+  result: the solution may have meant the result.
+- ``shared_region``: steps that share a region while their written operands lie in
+  different clauses (the rubric's SHARED flag).
+- ``fragment_region``: a region that cuts a quantity ("by 30" without its "%", "(sq ft"):
+  fewer than 3 words, unbalanced brackets, or a boundary inside or right before a number.
+- ``final_in_question``: the problem's last step's region lies in its question sentence
+  (a count of problems, not a failure).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from mycelium.labels.clauses import ParsedText, tokens_of
+from mycelium.labels.records import LabelRecord
+
+CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "final_in_question")
+_WORDS = re.compile(r"[A-Za-z0-9$%]+")
+
+
+def _same_span_twice(r: LabelRecord) -> int:
+    return sum(len(spans) != len(set(spans)) for s in r.steps
+               for spans in [[a.span for a in s.args if a.span is not None]])
+
+
+def _value_coincidence(r: LabelRecord) -> int:
+    flagged = 0
+    for k, s in enumerate(r.steps):
+        earlier = {Fraction(x.value) for x in r.steps[:k] if x.value is not None}
+        flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
+    return flagged
+
+
+def _clause_ids(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
+    return {int(parsed.clause[t]) for sp in spans for t in tokens_of(parsed, sp)}
+
+
+def _shared_region(r: LabelRecord, parsed: ParsedText) -> int:
+    by_region: dict[tuple[int, int], list[set[int]]] = {}
+    for s in r.steps:
+        spans = [a.span for a in s.args if a.kind == "number" and a.span is not None]
+        if s.region is not None and spans:
+            by_region.setdefault(s.region, []).append(_clause_ids(parsed, spans))
+    flagged = 0
+    for clauses in by_region.values():
+        if len(clauses) > 1 and not set.intersection(*clauses):
+            flagged += len(clauses)
+    return flagged
+
+
+def _fragment(r: LabelRecord, a: int, b: int) -> bool:
+    piece = r.text[a:b]
+    if len(_WORDS.findall(piece)) < 3 or piece.count("(") != piece.count(")"):
+        return True
+    after = r.text[b:b + 2]
+    if re.match(r"\s?%", after) or (b < len(r.text) and r.text[b - 1:b + 1].strip().isdigit() and r.text[b].isdigit()):
+        return True
+    return any(sp[0] < a < sp[1] or sp[0] < b < sp[1] for s in r.steps for x in s.args if (sp := x.span))
+
+
+_ASKS = re.compile(r"\s*(?:calculate|find|determine|compute|what|how|express|give)\b", re.I)
+
+
+def is_question(text: str, sentence: tuple[int, int]) -> bool:
+    """Does the (trimmed) sentence span ask the question: does it end with a "?" (inside it
+    or right after it), or open with an instruction ("Calculate the combined total ...")?"""
+    a, b = sentence
+    return (text[a:b].rstrip().endswith("?") or text[b:b + 3].lstrip().startswith("?")
+            or bool(_ASKS.match(text, a)))
+
+
+def _final_in_question(r: LabelRecord, parsed: ParsedText) -> int:
+    if not r.steps or r.steps[-1].region is None:
+        return 0
+    toks = tokens_of(parsed, r.steps[-1].region)
+    if len(toks) == 0:
+        return 0
+    sent = int(parsed.sent[toks[-1]])
+    a, b = parsed.sent_spans[sent]
+    return int(is_question(r.text, (int(a), int(b))))
+
+
+def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
+    """Counts of flagged steps (problems for ``final_in_question``) for one record."""
+    regions = {s.region for s in r.steps if s.region is not None}
+    return {
+        "same_span_twice": _same_span_twice(r),
+        "value_coincidence": _value_coincidence(r),
+        "shared_region": _shared_region(r, parsed),
+        "fragment_region": sum(_fragment(r, a, b) for a, b in regions),
+        "final_in_question": _final_in_question(r, parsed),
+    }
+
+
+def total(counts: list[dict[str, int]]) -> dict[str, int]:
+    """Sum of ``check_record`` results."""
+    return {k: int(np.sum([c.get(k, 0) for c in counts])) for k in CHECKS}
