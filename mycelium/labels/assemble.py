@@ -31,10 +31,11 @@ from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands, match_operand
 from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
-from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
-from mycelium.teacher.traces import Trace
+from mycelium.records.traces import Trace
 
 SOURCES = ("iaf", "operands", "both")
 COT_STEPS = ("jsd", "sentence")

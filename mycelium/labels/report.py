@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mycelium.labels.assemble import Diagnostics
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 
 
 def _in_region(record: LabelRecord) -> bool:

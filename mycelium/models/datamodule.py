@@ -13,7 +13,6 @@ robin; workers within a rank share the same way, so every rank yields the same b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -28,8 +27,9 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from mycelium.dag.ops import MULTI_OP_SEP
+from mycelium.data.splits import split_of
 from mycelium.errors import UserError
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 from mycelium.models.bio import IGNORE, LABELS, clean_regions, regions_to_token_tags
 
 Span = tuple[int, int]
@@ -65,23 +65,6 @@ def iter_records(path: Path, *, validated_only: bool = True) -> Iterator[LabelRe
             yield LabelRecord.from_dict(d)
 
 
-def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") -> str:
-    """The split of a problem: a hash of its id mapped to ``[0, 1)`` and cut by ``fractions``.
-
-    ``fractions`` maps split names (``train``, ``val``, ``test``) to weights, used in that
-    order and normalised. Changing ``salt`` draws a different, equally stable split.
-    """
-    digest = hashlib.blake2b(f"{salt}:{problem_id}".encode(), digest_size=8).digest()
-    u = int.from_bytes(digest, "big") / 2**64
-    total = sum(fractions.values())
-    acc = 0.0
-    for name, frac in fractions.items():
-        acc += frac / total
-        if u < acc:
-            return name
-    return list(fractions)[-1]  # u within float rounding of 1
-
-
 SEGMENTER_TARGETS = ("regions", "raw_iaf")
 
 
@@ -109,7 +92,7 @@ def classifier_examples(record: LabelRecord, multi_op: str = "join") -> tuple[li
     A region several steps share (a clause that states two operations, e.g. "3 pages to 2
     friends twice a week" = MUL, MUL) is labelled, with ``multi_op="join"``, with its ops
     joined in step order ("MUL+MUL"), so the label says everything the clause does and the
-    solver can run each op (``mycelium.pipeline.wiring`` splits it); with ``"first"``, with
+    solver can run each op (``mycelium.solver.wiring`` splits it); with ``"first"``, with
     the first step's op only. ``shared`` counts the steps that share a region with an earlier one.
     """
     if multi_op not in ("join", "first"):

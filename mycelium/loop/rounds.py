@@ -50,12 +50,12 @@ from tqdm.auto import tqdm
 from mycelium.data.problems import Problem, load_problems
 from mycelium.errors import UserError
 from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import LABELS_FILE, read_labels, write_records
 from mycelium.loggers import student_loggers
 from mycelium.models.bio import clean_regions
-from mycelium.pipeline.chain import STUDENTS, eval_sets, evaluate_students, fit_wiring_stage, student_config
-from mycelium.pipeline.records import Prediction
+from mycelium.runs.chain import STUDENTS, eval_sets, evaluate_students, fit_wiring_stage, student_config
+from mycelium.records.predictions import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ class Loop:
     def reference(self) -> dict[str, LabelRecord]:
         """Teacher labels of the pool from the cached traces (labelled once, never re-traced): the
         guard's reference, and the cheap source of the mop-up."""
-        from mycelium.stages import labels_stage
+        from mycelium.runs.stages import labels_stage
 
         if self._reference is None:
             ref = self.dir / "reference"
@@ -399,8 +399,8 @@ class Loop:
 
     def _trace(self, problems: Sequence[Problem], store_dir: Path) -> None:
         """Teacher traces of ``problems`` (the teacher stage's settings) into ``store_dir``."""
-        from mycelium.stages import trace_problems
-        from mycelium.teacher.traces import TraceStore
+        from mycelium.runs.stages import trace_problems
+        from mycelium.records.traces import TraceStore
 
         trace_problems(self.cfg, list(problems), TraceStore(store_dir))
 
@@ -409,7 +409,7 @@ class Loop:
     def train_students(self, n: int, labels_dir: Path, previous: Path | None) -> dict[str, float]:
         """Both students on ``labels_dir``, exported to ``round_NNN/students`` (and the learned
         wiring when ``chain.stages`` holds ``wiring``)."""
-        from mycelium.train import train
+        from mycelium.runs.fit_student import train
 
         rd, metrics = self.round_dir(n), {}
         for student in STUDENTS:
@@ -430,7 +430,7 @@ class Loop:
     def evaluate(self, n: int, students: Path) -> dict[str, float]:
         """E2E on val (with span F1 and classifier accuracy against teacher labels) and on
         ``chain.eval.sets``."""
-        from mycelium.pipeline.evaluate import evaluate
+        from mycelium.runs.evaluate import evaluate
 
         solver = instantiate(self.cfg.chain.solver, path=str(students))
         report = evaluate(self.val, solver, labels=self.teacher_labels(self.val),
@@ -453,7 +453,7 @@ class Loop:
 
     def seed_round(self) -> RoundRecord:
         """Round 0: the chain's teacher and labels stages on the seed, then students and eval."""
-        from mycelium.stages import labels_stage, teacher_stage
+        from mycelium.runs.stages import labels_stage, teacher_stage
 
         start, rd, limit = time.perf_counter(), self.round_dir(0), self.cfg.chain.limit
         metrics = teacher_stage(self.cfg, limit=limit) | labels_stage(self.cfg, labels_dir=rd / "labels", limit=limit)

@@ -33,9 +33,9 @@ Decoding is sequential. The state is the steps built so far. At each step:
 The answer is the last step's value, as for ``wire``. Training is teacher-forced on the labels'
 own step order (cross-entropy over items and over pairs, binary for extras).
 
-    python -m mycelium.pipeline.learned_wiring fit artifacts/labels/gsm8k-train/smollm2_135m-dataset/default --out /tmp/wiring
+    python -m mycelium.solver.learned_wiring fit artifacts/labels/gsm8k-train/smollm2_135m-dataset/default --out /tmp/wiring
 
-trains on the students' ``train`` split (``mycelium.models.datamodule.split_of``), saves the
+trains on the students' ``train`` split (``mycelium.data.splits.split_of``), saves the
 model (``config.json`` + ``model.safetensors``) and prints heuristics vs learned on the held-out
 ``test`` (and ``val``) problems. ``Solver`` uses a model saved in ``<students>/wiring/``.
 
@@ -45,7 +45,7 @@ spans and ops, text order, answer = last step): on the 144 held-out val+test pro
 cross-validation over all 1,392: learned 0.288, chain 0.143, chain in CoT order 0.203. Fitting
 takes ~15 s on 2 CPU cores, decoding ~20 ms a problem (beam 8). E2E on GSM8K test (first 300,
 ``students/default``): 0.010 with chain, 0.027 with the learned wiring. Later, with the snapped
-spans of ``mycelium.pipeline.spans``: 0.047 with the classifier's argmax ops, 0.060 choosing among
+spans of ``mycelium.solver.spans``: 0.047 with the classifier's argmax ops, 0.060 choosing among
 its top-3 (``op_weight`` 0.5), 0.070 adding ``implausible_penalty`` 3 (MAWPS test, first 300:
 0.117, 0.127, 0.120: 15% of its answers are fractional or negative, so there the prior is off).
 """
@@ -70,9 +70,10 @@ from torch.nn import functional as F
 from mycelium.dag.graph import ExecutionError, answer_equals, format_value
 from mycelium.dag.ops import MULTI_OP_SEP, OPS, apply_op
 from mycelium.labels.args import IMPLICIT, extract_numbers, implicit_operands
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.models.datamodule import split_of
-from mycelium.pipeline.wiring import STRATEGIES, gold_spans, read_records, wired_answer
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.data.splits import split_of
+from mycelium.solver.wiring import STRATEGIES, gold_spans, read_records, wired_answer
 
 Span = tuple[int, int]
 OP_NAMES = ("ADD", "SUB", "MUL", "DIV")  # every other op shares one "other" slot
@@ -643,7 +644,7 @@ def wire_learned(
 ) -> list[Step]:
     """Steps for ``spans`` (any order; they are sorted) with their ``ops``, wired by ``model``.
 
-    Same input and output as ``mycelium.pipeline.wiring.wire``: ``ops[i]`` is an op name, several
+    Same input and output as ``mycelium.solver.wiring.wire``: ``ops[i]`` is an op name, several
     joined by ``MULTI_OP_SEP`` or a list; each ``Step`` has its region, its args (kinds, spans,
     steps) and exact value (None when it fails). The steps come in execution order, which the
     model picks; the last one is the answer. (``wire_learned_topk`` with one choice per span.)
@@ -719,7 +720,7 @@ def split_records(records: Iterable[LabelRecord], split: str, fractions: Mapping
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``fit <labels> --out <dir>``: train on the train split, save, print heuristics vs learned."""
-    from mycelium.pipeline.wiring import wiring_accuracy
+    from mycelium.solver.wiring import wiring_accuracy
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
