@@ -81,7 +81,9 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
     """Fit the learned wiring on the labels' train split (the students' split), save it in
     ``out_dir``, and score it against the chain heuristic on the val split (gold spans and ops)."""
     from mycelium.labels.stage import read_labels
-    from mycelium.solver.learned_wiring import fit_wiring, learned_accuracy, save_wiring, split_records
+    from mycelium.solver.learned_wiring.beam import learned_accuracy
+    from mycelium.solver.learned_wiring.model import save_wiring
+    from mycelium.solver.learned_wiring.training import fit_wiring, split_records
     from mycelium.solver.wiring import wiring_accuracy
 
     dm = cfg.chain.students.segmenter.datamodule  # both students split the same way by default

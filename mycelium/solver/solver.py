@@ -40,8 +40,9 @@ from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
-from mycelium.solver.learned_wiring import OpChoices, WiringModel, is_wiring_dir, load_wiring, wire_learned_topk
 from mycelium.records.predictions import Prediction
+from mycelium.solver.learned_wiring.beam import OpChoices, wire_learned_topk
+from mycelium.solver.learned_wiring.model import WiringModel, is_wiring_dir, load_wiring
 from mycelium.solver.spans import SpanSnapper
 from mycelium.solver.wiring import STRATEGIES, missing_operands, wire
 
@@ -69,7 +70,7 @@ class Solver:
     ``op_top_k`` likeliest labels, each scored ``op_weight`` x its log-probability (relative to
     the best label) beside the wiring model's log-probabilities; ``implausible_penalty`` is taken
     off a wiring whose answer is negative or fractional
-    (``mycelium.solver.learned_wiring.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
+    (``mycelium.solver.learned_wiring.beam.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 

@@ -26,7 +26,9 @@ from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.dag.steps import Arg, Step
 from mycelium.records.labels import LabelRecord
-from mycelium.loop.rounds import Agreement, Loop, RoundRecord, record_from_prediction, run_loop, stop_reason, validate
+from mycelium.loop.rounds import Loop, run_loop
+from mycelium.loop.selection import Agreement, record_from_prediction, validate
+from mycelium.loop.state import RoundRecord, stop_reason
 from mycelium.records.predictions import Prediction
 from mycelium.solver.solver import Solver
 from mycelium.solver.wiring import wire
@@ -307,7 +309,7 @@ def test_loop_without_chain_is_one_line(tmp_path: Path) -> None:
 
 def test_mopup_skips_failures_the_teacher_already_failed() -> None:
     from mycelium.data.problems import Problem
-    from mycelium.loop.rounds import mopup_candidates
+    from mycelium.loop.selection import mopup_candidates
 
     todo = [Problem(f"p{i}", "", "", "1", "gsm8k", "train") for i in range(6)]
     ref = {"p0": LabelRecord("p0", "", "1", [], None, False), "p2": LabelRecord("p2", "", "1", [], "1", True)}

@@ -11,11 +11,13 @@ import torch
 
 from mycelium.dag.steps import Arg, Step
 from mycelium.records.labels import LabelRecord
-from mycelium.solver.learned_wiring import (
-    CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, fit_wiring,
-    is_wiring_dir, item_features, learned_accuracy, load_wiring, problem_numbers, record_decisions,
-    implausible, save_wiring, wire_learned, wire_learned_topk,
+from mycelium.solver.learned_wiring.beam import implausible, learned_accuracy, wire_learned, wire_learned_topk
+from mycelium.solver.learned_wiring.features import (
+    CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, item_features,
+    problem_numbers,
 )
+from mycelium.solver.learned_wiring.model import is_wiring_dir, load_wiring, save_wiring
+from mycelium.solver.learned_wiring.training import fit_wiring, record_decisions
 from mycelium.solver.wiring import wired_answer
 
 NATALIA = "Natalia sold 48 clips in April. She sold half as many in May. How many altogether?"
