@@ -14,8 +14,8 @@ from mycelium.models.datamodule import (
     ClassifierDataModule,
     LabelsError,
     SegmenterDataModule,
-    classifier_examples,
 )
+from mycelium.models.examples import classifier_examples
 from mycelium.records.labels import LabelRecord
 from mycelium.teacher.loading import build_tiny_tokenizer
 
