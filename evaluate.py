@@ -38,7 +38,7 @@ def log_predictions_table(loggers: list, predictions: list) -> None:
 def run(cfg: DictConfig, loggers: list) -> dict:
     from mycelium.config import find_labels_dir
     from mycelium.data.problems import load_problems
-    from mycelium.pipeline.evaluate import evaluate, load_labels, teacher_baseline
+    from mycelium.runs.evaluate import evaluate, load_labels, teacher_baseline
 
     out_dir = Path(cfg.paths.output_dir)
     if cfg.report not in (None, "html"):

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from mycelium.config import register_resolvers
 from mycelium.entry import run_job
 from mycelium.errors import UserError
-from mycelium.stages import labels_stage, teacher_stage
+from mycelium.runs.stages import labels_stage, teacher_stage
 
 register_resolvers()
 

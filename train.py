@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from mycelium.config import register_resolvers
 from mycelium.entry import run_job
-from mycelium.train import train
+from mycelium.runs.fit_student import train
 
 register_resolvers()
 
@@ -26,12 +26,12 @@ register_resolvers()
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("loop"):
-        from mycelium.pipeline.loop import run_loop
+        from mycelium.loop.rounds import run_loop
 
         # one W&B run per job, with every round's metrics against `round`; needs chain= (one line if not)
         return run_job(cfg, run_loop, metric="loop/e2e_val")
     if cfg.get("chain"):
-        from mycelium.pipeline.chain import run_chain
+        from mycelium.runs.chain import run_chain
 
         # one W&B run per job: the chain's, which both students log into under their prefix
         return run_job(cfg, run_chain, metric=cfg.chain.optimized_metric)

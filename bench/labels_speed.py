@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import load_spacy, parse
-from mycelium.teacher.traces import load_traces
+from mycelium.records.traces import load_traces
 
 
 def main() -> None:

@@ -28,9 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
-from mycelium.data.mawps_folds import FoldProblem, GoldOperand, gold_by_step, load_fold_problems
+from mycelium.data.mawps_folds import FoldProblem, GoldOperand, load_fold_problems
+from mycelium.labels.gold import gold_by_step
 from mycelium.labels.args import extract_numbers
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 
 
 @dataclass

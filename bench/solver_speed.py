@@ -50,9 +50,9 @@ def main() -> None:
     import torch
 
     from mycelium.data.problems import load_problems
-    from mycelium.pipeline.evaluate import teacher_baseline
-    from mycelium.pipeline.solver import Solver, export_untrained_students
-    from mycelium.pipeline.wiring import wire, wired_answer
+    from mycelium.runs.evaluate import teacher_baseline
+    from mycelium.solver.solver import Solver, export_untrained_students
+    from mycelium.solver.wiring import wire, wired_answer
     from mycelium.teacher.loading import load_model
 
     problems = load_problems("gsm8k", "test", args.data_dir, limit=args.n)

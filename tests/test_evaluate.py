@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from entrypoints import run_entry, write_gsm8k
-from mycelium.pipeline.records import Prediction
+from mycelium.records.predictions import Prediction
 
 
 def run_evaluate(*overrides: str, cwd: Path, data: Path):
@@ -20,7 +20,7 @@ def gsm8k_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def students(tmp_path_factory) -> Path:
-    from mycelium.pipeline.solver import export_untrained_students
+    from mycelium.solver.solver import export_untrained_students
     from mycelium.teacher.loading import build_tiny
 
     return export_untrained_students(tmp_path_factory.mktemp("students"), build_tiny)
@@ -81,9 +81,10 @@ class StubClassifier:
 
 def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> None:
     from mycelium.data.problems import Problem
-    from mycelium.labels.records import Arg, LabelRecord, Step
-    from mycelium.pipeline.evaluate import evaluate
-    from mycelium.pipeline.solver import Solver
+    from mycelium.dag.steps import Arg, Step
+    from mycelium.records.labels import LabelRecord
+    from mycelium.runs.evaluate import evaluate
+    from mycelium.solver.solver import Solver
 
     text = "Natalia sold 48 clips in April. She sold half as many in May. How many altogether?"
     r1 = (text.index("She"), text.index(" in May") + 7)
@@ -111,9 +112,10 @@ def test_evaluate_scores_spans_ops_and_steps_against_labels(tmp_path: Path) -> N
 
 def test_wrong_answers_are_attributed_to_their_first_failing_stage(tmp_path: Path) -> None:
     from mycelium.data.problems import Problem
-    from mycelium.labels.records import Arg, LabelRecord, Step
-    from mycelium.pipeline.evaluate import evaluate
-    from mycelium.pipeline.solver import Solver
+    from mycelium.dag.steps import Arg, Step
+    from mycelium.records.labels import LabelRecord
+    from mycelium.runs.evaluate import evaluate
+    from mycelium.solver.solver import Solver
 
     def natalia(n: int) -> tuple[str, tuple, tuple, LabelRecord]:
         text = f"Natalia sold {n} clips in April. She sold half as many in May. How many altogether?"
@@ -137,7 +139,7 @@ def test_wrong_answers_are_attributed_to_their_first_failing_stage(tmp_path: Pat
 
 def test_teacher_baseline_on_a_tiny_teacher(tmp_path: Path) -> None:
     from mycelium.data.problems import Problem
-    from mycelium.pipeline.evaluate import teacher_baseline
+    from mycelium.runs.evaluate import teacher_baseline
     from mycelium.teacher.loading import build_tiny
 
     model, tokenizer = build_tiny()

@@ -1,6 +1,6 @@
 """The ablations (``conf/experiment/ablate_*.yaml``): each composes into the sweep it names,
 a 2-job multirun runs end to end on the tiny teacher and backbone, and
-``python -m mycelium.pipeline.results`` turns the sweep into a table."""
+``python -m mycelium.runs.results`` turns the sweep into a table."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from entrypoints import run_entry, write_gsm8k
 from mycelium.errors import UserError
-from mycelium.pipeline.results import format_value, load_jobs, main, split_overrides, table
+from mycelium.runs.results import format_value, load_jobs, main, split_overrides, table
 
 ALL_STAGES = None  # chain=full's own stages
 # experiment -> (its swept knobs and their values, the chain stages it runs)
@@ -135,7 +135,7 @@ def test_tiny_ablation_multirun_end_to_end(tmp_path: Path, capsys) -> None:
     # each job labelled and trained in its own dir
     assert all((sweep / j["dir"] / "labels" / "labels.jsonl").is_file() for j in jobs)
 
-    assert main([str(sweep)]) == 0  # python -m mycelium.pipeline.results <sweep dir>
+    assert main([str(sweep)]) == 0  # python -m mycelium.runs.results <sweep dir>
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert len(rows) == 3  # header + 2 jobs
     assert "chain.students.segmenter.model.bidirectional" in rows[0] and "e2e/gsm8k-test/accuracy" in rows[0]

@@ -17,7 +17,7 @@ def gsm8k_dir(tmp_path):
 
 
 def trace_ids(cwd: Path) -> list[str]:
-    from mycelium.teacher.traces import iter_traces
+    from mycelium.records.traces import iter_traces
 
     (traces_dir,) = (cwd / "artifacts" / "traces").glob("*/*")
     return [t.id for t in iter_traces(traces_dir)]

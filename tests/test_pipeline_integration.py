@@ -10,7 +10,7 @@ from mycelium.data.problems import load_problems
 from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.stage import read_labels, run_labels
 from mycelium.teacher.run import run_teacher
-from mycelium.teacher.traces import TraceStore
+from mycelium.records.traces import TraceStore
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

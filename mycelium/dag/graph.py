@@ -13,7 +13,7 @@ would make "executes to gold" depend on a CAS's simplifier.
 
 Canonical answer format (``format_value``): integers as "24", "-3"; everything else as an
 exact reduced fraction "7/2", "-1/3" (never a decimal: 1/3 has none). This is the same
-format as the ``value`` strings of ``mycelium.labels.records``.
+format as the ``value`` strings of ``mycelium.records.labels``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Sequence, Union
 
 from mycelium.dag.ops import OPS, ExecutionError, Reason, apply_op, check_arity
-from mycelium.labels.records import Arg, Step
+from mycelium.dag.steps import Arg, Step
 
 __all__ = [
     "DAG", "ExecutionError", "Node", "Reason", "Ref", "answer_equals", "dag_from_steps",

@@ -37,7 +37,7 @@ Conventions:
   repeating decimals, 17 are rounded or wrong in the dataset): their labels cannot validate.
 
 Gold operands (``GoldOperand``) are listed in the order ``find_arithmetic`` meets the
-literals in the CoT text; ``gold_by_step`` lines them up with the CoT's op nodes. Where a
+literals in the CoT text; ``mycelium.labels.gold.gold_by_step`` lines them up with the CoT's op nodes. Where a
 value is written more than once, the equation always names its first occurrence (281
 operands; none names a later one), sometimes twice in one equation (155 operands): the
 dataset's masking matched values to their first occurrence, so its gold says which number
@@ -278,40 +278,6 @@ def prefix_to_cot(
     emit(tree)
     sentences.append(f"The answer is {_literal_text(tree.value)}.")
     return " ".join(sentences), gold, tree.value
-
-
-def gold_by_step(cot: str, gold: Sequence[GoldOperand]) -> list[list[GoldOperand | None]]:
-    """Line ``gold`` (in literal text order) up with the op nodes ``find_arithmetic`` finds
-    in ``cot``: per node (evaluation order, all equations flattened, as the labels stage
-    numbers its steps), per operand, the gold literal, or None for a reference to an
-    earlier node of the same sentence. Raises ``ValueError`` when the CoT's literals do not
-    match ``gold`` (a CoT that is not ``prefix_to_cot``'s)."""
-    from mycelium.labels.cot_ops import Literal, find_arithmetic
-
-    found = [f for f in find_arithmetic(cot) if f.expr.stated is not None and f.expr.nodes]
-    literal_index: dict[tuple[int, Span], int] = {}
-    for fi, f in enumerate(found):
-        for lit in f.expr.literals:
-            literal_index[(fi, lit.span)] = len(literal_index)
-    if len(literal_index) != len(gold):
-        raise ValueError(f"the CoT has {len(literal_index)} literals, the gold {len(gold)}: {cot!r}")
-    steps: list[list[GoldOperand | None]] = []
-    for fi, f in enumerate(found):
-        for n in f.expr.nodes:
-            row: list[GoldOperand | None] = []
-            for o in n.operands:
-                if isinstance(o, Literal):
-                    g = gold[literal_index[(fi, o.span)]]
-                    if Fraction(g.value) != o.value:
-                        raise ValueError(f"CoT literal {o.text!r} is not gold operand {g.text!r}: {cot!r}")
-                    row.append(g)
-                else:
-                    row.append(None)
-            steps.append(row)
-    return steps
-
-
-# ----------------------------------------------------------------------------- rows
 
 
 def read_rows(path: str | os.PathLike) -> list[dict]:

@@ -27,11 +27,12 @@ import numpy as np
 
 from mycelium.config import find_labels_dir
 from mycelium.explorer.svg import bar_chart, dag_svg, jsd_chart, op_color
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.pipeline.records import Prediction
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.records.predictions import Prediction
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_peaks, jsd_steps, sentence_boundaries, smooth
-from mycelium.teacher.traces import Trace, iter_traces
+from mycelium.records.traces import Trace, iter_traces
 
 NAV_PLACEHOLDER = "<!--mycelium-nav-->"  # filled with prev/next links once every page exists
 

@@ -11,7 +11,7 @@ from html import escape
 
 import numpy as np
 
-from mycelium.labels.records import Step
+from mycelium.dag.steps import Step
 
 # One colour per op so a region, its DAG node and the op histogram bar read alike.
 OP_COLORS = {

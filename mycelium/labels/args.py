@@ -76,7 +76,7 @@ from typing import Sequence
 from text_to_num import text2num
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.records import Arg
+from mycelium.dag.steps import Arg
 
 # A written number: optional "$", then a clock time "3:30 pm" / "10:45", a mixed number
 # "1 1/2", a fraction "3/4", or a decimal with optional thousands commas "1,200.50" / ".25";

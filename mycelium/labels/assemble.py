@@ -35,10 +35,11 @@ from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.grounding import Grounder, context_words, key
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
-from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
-from mycelium.teacher.traces import Trace
+from mycelium.records.traces import Trace
 
 SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")

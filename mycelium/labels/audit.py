@@ -14,7 +14,8 @@ import argparse
 import random
 from pathlib import Path
 
-from mycelium.labels.records import Arg, LabelRecord
+from mycelium.dag.steps import Arg
+from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 
 CONTEXT = 15  # characters of context shown on each side of an argument's words

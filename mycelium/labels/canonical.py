@@ -28,7 +28,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.records import Arg, Step
+from mycelium.dag.steps import Arg, Step
 
 _PERCENT_WORD = re.compile(r"%|percent|per cent", re.I)
 

@@ -25,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from mycelium.labels.clauses import ParsedText, tokens_of
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "final_in_question")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")

@@ -36,7 +36,7 @@ from fractions import Fraction
 from mycelium.dag.graph import format_value
 from mycelium.labels.args import match_operand
 from mycelium.labels.cues import CUES
-from mycelium.labels.records import Arg
+from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
 UNIT_BONUS = 1.0  # per unit word of the occurrence that the op's CoT sentence also has

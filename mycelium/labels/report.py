@@ -11,7 +11,7 @@ import numpy as np
 
 from mycelium.labels.assemble import Diagnostics
 from mycelium.labels.checks import total
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 
 
 def _in_region(record: LabelRecord) -> bool:

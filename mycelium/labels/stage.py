@@ -15,9 +15,9 @@ from mycelium.config import find_labels_dir
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import load_spacy, parse
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 from mycelium.labels.report import LabelReport
-from mycelium.teacher.traces import load_traces
+from mycelium.records.traces import load_traces
 
 LABELS_FILE = "labels.jsonl"
 

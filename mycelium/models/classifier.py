@@ -1,7 +1,7 @@
 """The classifier: the operation of one clause (phase 6, model 2).
 
 Input: the whole problem with the clause marked, ``"... She sold [[half as many]] in May."``
-(:func:`mycelium.models.datamodule.mark_span`), so the model sees the clause in its context.
+(:func:`mycelium.models.examples.mark_span`), so the model sees the clause in its context.
 A decoder-only backbone with a sequence-classification head pools the last non-pad token;
 these models pad with EOS, so ``config.pad_token_id`` must be set for that pooling to find it.
 Label ids index the sorted op names found in the data (saved with the model).
@@ -25,7 +25,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from mycelium.models.backbone import load_student_backbone
-from mycelium.models.datamodule import DEFAULT_MARKERS, mark_span
+from mycelium.models.examples import DEFAULT_MARKERS, mark_span
 from mycelium.models.optim import configure_optimizers
 
 Span = tuple[int, int]

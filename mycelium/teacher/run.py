@@ -33,7 +33,7 @@ from mycelium.teacher.capture import CaptureRequest, resolve_layer_groups
 from mycelium.teacher.capture import capture as capture_signals
 from mycelium.teacher.generate import generate_cots, score
 from mycelium.teacher.prompt import PromptError, PromptTokens, build_prompt
-from mycelium.teacher.traces import Trace, TraceStore
+from mycelium.records.traces import Trace, TraceStore
 
 COT_MODES = ("dataset", "generate")
 GENERATION_KEYS = {"max_new_tokens", "do_sample", "temperature", "top_p"}

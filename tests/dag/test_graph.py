@@ -17,7 +17,7 @@ from mycelium.dag.graph import (
     parse_value,
     steps_from_dag,
 )
-from mycelium.labels.records import Arg, Step
+from mycelium.dag.steps import Arg, Step
 
 
 def _reason(dag):

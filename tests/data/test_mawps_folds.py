@@ -14,7 +14,6 @@ from mycelium.data.mawps_folds import (
     convert_row,
     decimal_text,
     fill_numbers,
-    gold_by_step,
     load_fold_problems,
     prefix_to_cot,
     read_rows,
@@ -22,7 +21,9 @@ from mycelium.data.mawps_folds import (
 )
 from mycelium.data.problems import DataError, load_problems
 from mycelium.labels.cot_ops import find_arithmetic
-from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.labels.gold import gold_by_step
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 

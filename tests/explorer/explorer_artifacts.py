@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.pipeline.records import Prediction
-from mycelium.teacher.traces import Trace, TraceStore
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.records.predictions import Prediction
+from mycelium.records.traces import Trace, TraceStore
 
 TOKEN = re.compile(r" ?[A-Za-z]+| ?\d| ?[^\sA-Za-z\d]|\s+")  # BPE-like: a space joins the next token
 

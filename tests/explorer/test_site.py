@@ -15,10 +15,10 @@ from mycelium.explorer.__main__ import main
 from mycelium.explorer.site import Mark, label_from_dict, load_labels, spans_view
 from mycelium.explorer.svg import dag_svg
 from mycelium.explorer.wandb import log_problem_pages
-from mycelium.labels.records import Arg, Step
+from mycelium.dag.steps import Arg, Step
 from mycelium.signals.iaf import IAFConfig
 from mycelium.signals.jsd import JSDConfig
-from mycelium.teacher.traces import Trace, TraceStore
+from mycelium.records.traces import Trace, TraceStore
 
 IDS = [p[0] for p in PROBLEMS]
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from mycelium.data.answers import clean_gsm8k_solution
-from mycelium.teacher.traces import Trace
+from mycelium.records.traces import Trace
 
 TEXT = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
         "How many clips did Natalia sell altogether in April and May?")

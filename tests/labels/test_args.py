@@ -3,7 +3,7 @@ from fractions import Fraction as F
 import pytest
 
 from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, match_operand
-from mycelium.labels.records import Arg
+from mycelium.dag.steps import Arg
 
 PROBLEM = (
     "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "

@@ -7,7 +7,7 @@ import pytest
 from fake_traces import SOLUTION, TEXT, make_trace
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
-from mycelium.teacher.traces import Trace
+from mycelium.records.traces import Trace
 
 @pytest.fixture(scope="module")
 def nlp():

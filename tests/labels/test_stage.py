@@ -9,7 +9,7 @@ from fake_traces import make_trace
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.stage import read_labels, run_labels
-from mycelium.teacher.traces import TraceStore
+from mycelium.records.traces import TraceStore
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
 
 NAMES = ["Natalia", "Tom", "Weng", "Betty", "Julie", "James", "Mark", "Albert"]
 # Small splits so that a 40-record file has val and test examples.

@@ -9,7 +9,7 @@ import torch
 
 from mycelium.models.classifier import ClassifierModule
 from mycelium.teacher.loading import build_tiny
-from mycelium.train import train
+from mycelium.runs.fit_student import train
 
 
 def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:

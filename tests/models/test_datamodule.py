@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from mycelium.data.splits import split_of
 from mycelium.errors import UserError
-from mycelium.labels.records import LabelRecord
 from mycelium.models.datamodule import (
     ClassifierDataModule,
     LabelsError,
     SegmenterDataModule,
-    classifier_examples,
-    split_of,
 )
+from mycelium.models.examples import classifier_examples
+from mycelium.records.labels import LabelRecord
 from mycelium.teacher.loading import build_tiny_tokenizer
 
 SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}

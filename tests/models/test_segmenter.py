@@ -11,7 +11,7 @@ import torch
 from mycelium.models.bio import LABELS
 from mycelium.models.segmenter import SegmenterModule, make_bidirectional, span_scores
 from mycelium.teacher.loading import build_tiny
-from mycelium.train import train
+from mycelium.runs.fit_student import train
 
 
 def test_fast_dev_run_through_train_config(cfg_factory, tmp_path: Path) -> None:

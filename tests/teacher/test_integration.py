@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from mycelium.data.problems import load_problems
 from mycelium.teacher.prompt import build_prompt
 from mycelium.teacher.run import run_teacher
-from mycelium.teacher.traces import TraceStore, load_traces
+from mycelium.records.traces import TraceStore, load_traces
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 

@@ -13,7 +13,7 @@ from mycelium.teacher import run as run_module
 from mycelium.teacher.generate import generate_cots
 from mycelium.teacher.prompt import build_prompt
 from mycelium.teacher.run import TeacherConfigError, run_teacher
-from mycelium.teacher.traces import TraceStore, load_traces
+from mycelium.records.traces import TraceStore, load_traces
 
 GROUPS = {"all": "all", "first": [0], "last": [1]}
 

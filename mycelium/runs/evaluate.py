@@ -35,11 +35,11 @@ from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem
 from mycelium.dag.ops import MULTI_OP_SEP
-from mycelium.labels.records import LabelRecord
+from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 from mycelium.models.bio import clean_regions
-from mycelium.pipeline.records import Prediction
-from mycelium.pipeline.solver import Solver
+from mycelium.records.predictions import Prediction
+from mycelium.solver.solver import Solver
 
 Span = tuple[int, int]
 _ANNOTATION = re.compile(r"<<[^<>]*>>")

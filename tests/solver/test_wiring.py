@@ -7,8 +7,9 @@ from fractions import Fraction
 import pytest
 
 from mycelium.dag.graph import ExecutionError, Reason, dag_from_steps, execute_all
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.pipeline.wiring import STRATEGIES, gold_spans, missing_operands, wire, wired_answer, wiring_accuracy
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.solver.wiring import STRATEGIES, gold_spans, missing_operands, wire, wired_answer, wiring_accuracy
 
 
 def span(text: str, clause: str) -> tuple[int, int]:

@@ -20,15 +20,18 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-import mycelium.pipeline.loop as loop_module
+import mycelium.loop.rounds as loop_module
 from entrypoints import run_entry, write_gsm8k
 from mycelium.config import register_resolvers
 from mycelium.errors import UserError
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.pipeline.loop import Agreement, Loop, RoundRecord, record_from_prediction, run_loop, stop_reason, validate
-from mycelium.pipeline.records import Prediction
-from mycelium.pipeline.solver import Solver
-from mycelium.pipeline.wiring import wire
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.loop.rounds import Loop, run_loop
+from mycelium.loop.selection import Agreement, record_from_prediction, validate
+from mycelium.loop.state import RoundRecord, stop_reason
+from mycelium.records.predictions import Prediction
+from mycelium.solver.solver import Solver
+from mycelium.solver.wiring import wire
 
 register_resolvers()  # conf/train.yaml's ${shuffle_tag:...}
 SPLITS = "{train: 0.6, val: 0.2, test: 0.2}"
@@ -169,7 +172,7 @@ def read_round(loop_dir: Path, n: int) -> dict:
 
 
 def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Path, monkeypatch, caplog) -> None:
-    from mycelium.stages import teacher_stage
+    from mycelium.runs.stages import teacher_stage
 
     cfg = loop_env("loop.retrain=continue")
     teacher_stage(cfg, limit=18)  # the teacher also traced the pool: the guard compares with its labels
@@ -232,7 +235,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     assert r3["train_labels"] == r1["train_labels"] + 2
 
     # the stop rule: round 3 gained nothing over round 2, so the default 1-point min_delta ends the loop
-    with caplog.at_level(logging.INFO, logger="mycelium.pipeline.loop"):
+    with caplog.at_level(logging.INFO, logger="mycelium.loop.rounds"):
         run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=10"), [])
     assert not (loop_dir / "round_004").exists()
     assert "E2E gain on val +0.0000 < loop.min_delta=0.01 (round 3)" in caplog.text
@@ -306,7 +309,7 @@ def test_loop_without_chain_is_one_line(tmp_path: Path) -> None:
 
 def test_mopup_skips_failures_the_teacher_already_failed() -> None:
     from mycelium.data.problems import Problem
-    from mycelium.pipeline.loop import mopup_candidates
+    from mycelium.loop.selection import mopup_candidates
 
     todo = [Problem(f"p{i}", "", "", "1", "gsm8k", "train") for i in range(6)]
     ref = {"p0": LabelRecord("p0", "", "1", [], None, False), "p2": LabelRecord("p2", "", "1", [], "1", True)}

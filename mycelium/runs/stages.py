@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 if TYPE_CHECKING:
     from mycelium.data.problems import Problem
     from mycelium.teacher.run import TeacherSummary
-    from mycelium.teacher.traces import TraceStore
+    from mycelium.records.traces import TraceStore
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), sha
     ``cfg.traces_dir``. Resumes: problems already traced are skipped, and the teacher is not
     even loaded when every problem is done (a cached teacher pass costs nothing)."""
     from mycelium.data.problems import load_problems
-    from mycelium.teacher.traces import TraceStore
+    from mycelium.records.traces import TraceStore
 
     problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=limit, shuffle_seed=cfg.data.shuffle_seed)
     summary = trace_problems(cfg, problems, TraceStore(cfg.traces_dir, worker=shard, num_workers=num_shards))

@@ -35,7 +35,7 @@ implicit constant is always the second operand (x / 2 for "half", x / 100 for "%
 ``as-found`` keeps the preference order, ``result-first`` puts results before literals
 (then text order), ``larger-first`` puts the larger value first (no negative differences).
 
-Measured (``python -m mycelium.pipeline.wiring <labels dir>``; gold regions and ops in text
+Measured (``python -m mycelium.solver.wiring <labels dir>``; gold regions and ops in text
 order, answer = last step; SmolLM2-dataset labels of GSM8K train: ``default/`` 84 validated
 of 328, ``labels.grounding=problem/`` 293 of 400): chain = local-first 22.6% / 11.3% with
 ``larger-first`` and ``problem_numbers``; unused-first 19.0% / 10.6%. ``larger-first``
@@ -46,7 +46,7 @@ text order is itself a ceiling. These are the defaults.
 ``wiring_accuracy`` measures a configuration on validated labels, where the true DAG is
 known: gold regions and ops in, wired DAG executed, compared with the gold answer::
 
-    python -m mycelium.pipeline.wiring artifacts/labels/gsm8k-train/smollm2_135m-dataset/labels.jsonl
+    python -m mycelium.solver.wiring artifacts/labels/gsm8k-train/smollm2_135m-dataset/labels.jsonl
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ from pathlib import Path
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
 from mycelium.dag.ops import MULTI_OP_SEP, OPS, apply_op
 from mycelium.labels.args import extract_numbers, implicit_operands
-from mycelium.labels.records import Arg, LabelRecord, Step
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 
 Span = tuple[int, int]

@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from mycelium.labels.records import Arg, LabelRecord, Step
-from mycelium.pipeline.learned_wiring import (
-    CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, fit_wiring,
-    is_wiring_dir, item_features, learned_accuracy, load_wiring, problem_numbers, record_decisions,
-    implausible, save_wiring, wire_learned, wire_learned_topk,
+from mycelium.dag.steps import Arg, Step
+from mycelium.records.labels import LabelRecord
+from mycelium.solver.learned_wiring.beam import implausible, learned_accuracy, wire_learned, wire_learned_topk
+from mycelium.solver.learned_wiring.features import (
+    CAND_FEATURES, ITEM_FEATURES, KINDS, Problem, State, _apply, candidate_features, candidates, item_features,
+    problem_numbers,
 )
-from mycelium.pipeline.wiring import wired_answer
+from mycelium.solver.learned_wiring.model import is_wiring_dir, load_wiring, save_wiring
+from mycelium.solver.learned_wiring.training import fit_wiring, record_decisions
+from mycelium.solver.wiring import wired_answer
 
 NATALIA = "Natalia sold 48 clips in April. She sold half as many in May. How many altogether?"
 
@@ -190,8 +193,8 @@ def test_the_wiring_picks_an_alternative_over_a_wrong_argmax(fitted) -> None:
 
 
 def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path) -> None:
-    from mycelium.pipeline.solver import Solver, StudentsNotFound, export_untrained_students
-    from mycelium.pipeline.wiring import wire
+    from mycelium.solver.solver import Solver, StudentsNotFound, export_untrained_students
+    from mycelium.solver.wiring import wire
     from mycelium.teacher.loading import build_tiny
 
     _, model = fitted

@@ -7,15 +7,15 @@ and each round of the self-improvement loop is this chain with other knobs. Stag
                 pass is not even loaded), into the shared ``traces_dir``
 ``labels``      labels from those traces with ``signals.*``/``labels.*``, into the job's own
                 ``chain.labels_dir`` (seconds, so no job ever reads another's labels)
-``segmenter``   ``mycelium.train.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
+``segmenter``   ``mycelium.runs.fit_student.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
 ``classifier``  the same for ``chain.students.classifier``
-``wiring``      the learned DAG builder (``mycelium.pipeline.learned_wiring``) fitted on the
+``wiring``      the learned DAG builder (``mycelium.solver.learned_wiring``) fitted on the
                 train split of the labels, saved beside the students (the solver's
                 ``wiring: auto`` picks it up)
 ``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry
 
 A job writes ``chain.json`` (its overrides and every metric) into its run dir;
-``python -m mycelium.pipeline.results <multirun dir>`` turns a sweep's into one table.
+``python -m mycelium.runs.results <multirun dir>`` turns a sweep's into one table.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from mycelium.errors import UserError
 from mycelium.loggers import student_loggers
-from mycelium.stages import labels_stage, teacher_stage
+from mycelium.runs.stages import labels_stage, teacher_stage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ RESULTS_FILE = "chain.json"
 
 
 def student_config(cfg: DictConfig, student: str, *, labels_dir: str, export_dir: str, output_dir: str) -> DictConfig:
-    """The config ``mycelium.train.train`` takes for one student of the chain.
+    """The config ``mycelium.runs.fit_student.train`` takes for one student of the chain.
 
     The root config minus ``chain``/``loop``, with ``chain.students.<student>`` on top: its
     ``conf/model`` keys replace the root's, anything else (``trainer``, ``backbone``,
@@ -81,8 +81,10 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
     """Fit the learned wiring on the labels' train split (the students' split), save it in
     ``out_dir``, and score it against the chain heuristic on the val split (gold spans and ops)."""
     from mycelium.labels.stage import read_labels
-    from mycelium.pipeline.learned_wiring import fit_wiring, learned_accuracy, save_wiring, split_records
-    from mycelium.pipeline.wiring import wiring_accuracy
+    from mycelium.solver.learned_wiring.beam import learned_accuracy
+    from mycelium.solver.learned_wiring.model import save_wiring
+    from mycelium.solver.learned_wiring.training import fit_wiring, split_records
+    from mycelium.solver.wiring import wiring_accuracy
 
     dm = cfg.chain.students.segmenter.datamodule  # both students split the same way by default
     splits, salt = dict(dm.splits), dm.split_salt
@@ -107,7 +109,7 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
 def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | Path, loggers: list = ()) -> dict:
     """E2E accuracy (and latency) of the solver in ``students_dir`` on every eval set."""
     from mycelium.data.problems import load_problems
-    from mycelium.pipeline.evaluate import evaluate
+    from mycelium.runs.evaluate import evaluate
 
     solver = instantiate(cfg.chain.solver, path=str(students_dir))
     metrics: dict = {}
@@ -123,7 +125,7 @@ def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | 
 
 def run_chain(cfg: DictConfig, loggers: list) -> dict:
     """Run ``cfg.chain.stages`` in order; returns every stage's metrics (flat, prefixed)."""
-    from mycelium.train import train
+    from mycelium.runs.fit_student import train
 
     chain = cfg.chain
     unknown = [s for s in chain.stages if s not in STAGES]

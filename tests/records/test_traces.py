@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from mycelium.teacher import traces as traces_module
-from mycelium.teacher.traces import Trace, TraceStore, TraceStoreError, iter_traces, load_traces, read_shard
+from mycelium.records import traces as traces_module
+from mycelium.records.traces import Trace, TraceStore, TraceStoreError, iter_traces, load_traces, read_shard
 
 
 def make_trace(i: int, *, error: str | None = None) -> Trace:

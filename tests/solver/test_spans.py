@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mycelium.pipeline.spans import SpanSnapper, holds_operand
+from mycelium.solver.spans import SpanSnapper, holds_operand
 
 TEXT = "Natalia sold 48 clips in April. She sold half as many clips in May. How many clips did she sell?"
 

@@ -7,35 +7,9 @@ Numbers are exact rationals written as strings (``"24"``, ``"7/2"``) so nothing 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass
 
-ArgKind = Literal["number", "implicit", "result"]
-
-
-@dataclass
-class Arg:
-    """One operand of an operation."""
-
-    kind: ArgKind  # a number written in the problem, an implicit constant ("half"), or a step result
-    value: str  # exact rational, e.g. "48", "1/2"
-    text: str = ""  # the words it came from ("48", "half"); empty for results
-    span: tuple[int, int] | None = None  # char span in the problem text (number/implicit)
-    step: int | None = None  # index of the step whose result this is (result)
-
-
-@dataclass
-class Step:
-    """One operation: a node of the problem's DAG."""
-
-    index: int
-    op: str  # an op name from mycelium.dag.ops (ADD, SUB, MUL, DIV, ...)
-    args: list[Arg]
-    value: str | None  # exact result of executing this node, None if it failed
-    expr: str = ""  # the CoT arithmetic it came from, e.g. "48/2=24"
-    cot_span: tuple[int, int] | None = None  # char span of its CoT step in the trace's cot
-    region: tuple[int, int] | None = None  # clause-expanded char span in the problem text
-    iaf_spans: list[tuple[int, int]] = field(default_factory=list)  # raw IAF-selected tokens
+from mycelium.dag.steps import Arg, Step
 
 
 @dataclass

@@ -40,10 +40,11 @@ from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
-from mycelium.pipeline.learned_wiring import OpChoices, WiringModel, is_wiring_dir, load_wiring, wire_learned_topk
-from mycelium.pipeline.records import Prediction
-from mycelium.pipeline.spans import SpanSnapper
-from mycelium.pipeline.wiring import STRATEGIES, missing_operands, wire
+from mycelium.records.predictions import Prediction
+from mycelium.solver.learned_wiring.beam import OpChoices, wire_learned_topk
+from mycelium.solver.learned_wiring.model import WiringModel, is_wiring_dir, load_wiring
+from mycelium.solver.spans import SpanSnapper
+from mycelium.solver.wiring import STRATEGIES, missing_operands, wire
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,18 @@ class StudentsNotFound(UserError):
 class Solver:
     """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder.
 
-    ``wiring`` picks the DAG builder: ``"learned"`` is ``mycelium.pipeline.learned_wiring``'s
+    ``wiring`` picks the DAG builder: ``"learned"`` is ``mycelium.solver.learned_wiring``'s
     model (``wiring_model``: a ``WiringModel`` or a directory saved by ``save_wiring``); a
-    heuristic strategy name (``"chain"``, ...) is ``mycelium.pipeline.wiring.wire`` with the
+    heuristic strategy name (``"chain"``, ...) is ``mycelium.solver.wiring.wire`` with the
     ``order``/``problem_numbers`` knobs; ``"auto"`` is learned when a model is given, else chain.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
-    clause-shaped operation spans (``mycelium.pipeline.spans.SpanSnapper``).
+    clause-shaped operation spans (``mycelium.solver.spans.SpanSnapper``).
 
     With the learned wiring, each span's op is chosen by the beam search among the classifier's
     ``op_top_k`` likeliest labels, each scored ``op_weight`` x its log-probability (relative to
     the best label) beside the wiring model's log-probabilities; ``implausible_penalty`` is taken
     off a wiring whose answer is negative or fractional
-    (``mycelium.pipeline.learned_wiring.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
+    (``mycelium.solver.learned_wiring.beam.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
@@ -93,7 +94,7 @@ class Solver:
         batch_size: int = 16,
     ) -> None:
         self.segmenter = segmenter.eval()
-        # segmenter fragments -> clause-shaped operation spans (mycelium.pipeline.spans)
+        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans)
         self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
             if span_filter or snap_spans else None
         self.classifier = classifier.eval()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mycelium.pipeline.records import Prediction
-from mycelium.pipeline.solver import Solver, StudentsNotFound, export_untrained_students
+from mycelium.records.predictions import Prediction
+from mycelium.solver.solver import Solver, StudentsNotFound, export_untrained_students
 from mycelium.teacher.loading import build_tiny
 
 NATALIA = "Natalia sold 48 clips in April. She sold half as many in May. How many clips altogether?"

@@ -31,308 +31,31 @@ the teacher's and the disagreements are counted per round (``luck_*``).
 
 from __future__ import annotations
 
-import copy
-import csv
-import json
 import logging
-import os
 import shutil
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem, load_problems
 from mycelium.errors import UserError
-from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
-from mycelium.labels.records import LabelRecord
-from mycelium.labels.stage import LABELS_FILE, read_labels, write_records
+from mycelium.labels.stage import LABELS_FILE, write_records
 from mycelium.loggers import student_loggers
-from mycelium.models.bio import clean_regions
-from mycelium.pipeline.chain import STUDENTS, eval_sets, evaluate_students, fit_wiring_stage, student_config
-from mycelium.pipeline.records import Prediction
+from mycelium.loop.curves import format_table, write_curves
+from mycelium.loop.selection import Agreement, mopup_candidates, record_from_prediction
+from mycelium.loop.state import (
+    ROUND_FILE, LoopSettings, RoundRecord, check_identity, load_history, read_records, stop_reason, write_json, write_rows,
+)
+from mycelium.records.labels import LabelRecord
+from mycelium.records.predictions import Prediction
+from mycelium.runs.chain import STUDENTS, eval_sets, evaluate_students, fit_wiring_stage, student_config
 
 log = logging.getLogger(__name__)
-
-ROUND_FILE = "round.json"
-RETRAIN = ("scratch", "continue")
-# What the rounds' metrics depend on: resuming a loop dir with other values would mix two loops.
-# (max_rounds, min_delta, retrain and teacher_mopup only steer the rounds still to come.)
-IDENTITY_KEYS = ("chain.limit", "chain.students", "chain.solver", "chain.eval", "loop.pool", "loop.val_size",
-                 "loop.val_offset", "signals", "labels", "data.name", "teacher.name", "teacher.cot", "seed")
-
-
-@dataclass
-class LoopSettings:
-    """``cfg.loop``, checked."""
-
-    name: str
-    dir: Path
-    max_rounds: int
-    pool: int
-    min_delta: float = 0.01
-    retrain: str = "scratch"
-    teacher_mopup: int = 0
-    val_size: int = 200
-    val_offset: int | None = None
-    keep_checkpoints: bool = False
-
-    @classmethod
-    def from_config(cls, cfg: DictConfig) -> "LoopSettings":
-        if not cfg.get("chain"):
-            raise UserError("loop= runs the chain each round: add chain=full (or use experiment=self_improve)")
-        names = {f.name for f in fields(cls)}
-        unknown = set(cfg.loop) - names
-        if unknown:
-            raise UserError(f"unknown loop keys {sorted(unknown)}; allowed: {sorted(names)}")
-        s = cls(**OmegaConf.to_container(cfg.loop, resolve=True))
-        s.dir = Path(s.dir)
-        seed = cfg.chain.limit
-        if s.retrain not in RETRAIN:
-            raise UserError(f"loop.retrain={s.retrain!r}: choose one of {list(RETRAIN)}")
-        if s.max_rounds < 0 or s.teacher_mopup < 0 or s.val_size < 1:
-            raise UserError("loop.max_rounds and loop.teacher_mopup must be >= 0, loop.val_size >= 1")
-        if seed is None or not 0 < seed < s.pool:
-            raise UserError(f"the loop needs a seed smaller than its pool: chain.limit={seed}, loop.pool={s.pool}; "
-                            "set chain.limit=N and loop.pool=M with 0 < N < M")
-        return s
-
-
-@dataclass
-class RoundRecord:
-    """What one round did and measured (``round.json``)."""
-
-    round: int
-    train_labels: int  # validated records the students trained on
-    added: int  # problems the students solved that joined the training set this round
-    mopup: int  # problems the teacher labelled this round (failures, up to loop.teacher_mopup)
-    attempted: int  # pool problems without a validated label that the solver tried
-    rejected: int  # solved (answer == gold) but failing validation: never added
-    span_f1: float | None  # the solver's spans vs teacher regions on val
-    classifier_acc: float | None  # the classifier on the teacher's val regions
-    e2e_val: float
-    e2e_test: float  # the first chain.eval.sets entry
-    luck_compared: int  # added problems that also have a validated teacher label
-    luck_ops_differ: int  # ... whose ops (as a multiset) differ from the teacher's
-    luck_regions_differ: int  # ... whose regions differ from the teacher's
-    retrained: bool
-    students_dir: str
-    seconds: float
-    metrics: dict[str, float] = field(default_factory=dict)  # every other scalar, flat
-
-    @property
-    def segmenter_test_span_f1(self) -> float | None:
-        """The segmenter's own test split (seqeval word-level span F1; drifts as labels are added)."""
-        return self.metrics.get("segmenter/test/span_f1")
-
-    @property
-    def classifier_test_acc(self) -> float | None:
-        return self.metrics.get("classifier/test/acc")
-
-    @property
-    def luck_rate(self) -> float | None:
-        return self.luck_ops_differ / self.luck_compared if self.luck_compared else None
-
-    def scalars(self) -> dict[str, float]:
-        """The per-round curves, as logged (``loop/<name>``); None values left out."""
-        names = ("train_labels", "added", "mopup", "attempted", "rejected", "span_f1", "classifier_acc", "e2e_val",
-                 "e2e_test", "luck_compared", "luck_ops_differ", "luck_regions_differ", "seconds")
-        names += ("segmenter_test_span_f1", "classifier_test_acc", "luck_rate")
-        return {f"loop/{k}": float(getattr(self, k)) for k in names if getattr(self, k) is not None}
-
-
-def mopup_candidates(todo: Sequence[Problem], solved: set[str], reference: Mapping[str, LabelRecord],
-                     cap: int) -> list[Problem]:
-    """The first ``cap`` problems of ``todo`` the students did not solve and the teacher may still
-    label: one whose cached teacher label did not validate would fail again, so it does not take
-    a place under the cap (the seed's rejects come first in the pool)."""
-    failed = [p for p in todo if p.id not in solved and (p.id not in reference or reference[p.id].validated)]
-    return failed[:cap]
-
-
-def stop_reason(history: Sequence[RoundRecord], *, max_rounds: int, min_delta: float, mopup: int = 0) -> str | None:
-    """Why the loop stops after ``history`` (None: run the next round).
-
-    After round ``max_rounds``; after round N >= 1 when its E2E accuracy on val gained less
-    than ``min_delta`` over round N-1's (0.01 = one point); or when round N >= 1 added no label
-    and there is no teacher mop-up (``mopup`` = 0): the same students would solve the same
-    problems again, so no later round could differ.
-    """
-    if not history:
-        return None
-    last = history[-1]
-    if last.round >= max_rounds:
-        return f"max_rounds={max_rounds} reached"
-    if last.round >= 1:
-        gain = last.e2e_val - history[-2].e2e_val
-        if gain < min_delta:
-            return f"E2E gain on val {gain:+.4f} < loop.min_delta={min_delta} (round {last.round})"
-        if last.added + last.mopup == 0 and mopup == 0:
-            return f"round {last.round} added no label and loop.teacher_mopup=0: later rounds would repeat it"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# labels from predictions, validated like the teacher's
-
-
-def validate(record: LabelRecord) -> LabelRecord:
-    """Set ``record.validated``/``reason`` by the labels stage's rule: every operand grounded
-    (a number or implicit constant at a span of the text, or an earlier step's result), every
-    step with a region, and the DAG (executed by the labels stage's own code) equal to gold."""
-    reason = None
-    n = len(record.text)
-    for step in record.steps:
-        for a in step.args:
-            ok = (a.step is not None and 0 <= a.step < step.index) if a.kind == "result" else (
-                a.span is not None and 0 <= a.span[0] < a.span[1] <= n)
-            reason = reason or (None if ok else "ungrounded_operand")
-    if not record.steps:
-        reason = "no_ops"
-    elif any(s.region is None for s in record.steps):
-        reason = reason or "no_region"
-    answer, correct, failure = execute_labels(record.steps, record.gold_answer) if record.steps else (None, False, None)
-    record.answer = answer
-    record.validated = (reason or failure or (None if correct else "wrong_answer")) is None
-    record.reason = None if record.validated else reason or failure or "wrong_answer"
-    return record
-
-
-def record_from_prediction(pred: Prediction) -> LabelRecord:
-    """A validated labels record of a solved problem (regions = the predicted spans, args from
-    the wiring, values from execution), or the rejected record (``validated`` False) otherwise."""
-    record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
-    return validate(record)
-
-
-@dataclass
-class Agreement:
-    """How the added labels compare with the teacher's where both exist."""
-
-    compared: int = 0
-    ops_differ: int = 0
-    regions_differ: int = 0
-
-    def add(self, mine: LabelRecord, teacher: LabelRecord) -> None:
-        ops = lambda r: Counter(s.op for s in r.steps)  # noqa: E731
-        regions = lambda r: set(clean_regions([s.region for s in r.steps if s.region])[0])  # noqa: E731
-        self.compared += 1
-        self.ops_differ += ops(mine) != ops(teacher)
-        self.regions_differ += regions(mine) != regions(teacher)
-
-
-# ---------------------------------------------------------------------------------------------
-# files
-
-
-def read_records(path: Path, validated_only: bool = True) -> list[LabelRecord]:
-    """The records of a ``labels.jsonl``; [] when a round has not written it yet."""
-    if not path.is_file():
-        return []
-    return [r for r in read_labels(path.parent) if r.validated or not validated_only]
-
-
-def write_rows(path: Path, rows: Iterable[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-
-
-def write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
-    os.replace(tmp, path)
-
-
-def load_history(loop_dir: Path) -> list[RoundRecord]:
-    """The complete rounds 0, 1, ... (stops at the first round without ``round.json``)."""
-    history = []
-    while (path := loop_dir / f"round_{len(history):03d}" / ROUND_FILE).is_file():
-        history.append(RoundRecord(**json.loads(path.read_text())))
-    return history
-
-
-def check_identity(cfg: DictConfig, loop_dir: Path) -> None:
-    """``loop.json``: the settings a loop dir was started with; resuming with others is refused."""
-    select = lambda key: OmegaConf.to_container(OmegaConf.select(cfg, key), resolve=True) if isinstance(  # noqa: E731
-        OmegaConf.select(cfg, key), DictConfig) else OmegaConf.select(cfg, key)
-    mine = {key: select(key) for key in IDENTITY_KEYS}
-    path = loop_dir / "loop.json"
-    if path.is_file():
-        theirs = json.loads(path.read_text())
-        changed = sorted(k for k in IDENTITY_KEYS if json.dumps(theirs.get(k), sort_keys=True, default=str)
-                         != json.dumps(mine[k], sort_keys=True, default=str))
-        if changed:
-            raise UserError(f"{loop_dir} was started with other settings ({', '.join(changed)}); resume with the "
-                            f"same ones, or start a new loop with loop.name=<new name>")
-        return
-    loop_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, json.loads(json.dumps(mine, default=str)))
-
-
-def write_curves(history: Sequence[RoundRecord], loop_dir: Path, png: Path | None = None) -> tuple[Path, Path]:
-    """``rounds.csv`` and ``self_improve.png`` (the W&B curves, for offline readers)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = ["round", "train_labels", "added", "mopup", "attempted", "rejected", "span_f1", "classifier_acc",
-               "e2e_val", "e2e_test", "segmenter_test_span_f1", "classifier_test_acc", "luck_compared",
-               "luck_ops_differ", "luck_regions_differ", "luck_rate", "seconds"]
-    csv_path = loop_dir / "rounds.csv"
-    with csv_path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for r in history:
-            w.writerow([getattr(r, c) if getattr(r, c) is not None else "" for c in columns])
-    rounds = [r.round for r in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, label in (("e2e_val", "E2E val"), ("e2e_test", "E2E test"), ("span_f1", "span F1 (val)"),
-                        ("classifier_acc", "classifier acc (val)")):
-        ys = [getattr(r, name) for r in history]
-        if any(y is not None for y in ys):
-            ax1.plot(rounds, [float("nan") if y is None else y for y in ys], marker="o", label=label)
-    ax1.set(xlabel="round", ylabel="score", title="students per round")
-    ax1.legend(fontsize=8)
-    ax2.bar(rounds, [r.train_labels - r.added - r.mopup for r in history], label="labels before the round")
-    ax2.bar(rounds, [r.added for r in history], bottom=[r.train_labels - r.added - r.mopup for r in history],
-            label="added by the students")
-    ax2.bar(rounds, [r.mopup for r in history], bottom=[r.train_labels - r.mopup for r in history],
-            label="teacher mop-up")
-    ax2.set(xlabel="round", ylabel="validated labels", title="training set")
-    ax2.legend(fontsize=8)
-    for ax in (ax1, ax2):
-        ax.set_xticks(rounds)
-    fig.tight_layout()
-    png_path = png or loop_dir / "self_improve.png"
-    fig.savefig(png_path, dpi=120)
-    plt.close(fig)
-    return csv_path, png_path
-
-
-def format_table(history: Sequence[RoundRecord]) -> str:
-    """A markdown table of the rounds."""
-    fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
-    lines = ["| round | train labels | added | mop-up | span F1 (val) | classifier acc (val) | E2E val | E2E test "
-             "| segmenter test span F1 | classifier test acc | luck: ops / regions differ of compared | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in history:
-        lines.append(f"| {r.round} | {r.train_labels} | {r.added} | {r.mopup} | {fmt(r.span_f1)} | "
-                     f"{fmt(r.classifier_acc)} | {r.e2e_val:.3f} | {r.e2e_test:.3f} | "
-                     f"{fmt(r.segmenter_test_span_f1)} | {fmt(r.classifier_test_acc)} | "
-                     f"{r.luck_ops_differ} / {r.luck_regions_differ} of {r.luck_compared} | {r.seconds:.0f} |")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# the loop
 
 
 def load_previous(path: str, *, task: str, num_labels: int, **ignored) -> tuple:
@@ -371,7 +94,7 @@ class Loop:
     def reference(self) -> dict[str, LabelRecord]:
         """Teacher labels of the pool from the cached traces (labelled once, never re-traced): the
         guard's reference, and the cheap source of the mop-up."""
-        from mycelium.stages import labels_stage
+        from mycelium.runs.stages import labels_stage
 
         if self._reference is None:
             ref = self.dir / "reference"
@@ -399,8 +122,8 @@ class Loop:
 
     def _trace(self, problems: Sequence[Problem], store_dir: Path) -> None:
         """Teacher traces of ``problems`` (the teacher stage's settings) into ``store_dir``."""
-        from mycelium.stages import trace_problems
-        from mycelium.teacher.traces import TraceStore
+        from mycelium.runs.stages import trace_problems
+        from mycelium.records.traces import TraceStore
 
         trace_problems(self.cfg, list(problems), TraceStore(store_dir))
 
@@ -409,7 +132,7 @@ class Loop:
     def train_students(self, n: int, labels_dir: Path, previous: Path | None) -> dict[str, float]:
         """Both students on ``labels_dir``, exported to ``round_NNN/students`` (and the learned
         wiring when ``chain.stages`` holds ``wiring``)."""
-        from mycelium.train import train
+        from mycelium.runs.fit_student import train
 
         rd, metrics = self.round_dir(n), {}
         for student in STUDENTS:
@@ -430,7 +153,7 @@ class Loop:
     def evaluate(self, n: int, students: Path) -> dict[str, float]:
         """E2E on val (with span F1 and classifier accuracy against teacher labels) and on
         ``chain.eval.sets``."""
-        from mycelium.pipeline.evaluate import evaluate
+        from mycelium.runs.evaluate import evaluate
 
         solver = instantiate(self.cfg.chain.solver, path=str(students))
         report = evaluate(self.val, solver, labels=self.teacher_labels(self.val),
@@ -453,7 +176,7 @@ class Loop:
 
     def seed_round(self) -> RoundRecord:
         """Round 0: the chain's teacher and labels stages on the seed, then students and eval."""
-        from mycelium.stages import labels_stage, teacher_stage
+        from mycelium.runs.stages import labels_stage, teacher_stage
 
         start, rd, limit = time.perf_counter(), self.round_dir(0), self.cfg.chain.limit
         metrics = teacher_stage(self.cfg, limit=limit) | labels_stage(self.cfg, labels_dir=rd / "labels", limit=limit)

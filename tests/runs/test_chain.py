@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from entrypoints import run_entry, write_gsm8k
 from mycelium.errors import UserError
-from mycelium.pipeline.chain import eval_sets, student_config, summary
+from mycelium.runs.chain import eval_sets, student_config, summary
 
 SPLITS = "{train: 0.6, val: 0.2, test: 0.2}"
 TINY_CHAIN = [

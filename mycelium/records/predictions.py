@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from mycelium.labels.records import LabelRecord, Step
+from mycelium.dag.steps import Step
+from mycelium.records.labels import LabelRecord
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A sweep's results as one markdown table: one row per job, from each job's ``chain.json``.
 
-    python -m mycelium.pipeline.results multirun/ablate_label_source/2026-11-25_22-30-00
-    python -m mycelium.pipeline.results <dir> --metrics labels/validated_rate e2e/gsm8k-test/accuracy
+    python -m mycelium.runs.results multirun/ablate_label_source/2026-11-25_22-30-00
+    python -m mycelium.runs.results <dir> --metrics labels/validated_rate e2e/gsm8k-test/accuracy
 
 Columns: the overrides that differ between the jobs (the swept knobs), then the metrics. The
 default metrics depend on the sweep's ``experiment=`` (``DEFAULT_METRICS``); overrides every
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from mycelium.errors import UserError
-from mycelium.pipeline.chain import RESULTS_FILE
+from mycelium.runs.chain import RESULTS_FILE
 
 LABELS = ["labels/validated_rate", "labels/validated_in_region_rate"]
 STUDENTS = ["segmenter/test/span_f1", "classifier/test/acc"]

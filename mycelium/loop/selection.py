@@ -1,0 +1,69 @@
+"""What a round adds: the problems the students solved, turned into labels and validated by the
+labels stage's own rule; how they compare with the teacher's; which failures the teacher mops up."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from mycelium.data.problems import Problem
+from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
+from mycelium.models.bio import clean_regions
+from mycelium.records.labels import LabelRecord
+from mycelium.records.predictions import Prediction
+
+
+def validate(record: LabelRecord) -> LabelRecord:
+    """Set ``record.validated``/``reason`` by the labels stage's rule: every operand grounded
+    (a number or implicit constant at a span of the text, or an earlier step's result), every
+    step with a region, and the DAG (executed by the labels stage's own code) equal to gold."""
+    reason = None
+    n = len(record.text)
+    for step in record.steps:
+        for a in step.args:
+            ok = (a.step is not None and 0 <= a.step < step.index) if a.kind == "result" else (
+                a.span is not None and 0 <= a.span[0] < a.span[1] <= n)
+            reason = reason or (None if ok else "ungrounded_operand")
+    if not record.steps:
+        reason = "no_ops"
+    elif any(s.region is None for s in record.steps):
+        reason = reason or "no_region"
+    answer, correct, failure = execute_labels(record.steps, record.gold_answer) if record.steps else (None, False, None)
+    record.answer = answer
+    record.validated = (reason or failure or (None if correct else "wrong_answer")) is None
+    record.reason = None if record.validated else reason or failure or "wrong_answer"
+    return record
+
+
+def record_from_prediction(pred: Prediction) -> LabelRecord:
+    """A validated labels record of a solved problem (regions = the predicted spans, args from
+    the wiring, values from execution), or the rejected record (``validated`` False) otherwise."""
+    record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
+    return validate(record)
+
+
+@dataclass
+class Agreement:
+    """How the added labels compare with the teacher's where both exist."""
+
+    compared: int = 0
+    ops_differ: int = 0
+    regions_differ: int = 0
+
+    def add(self, mine: LabelRecord, teacher: LabelRecord) -> None:
+        ops = lambda r: Counter(s.op for s in r.steps)  # noqa: E731
+        regions = lambda r: set(clean_regions([s.region for s in r.steps if s.region])[0])  # noqa: E731
+        self.compared += 1
+        self.ops_differ += ops(mine) != ops(teacher)
+        self.regions_differ += regions(mine) != regions(teacher)
+
+
+def mopup_candidates(todo: Sequence[Problem], solved: set[str], reference: Mapping[str, LabelRecord],
+                     cap: int) -> list[Problem]:
+    """The first ``cap`` problems of ``todo`` the students did not solve and the teacher may still
+    label: one whose cached teacher label did not validate would fail again, so it does not take
+    a place under the cap (the seed's rejects come first in the pool)."""
+    failed = [p for p in todo if p.id not in solved and (p.id not in reference or reference[p.id].validated)]
+    return failed[:cap]
