@@ -1,20 +1,28 @@
-"""Phases 2-5 for one trace: CoT steps -> ops -> regions -> arguments -> validated DAG.
+"""Phases 2-5 for one trace: CoT steps -> ops -> arguments -> regions -> validated DAG.
 
-For every operation the CoT performs (a GSM8K calculator annotation, or arithmetic written in
-the CoT text), the assembly
+For every operation the CoT performs (a GSM8K calculator annotation, arithmetic the solution
+writes without one when a later annotation uses its value or it gives the answer, or
+arithmetic found in free CoT text), the assembly
 
 1. finds the CoT step holding it (JSD peaks, or the sentence/newline baseline);
-2. highlights problem tokens for it, from the label ``source``: ``iaf`` (the step's
-   top-IAF tokens), ``operands`` (problem numbers equal to the op's literal operands), or
-   ``both`` (the design's "complementary" view);
-3. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
-4. grounds each literal operand: a number written inside the op's own region, else the result
-   of an earlier op, else an implicit constant of the region ("half", "dozen", "%");
-5. builds the DAG and executes it exactly. The problem is *validated* when every operand is
-   grounded and the DAG's output equals the gold answer.
+2. grounds each literal operand (``mycelium.labels.grounding``): a written number, a word
+   that implies a constant ("half", "dozen", "%") or an earlier step's result, chosen by
+   position and meaning, not value alone; a tie between different occurrences or steps is
+   rejected (``ambiguous_grounding``);
+3. rewrites the steps to one encoding of percentages and fractions
+   (``mycelium.labels.canonical``: "30%" is one operand 3/10 however the CoT wrote it);
+4. highlights problem tokens for each step, from the label ``source``: ``iaf`` (the step's
+   top-IAF tokens), ``operands`` (its grounded operands), ``cues`` (its relation words,
+   ``mycelium.labels.cues``, in its operands' sentences; for the last step the question when
+   it states the relation), ``both`` (iaf + operands) or ``all`` (iaf + operands + cues);
+5. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
+6. builds the DAG and executes it exactly. The problem is *validated* when every operand is
+   grounded, the DAG's output equals the gold answer, and no automatic check in
+   ``reject_checks`` (``mycelium.labels.checks``) flags it.
 
 Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_parse_error``,
-``no_region``, ``ungrounded_operand``, ``execution_error``, ``wrong_answer``.
+``no_region``, ``ungrounded_operand``, ``ambiguous_grounding``, ``execution_error``,
+``wrong_answer``, ``check_<name>`` (e.g. ``check_value_coincidence``).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, ex
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.canonical import canonical_steps
-from mycelium.labels.checks import check_record, is_question
+from mycelium.labels.checks import CHECKS, check_record, is_question
 from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.grounding import Grounder, context_words, key
@@ -46,6 +54,7 @@ COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
 CUE_WEIGHT = 0.75  # a relation cue word of the op in its operands' sentences
+SOURCE_CUE_WEIGHT = 0.3  # ... in the sentences where its input results were made
 QUESTION_WEIGHT = 4.0  # a question that states the final op's relation ("how many more")
 
 
@@ -56,7 +65,7 @@ class LabelSettings:
     jsd: JSDConfig = field(default_factory=JSDConfig)
     iaf: IAFConfig = field(default_factory=IAFConfig)
     clauses: ClauseConfig = field(default_factory=ClauseConfig)
-    source: str = "both"  # where an op's highlights come from: iaf | operands | both
+    source: str = "all"  # where an op's highlights come from: iaf | operands | cues | both | all
     # where a literal operand may be found: "region" (its op's own region, the strict rule)
     # or "problem" (then also any number or implicit constant written elsewhere in the
     # problem: a quantity the solver must wire in from another clause). Sources are tried in
@@ -65,12 +74,18 @@ class LabelSettings:
     grounding: str = "problem"
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
+    # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
+    reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region")
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"labels.source must be one of {SOURCES}, got {self.source!r}")
         if self.grounding not in GROUNDING:
             raise ValueError(f"labels.grounding must be one of {GROUNDING}, got {self.grounding!r}")
+        self.reject_checks = tuple(self.reject_checks)
+        unknown = set(self.reject_checks) - set(CHECKS) | ({"final_in_question"} & set(self.reject_checks))
+        if unknown:
+            raise ValueError(f"labels.reject_checks: unknown {sorted(unknown)}; choose from {CHECKS[:-1]}")
         if self.cot_steps not in COT_STEPS:
             raise ValueError(f"labels.cot_steps must be one of {COT_STEPS}, got {self.cot_steps!r}")
 
@@ -81,10 +96,11 @@ class LabelSettings:
             jsd=JSDConfig(**dict(signals["jsd"])),
             iaf=IAFConfig(**dict(signals["iaf"])),
             clauses=ClauseConfig(**dict(labels["clauses"])),
-            source=labels.get("source", "both"),
+            source=labels.get("source", "all"),
             cot_steps=labels.get("cot_steps", "jsd"),
             grounding=labels.get("grounding", "problem"),
             spacy_model=labels.get("spacy_model"),
+            reject_checks=tuple(labels.get("reject_checks", LabelSettings.reject_checks)),
         )
 
 
@@ -346,7 +362,15 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     numbers = _with_fraction_parts(extract_numbers(trace.text))
     grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
     steps, ungrounded, ambiguous = _build_steps(nodes, grounder, trace.cot)
-    out = _output_index([n.value for n in nodes], trace.gold_answer)
+    # one encoding of percentages and written fractions; flags follow the absorbed steps
+    steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
+    ungrounded = [any(ungrounded[o] for o in org) for org in origins]
+    ambiguous = [any(ambiguous[o] for o in org) for org in origins]
+    nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
+    try:
+        out = _output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
+    except ExecutionError:
+        out = len(steps) - 1
 
     # phases 3-4: highlights per op (IAF of its CoT step, its grounded operands, its cue
     # words), expanded to one clause region each
@@ -403,9 +427,13 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
             weights += anchor_w
         if s.source in ("cues", "all"):
             # relation words of this op in the sentences of its operands: where it is stated
-            cues = _in_sentences(parsed, cue_spans(trace.text, node.op), cue_sents) if cue_sents else []
-            spans += cues
-            weights += [CUE_WEIGHT] * len(cues)
+            # relation words of this op: in its operands' sentences, and (weaker) where its
+            # inputs were made
+            own = _in_sentences(parsed, cue_spans(trace.text, node.op), sents) if sents else []
+            near = [sp for sp in (_in_sentences(parsed, cue_spans(trace.text, node.op), cue_sents) if cue_sents else [])
+                    if sp not in own]
+            spans += own + near
+            weights += [CUE_WEIGHT] * len(own) + [SOURCE_CUE_WEIGHT] * len(near)
             if k == out and question is not None:  # a question that states the final relation
                 q = _in_sentences(parsed, cue_spans(trace.text, node.op, question=True), {question})
                 spans += q
@@ -429,12 +457,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
             if any(a.span and not _inside([a.span], step.region or (0, 0))[0] for a in step.args):
                 ungrounded[k] = True
 
-    # one encoding of percentages and written fractions; flags follow the absorbed steps
-    steps, origins = canonical_steps(steps, trace.text)
-    ungrounded = [any(ungrounded[o] for o in org) for org in origins]
-    ambiguous = [any(ambiguous[o] for o in org) for org in origins]
-    raw_spans = [raw_spans[org[0]] for org in origins]
-    d.pruned = len(nodes)
+    d.pruned = len(steps)
     steps, kept = _prune(steps, trace.gold_answer)
     d.pruned -= len(steps)
     record.steps = steps
@@ -450,10 +473,14 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     reason = reason or exec_failure or (None if correct else "wrong_answer")
     if parse_failed:
         reason = "cot_parse_error"
+    if reason is None:
+        d.checks = check_record(record, parsed)
+        failed = [c for c in s.reject_checks if d.checks.get(c)]
+        if failed:  # executes to gold, but in a shape the audit found behind wrong labels
+            reason = f"check_{failed[0]}"
+            d.checks = {}
     record.validated = reason is None
     record.reason = reason
-    if record.validated:
-        d.checks = check_record(record, parsed)
 
     # the seed's comparison: raw IAF tokens (not clause-expanded) as the regions, grounded
     # strictly (every literal operand inside its op's highlighted tokens)

@@ -10,6 +10,9 @@ operation from three encodings, so every step list is rewritten to one form:
 
 Rewrites (applied until none applies; values are unchanged, only the DAG's shape):
 
+- ``DIV(a, b)`` of two written values whose quotient the text writes as one fraction or
+  percentage ("1/2*50" of "half the number", "50/100*266" of "50%") -> that operand;
+
 - ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
   step that reads it;
 - ``DIV("1", "4")`` of the parts of one written "1/4" -> the operand "1/4";
@@ -26,11 +29,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from fractions import Fraction
+from typing import Callable
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
 
 _PERCENT_WORD = re.compile(r"%|percent|per cent", re.I)
+Refold = Callable[[Fraction], "Arg | None"]
 
 
 def _is_percent_number(a: Arg) -> bool:
@@ -75,10 +80,17 @@ def _drop(steps: list[Step], origins: list[list[int]], j: int, into: Arg | int) 
         s.args = [replace(a, step=a.step - 1) if a.kind == "result" and a.step > j else a for a in s.args]
 
 
-def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str) -> bool:
+def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold: Refold | None) -> bool:
     for j, s in enumerate(steps):
         a = s.args
         readers = _readers(steps, j)
+        if refold is not None and s.op == "DIV" and len(a) == 2 and readers and all(x.kind != "result" for x in a):
+            # "1/2*50" of "half the number": the fraction is one operand ("half" = 1/2), and
+            # whatever its digits were grounded to (a "one" elsewhere) goes with the step
+            literal = refold(Fraction(a[0].value) / Fraction(a[1].value))
+            if literal is not None:
+                _drop(steps, origins, j, literal)
+                return True
         if s.op == "DIV" and len(a) == 2 and readers:
             literal = None
             if _is_percent_number(a[0]) and _is_percent_sign(a[1], Fraction(100)):
@@ -114,13 +126,16 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str) -> boo
     return False
 
 
-def canonical_steps(steps: list[Step], text: str) -> tuple[list[Step], list[list[int]]]:
+def canonical_steps(steps: list[Step], text: str, refold: Refold | None = None) -> tuple[list[Step], list[list[int]]]:
     """``steps`` rewritten to the one encoding above (copies; the input is not changed),
     and for each new step the indices of the input steps it absorbed (itself first).
 
-    ``text`` is the problem text the arguments' spans index into."""
+    ``text`` is the problem text the arguments' spans index into. ``refold(value)`` returns
+    the one operand of the text that writes ``value`` as a fraction or percentage ("half" for
+    1/2, "50%" for 1/2, "3/4"), or None: then a DIV of two written values is that operand.
+    A step folded this way passes nothing of itself to its readers' ``origins``."""
     steps = [replace(s, args=list(s.args)) for s in steps]
     origins = [[k] for k in range(len(steps))]
-    while _rewrite_once(steps, origins, text):
+    while _rewrite_once(steps, origins, text, refold):
         pass
     return steps, origins

@@ -25,19 +25,19 @@ CUES: dict[str, tuple[str, ...]] = {
     "ADD": (
         r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"plus", r"more",
         r"add(?:s|ed|ing)?", r"increase[sd]?", r"gain(?:s|ed)?", r"both", r"extra", r"another",
-        r"additional", r"longer", r"older", r"taller", r"earns?", r"received?", r"bought", r"buys?",
+        r"additional", r"longer", r"older", r"taller",
     ),
     "SUB": (
         r"left", r"remain(?:s|ed|ing|der)?", r"rest", r"fewer", r"less", r"differen(?:ce|t)",
         r"more than", r"how (?:many|much) more", r"spen[dt]s?", r"gave", r"gives?", r"given",
         r"lost", r"lose[s]?", r"ate", r"eats?", r"minus", r"change", r"decrease[sd]?",
-        r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"sold", r"sells?",
-        r"used?", r"after", r"except", r"away", r"short", r"need(?:s|ed)?", r"save[sd]?",
+        r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"except", r"away",
+        r"short",
     ),
     "MUL": (
         r"times", r"each", r"per", r"every", r"twice", r"doubl\w*", r"tripl\w*", r"thrice",
-        r"quadrupl\w*", r"a (?:day|week|month|year|hour|minute)", r"dozens?", r"of", r"%",
-        r"percent", r"rate", r"costs?", r"apiece", r"as (?:many|much)",
+        r"quadrupl\w*", r"a (?:day|week|month|year|hour|minute)", r"dozens?", r"%",
+        r"percent", r"apiece", r"as (?:many|much)",
     ),
     "DIV": (
         r"hal(?:f|ves|ved|ve)", r"split\w*", r"shar\w+", r"divid\w+", r"equal(?:ly)?", r"per",
@@ -47,7 +47,7 @@ CUES: dict[str, tuple[str, ...]] = {
 }
 
 QUESTION_CUES: dict[str, tuple[str, ...]] = {
-    "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both"),
+    "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much) more", r"how (?:many|much) less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?"),
     "MUL": (r"each", r"per", r"every"),

@@ -57,6 +57,7 @@ _STOP = frozenset(
     "it be so if or not but".split()
 )
 _WORD = re.compile(r"[A-Za-z]+")
+_FRACTION_TEXT = re.compile(r"\d/\d|%|percent", re.I)
 _SENT_END = re.compile(r"[.?!](?:\s|$)")
 _BREAK = re.compile(r"[.,;:?!]|\band\b|\bor\b")
 
@@ -192,6 +193,18 @@ class Grounder:
         rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and key(c) != key(best[2])
                   and not (best[2].kind == c.kind == "implicit" and not is_relation(c))]
         return Choice(best[2], rivals, best[0])
+
+    def fraction(self, value: Fraction) -> Arg | None:
+        """The operand that writes ``value`` as one fraction or percentage: a relation word
+        ("half" = 1/2, "a third"), a written fraction ("3/4") or percentage ("50%"); the
+        first such in the text, or None."""
+        for a in self.implicits + self.numbers:
+            if a.kind == "implicit" and not is_relation(a) or a.kind == "number" and not _FRACTION_TEXT.search(a.text):
+                continue
+            hit = match_operand(value, [a])
+            if hit is not None and Fraction(hit.value) == value:
+                return hit
+        return None
 
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""
