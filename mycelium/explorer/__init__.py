@@ -4,6 +4,7 @@
 ``python -m mycelium.explorer --help`` is the command line.
 """
 
-from mycelium.explorer.site import build_site, problem_pages, render_problem, safe_id
+from mycelium.explorer.problem_page import render_problem
+from mycelium.explorer.site import build_site, problem_pages, safe_id
 
 __all__ = ["build_site", "problem_pages", "render_problem", "safe_id"]

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from mycelium.data.mawps_folds import GoldOperand, Span
-from mycelium.labels.cot_ops import Literal, find_arithmetic
+from mycelium.labels.cot_ops import find_arithmetic
+from mycelium.labels.expressions import Literal
 
 
 def gold_by_step(cot: str, gold: Sequence[GoldOperand]) -> list[list[GoldOperand | None]]:

@@ -10,7 +10,7 @@ most of that, with the labels' own code:
    many ... altogether?"), and keeping question fragments too (a variant we measured) lets
    through more false spans than it recovers: 29 exact span sets instead of 45, below.
 2. **snap**: each kept span is widened to its clause region by the labels' clause expansion
-   (``mycelium.labels.clauses.expand`` with the labels' ``ClauseConfig``), exactly as a step's
+   (``mycelium.labels.regions.expand`` with the labels' ``ClauseConfig``), exactly as a step's
    highlighted tokens are, so fragments of one clause become that clause; duplicates merge and
    nested/overlapping regions are resolved as for the BIO targets (``clean_regions``).
 
@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mycelium.labels.args import extract_numbers, implicit_operands
-from mycelium.labels.clauses import ClauseConfig, expand, load_spacy, parse
+from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
+from mycelium.labels.regions import expand
 from mycelium.models.bio import clean_regions
 
 Span = tuple[int, int]

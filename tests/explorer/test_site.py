@@ -12,7 +12,8 @@ from explorer_artifacts import PROBLEMS, Artifacts, make_labels
 
 from mycelium.explorer import build_site, problem_pages, safe_id
 from mycelium.explorer.__main__ import main
-from mycelium.explorer.site import Mark, label_from_dict, load_labels, spans_view
+from mycelium.explorer.artifacts import label_from_dict, load_labels
+from mycelium.explorer.render import Mark, spans_view
 from mycelium.explorer.svg import dag_svg
 from mycelium.explorer.wandb import log_problem_pages
 from mycelium.dag.steps import Arg, Step

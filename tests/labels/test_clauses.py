@@ -10,19 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from mycelium.labels.clauses import (
-    LEADING_TRIM,
-    ClauseConfig,
-    ParsedText,
-    clause_of,
-    expand,
-    expand_one,
-    load_spacy,
-    parse,
-    regions_for_ops,
-    split_for_ops,
-    tokens_of,
-)
+from mycelium.labels.clauses import LEADING_TRIM, ClauseConfig, ParsedText, clause_of, load_spacy, parse, tokens_of
+from mycelium.labels.regions import expand, expand_one, regions_for_ops, split_for_ops
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "labels" / "default.yaml"
 
