@@ -27,33 +27,31 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from fractions import Fraction
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all, format_value
+from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.canonical import canonical_steps
 from mycelium.labels.checks import CHECKS, check_record, is_question
-from mycelium.labels.clauses import ClauseConfig, ParsedText, regions_for_ops
+from mycelium.labels.clauses import ClauseConfig, ParsedText
 from mycelium.labels.cues import cue_spans
-from mycelium.labels.grounding import Grounder, context_words, key
-from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
-from mycelium.dag.steps import Arg, Step
+from mycelium.labels.grounding import Grounder
+from mycelium.labels.regions import regions_for_ops
+from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
+from mycelium.labels.validate import execute_steps, output_index, prune
 from mycelium.records.labels import LabelRecord
+from mycelium.records.traces import Trace
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
-from mycelium.records.traces import Trace
 
 SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
-CUE_WEIGHT = 0.75  # a relation cue word of the op in its operands' sentences
+CUE_WEIGHT = 1.5  # a relation cue word of the op in its operands' sentences
 SOURCE_CUE_WEIGHT = 0.3  # ... in the sentences where its input results were made
 QUESTION_WEIGHT = 4.0  # a question that states the final op's relation ("how many more")
 
@@ -138,41 +136,6 @@ def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], D
     return steps, d
 
 
-def _found_ops(trace: Trace) -> tuple[list[Found], bool, set[int]]:
-    """The CoT's equations in order, whether any failed to parse, and which of them were
-    recovered from the CoT text because no calculator annotation covers them."""
-    if trace.annotations:
-        parsed = parse_annotations(trace.annotations)
-        annotated = [f for f in parsed if isinstance(f, Found)]
-        failed = any(isinstance(f, ParseError) for f in parsed)
-        found = sorted(annotated + _unannotated(trace.cot, annotated, trace.gold_answer), key=lambda f: f.span[0])
-        return found, failed, {k for k, f in enumerate(found) if f.span[0] != f.span[1]}
-    found = [f for f in find_arithmetic(trace.cot) if f.expr.stated is not None and f.expr.nodes]
-    return found, False, set()
-
-
-def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> list[Found]:
-    """Arithmetic the solution writes without a calculator annotation ("100+20+80 = 200.")
-    whose value a later annotation uses, or that follows the last annotation and gives the
-    gold answer ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to
-    a written number of the same value: a coincidence that validates a wrong DAG."""
-    positions = [f.span[0] for f in annotated]
-    out = []
-    for f in find_arithmetic(cot):
-        a, b = f.span
-        if any(a <= p <= b + 2 for p in positions):  # the annotated equation, written out
-            continue
-        if f.expr.agrees is False and not f.expr.approx_agrees:
-            continue
-        value = f.expr.value
-        later = [g for g in annotated if g.span[0] > b]
-        if any(lit.value == value for g in later for lit in g.expr.literals if not lit.implicit):
-            out.append(f)
-        elif not later and gold is not None and answer_equals(value, gold):  # the final step, unannotated
-            out.append(f)
-    return out
-
-
 def _step_of(char_pos: int, steps_chars: np.ndarray) -> int:
     """Index of the CoT step whose char span holds ``char_pos`` (the last step starting before it)."""
     return int(max(np.searchsorted(steps_chars[:, 0], char_pos, side="right") - 1, 0))
@@ -183,144 +146,8 @@ def _inside(spans: list[tuple[int, int]], region: tuple[int, int] | list[tuple[i
     return np.array([any(a >= r0 and b <= r1 for r0, r1 in regions) for a, b in spans], dtype=bool)
 
 
-def _with_fraction_parts(numbers: list[Arg]) -> list[Arg]:
-    """Add the numerator and denominator of each written fraction as numbers of their own:
-    a CoT that writes "24*1/4" parses as (24*1)/4, and the "1" and the "4" are there in the
-    problem's "1/4" (digits only; "3 1/2" keeps its whole part as the fraction's)."""
-    parts = []
-    for a in numbers:
-        m = re.fullmatch(r"(\d+)/(\d+)", a.text)
-        if m and a.span:
-            s0 = a.span[0]
-            parts.append(Arg("number", m.group(1), text=m.group(1), span=(s0, s0 + len(m.group(1)))))
-            parts.append(Arg("number", m.group(2), text=m.group(2), span=(s0 + m.start(2), a.span[1])))
-    return sorted(numbers + parts, key=lambda a: a.span)
-
-
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
-
-
-class FlatOp(NamedTuple):
-    """One op node of the CoT, references to earlier nodes made global."""
-
-    op: str
-    operands: list  # Literal, or int: index of an earlier FlatOp
-    found: Found  # the equation it belongs to
-    value: Fraction  # what the CoT computed for it
-    recovered: bool = False  # written in the CoT text without a calculator annotation
-
-
-def _flatten(found: list[Found], recovered: set[int] | None = None) -> list[FlatOp]:
-    """All op nodes of all equations, in order (``recovered``: indices into ``found``)."""
-    out: list[FlatOp] = []
-    for k, f in enumerate(found):
-        base = len(out)
-        for node in f.expr.nodes:
-            operands = [base + o.index if isinstance(o, NodeRef) else o for o in node.operands]
-            out.append(FlatOp(node.op, operands, f, node.value, k in (recovered or ())))
-    return out
-
-
-def _sentence_at(cot: str, pos: int) -> str:
-    """The CoT sentence (line, or text between sentence stops) around char ``pos``."""
-    starts = [cot.rfind(sep, 0, max(pos - 1, 0)) + len(sep) for sep in ("\n", ". ")]
-    a = max([x for x in starts if x > 0] or [0])
-    ends = [e for e in (cot.find("\n", pos), cot.find(". ", pos)) if e >= 0]
-    return cot[a : min(ends) if ends else len(cot)]
-
-
-def _is_percent(node: FlatOp) -> bool:
-    """The op divides by 100 or multiplies by 1/100: its other literal is a percentage."""
-    lits = [o for o in node.operands if isinstance(o, Literal)]
-    return (node.op == "DIV" and any(o.value == 100 for o in lits[1:])) or (
-        node.op == "MUL" and any(o.value == Fraction(1, 100) for o in lits))
-
-
-def _build_steps(
-    nodes: list[FlatOp],
-    grounder: Grounder,
-    cot: str,
-) -> tuple[list[Step], list[bool], list[bool]]:
-    """Ground every node's literal operands (``Grounder``: position and meaning, not value
-    alone). Returns the steps, per step whether an operand could not be grounded, and per
-    step whether a choice was ambiguous (a tie between different occurrences or steps)."""
-    steps: list[Step] = []
-    results: list[Fraction | None] = []
-    recovered = frozenset(k for k, n in enumerate(nodes) if n.recovered)
-    ungrounded: list[bool] = []
-    ambiguous: list[bool] = []
-    for k, node in enumerate(nodes):
-        args: list[Arg] = []
-        taken: set = set()
-        rivals: list = []
-        context = context_words(_sentence_at(cot, node.found.span[0]))
-        ungrounded.append(False)
-        ambiguous.append(False)
-        for o in node.operands:
-            if isinstance(o, int):  # a reference to an earlier node (global index)
-                args.append(Arg("result", format_value(nodes[o].value), step=o))
-                continue
-            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node))
-            if choice.arg is None:
-                ungrounded[-1] = True
-                args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
-                continue
-            rivals += choice.rivals
-            taken.add(key(choice.arg))
-            args.append(choice.arg)
-        ambiguous[-1] = any(r not in taken for r in rivals)
-        for a in args:
-            grounder.take(a)
-        steps.append(Step(k, node.op, args, None, expr=node.found.expr.text))
-        # lets a later literal be recognised as this result; an identity step ("16*1" of
-        # "16*1/2") only repeats its input, so its value names nothing new
-        identity = any(Fraction(a.value) == node.value for a in args) and node.op in ("MUL", "DIV", "ADD", "SUB")
-        results.append(None if identity else node.value)
-    return steps, ungrounded, ambiguous
-
-
-def _output_index(values: list[Fraction], gold: str) -> int:
-    """The answer node: the last step whose value is gold (else the last step)."""
-    return max((i for i, v in enumerate(values) if answer_equals(v, gold)), default=len(values) - 1)
-
-
-def _prune(steps: list[Step], gold: str) -> tuple[list[Step], list[int]]:
-    """Keep what executes to the gold answer: the output is the last step whose value is
-    gold (else the last step), and only its ancestors stay (side computations and checks a
-    CoT makes after the answer go). Result references are renumbered. Returns the kept
-    steps and their indices before pruning."""
-    try:
-        values = execute_all(dag_from_steps(steps))
-    except ExecutionError:
-        return steps, list(range(len(steps)))
-    keep, todo = set(), [_output_index(values, gold)]
-    while todo:
-        i = todo.pop()
-        if i not in keep:
-            keep.add(i)
-            todo += [a.step for a in steps[i].args if a.kind == "result"]
-    order = sorted(keep)
-    new_index = {old: new for new, old in enumerate(order)}
-    kept = []
-    for old in order:
-        step = steps[old]
-        args = [replace(a, step=new_index[a.step]) if a.kind == "result" else a for a in step.args]
-        kept.append(replace(step, index=new_index[old], args=args))
-    return kept, order
-
-
-def execute_steps(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
-    """(answer, correct, failure reason) of the DAG built from ``steps``, filling each step's
-    value: the validation rule of every label (the self-improvement loop applies it too)."""
-    try:
-        values = execute_all(dag_from_steps(steps))
-    except ExecutionError as e:
-        return None, False, f"execution_error:{e.reason.value}"
-    for step, v in zip(steps, values):
-        step.value = format_value(v)
-    answer = values[-1]
-    return format_value(answer), answer_equals(answer, gold), None
 
 
 def _sentences_of(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
@@ -349,26 +176,27 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         return record, Diagnostics()
 
     cot_steps, d = _cot_steps(trace, s)
-    found, parse_failed, recovered = _found_ops(trace)
+    found, parse_failed, recovered = cot_operations(trace)
     if found:
         record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
-    nodes = _flatten(found, recovered)  # a bare number ("<<5=5>>") is an equation with no op
+    nodes = flatten(found, recovered)  # a bare number ("<<5=5>>") is an equation with no op
     if not nodes:
         record.reason = "no_ops"
         return record, d
     d.ops = len(nodes)
 
     # phase 5a: ground every literal operand (position and meaning, not value alone)
-    numbers = _with_fraction_parts(extract_numbers(trace.text))
+    numbers = with_fraction_parts(extract_numbers(trace.text))
     grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
-    steps, ungrounded, ambiguous = _build_steps(nodes, grounder, trace.cot)
+    steps, ungrounded, ambiguous = ground_steps(nodes, grounder, trace.cot)
     # one encoding of percentages and written fractions; flags follow the absorbed steps
     steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
-    ungrounded = [any(ungrounded[o] for o in org) for org in origins]
+    # an operand left as written (no span) is what "ungrounded" means; a fold may have replaced it
+    ungrounded = [any(a.kind != "result" and a.span is None for a in st.args) for st in steps]
     ambiguous = [any(ambiguous[o] for o in org) for org in origins]
     nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
     try:
-        out = _output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
+        out = output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
     except ExecutionError:
         out = len(steps) - 1
 
@@ -458,7 +286,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
                 ungrounded[k] = True
 
     d.pruned = len(steps)
-    steps, kept = _prune(steps, trace.gold_answer)
+    steps, kept = prune(steps, trace.gold_answer)
     d.pruned -= len(steps)
     record.steps = steps
     answer, correct, exec_failure = execute_steps(steps, trace.gold_answer)

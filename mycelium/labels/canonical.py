@@ -17,9 +17,10 @@ Rewrites (applied until none applies; values are unchanged, only the DAG's shape
   step that reads it;
 - ``DIV("1", "4")`` of the parts of one written "1/4" -> the operand "1/4";
 - ``MUL(..., "30%", "%"=1/100, ...)`` -> ``MUL(..., "30%"=3/10, ...)``;
-- ``MUL(x, "1")`` then ``DIV(that, "4")`` of one written "1/4" (and ``MUL(x, "30%")``
-  then ``DIV(that, "%")``) -> ``MUL(x, "1/4")`` (resp. ``MUL(x, "30%"=3/10)``), when nothing
-  else reads the MUL.
+- ``MUL(x, "1")`` then ``DIV(that, "4")`` of one written "1/4", or of any fraction the text
+  writes as one operand ("half" for "60*1/2"), and ``MUL(x, "30%")`` then ``DIV(that, "%")``
+  -> ``MUL(x, "1/4")`` (resp. ``MUL(x, "half")``, ``MUL(x, "30%"=3/10)``), when nothing else
+  reads the MUL.
 
 A step whose result nothing reads (the answer itself, "what percent") is left as it is.
 """
@@ -117,6 +118,8 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
                 new = None
                 if _fraction_parts(text, x, a[1]):
                     new = _as_fraction(text, x, a[1])
+                elif refold is not None and x.kind != "result" and a[1].kind != "result":
+                    new = refold(Fraction(x.value) / Fraction(a[1].value))  # "60*1/2" of "half of the $60"
                 elif _is_percent_number(x) and Fraction(x.value) >= 1 and _is_percent_sign(a[1], Fraction(100)):
                     new = _as_percent(x)
                 if new is not None:

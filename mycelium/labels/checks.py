@@ -51,7 +51,7 @@ def _clause_ids(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
 def _shared_region(r: LabelRecord, parsed: ParsedText) -> int:
     by_region: dict[tuple[int, int], list[set[int]]] = {}
     for s in r.steps:
-        spans = [a.span for a in s.args if a.kind == "number" and a.span is not None]
+        spans = [a.span for a in s.args if a.span is not None]  # written numbers and implied words
         if s.region is not None and spans:
             by_region.setdefault(s.region, []).append(_clause_ids(parsed, spans))
     flagged = 0
@@ -71,15 +71,16 @@ def _fragment(r: LabelRecord, a: int, b: int) -> bool:
     return any(sp[0] < a < sp[1] or sp[0] < b < sp[1] for s in r.steps for x in s.args if (sp := x.span))
 
 
-_ASKS = re.compile(r"\s*(?:calculate|find|determine|compute|what|how|express|give)\b", re.I)
+_ASKS = re.compile(r"\b(?:calculate|find|determine|compute|how (?:many|much|long|far|old)|what (?:is|was|are|were))\b", re.I)
 
 
 def is_question(text: str, sentence: tuple[int, int]) -> bool:
     """Does the (trimmed) sentence span ask the question: does it end with a "?" (inside it
-    or right after it), or open with an instruction ("Calculate the combined total ...")?"""
+    or right after it), or hold an instruction or a question phrase ("..., calculate her
+    total income.", "Calculate the combined total ...")?"""
     a, b = sentence
     return (text[a:b].rstrip().endswith("?") or text[b:b + 3].lstrip().startswith("?")
-            or bool(_ASKS.match(text, a)))
+            or bool(_ASKS.search(text, a, b)))
 
 
 def _final_in_question(r: LabelRecord, parsed: ParsedText) -> int:

@@ -47,7 +47,8 @@ CUES: dict[str, tuple[str, ...]] = {
 }
 
 QUESTION_CUES: dict[str, tuple[str, ...]] = {
-    "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all"),
+    "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all",
+            r"everything"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much) more", r"how (?:many|much) less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?"),
     "MUL": (r"each", r"per", r"every"),

@@ -9,8 +9,9 @@ value by position and meaning:
   each hour for two hours"); a second operand near the first one fits better;
 - an occurrence an earlier step already used is a worse fit than a fresh one;
 - an occurrence whose phrase words (its unit and owner: "48 *clips*", "$12 an *hour*",
-  "2 *large pizzas*") are also words of the CoT sentence that performs the op fits better,
-  one point per shared word: that sentence says what the number counts;
+  "2 *large pizzas*") are also words of the CoT's own mention of the literal ("5 *periods*
+  * $5 / *period*") fits better, and so does one whose "$" agrees with the mention's; the
+  CoT sentence as a whole counts less (it mostly names the result);
 - a number written with "%" fits an op that divides by 100 ("30%" over "30-second");
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed;
@@ -39,9 +40,13 @@ from mycelium.labels.cues import CUES
 from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
-UNIT_BONUS = 1.0  # per unit word of the occurrence that the op's CoT sentence also has
+UNIT_BONUS = 0.5  # per unit word of the occurrence that the op's CoT sentence also has
+MAX_SENTENCE_WORDS = 2  # ... counted up to this many (the sentence mostly names the result)
+MENTION_BONUS = 1.5  # per unit word shared with the CoT's own mention of the literal
+DOLLAR_BONUS = 1.5  # the CoT writes "$5" and so does the text
+DOLLAR_PENALTY = 0.75  # one writes a "$" and the other does not
 REUSE_PENALTY = 1.0  # the occurrence is already an operand of this very step
-NEAR_BONUS = 0.5  # in the sentence of an operand this step already took
+NEAR_BONUS = 1.0  # in the sentence of an operand this step already took
 USED_PENALTY = 1.5  # an earlier step already took this occurrence
 PERCENT_BONUS = 2.0  # "%"-written number for an op over 100
 RESULT_SCORE = 1.5  # an earlier result of equal value
@@ -58,6 +63,8 @@ _STOP = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z]+")
 _FRACTION_TEXT = re.compile(r"\d/\d|%|percent", re.I)
+# in CoT arithmetic the words after "=" name the result, not the operand: "4*6=24 points"
+_MATH_BREAK = re.compile(r"[.,;:?!=*/+×÷]|\s[x-]\s|\band\b|\bor\b")
 _SENT_END = re.compile(r"[.?!](?:\s|$)")
 _BREAK = re.compile(r"[.,;:?!]|\band\b|\bor\b")
 
@@ -75,15 +82,16 @@ def context_words(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _STOP)
 
 
-def unit_words(text: str, span: tuple[int, int], n: int = 4) -> frozenset[str]:
+def unit_words(text: str, span: tuple[int, int], n: int = 4, breaks: re.Pattern | None = None) -> frozenset[str]:
     """Up to ``n`` content words on each side of ``span``, within its phrase (up to the
     nearest punctuation or "and"/"or"): what a written number counts and who has it
     ("48 of her *friends*", "$12 an *hour*", "*large pizzas*")."""
+    breaks = breaks or _BREAK
     tail = text[span[1]:span[1] + 60]
-    stop = _BREAK.search(tail)
+    stop = breaks.search(tail)
     tail = tail[: stop.start()] if stop else tail
     head = text[max(0, span[0] - 60):span[0]]
-    stops = list(_BREAK.finditer(head))
+    stops = list(breaks.finditer(head))
     head = head[stops[-1].end():] if stops else head
     pick = lambda words: [w for w in _WORD.findall(words) if len(w) > 2 and w.lower() not in _STOP]  # noqa: E731
     return frozenset(_stem(w) for w in pick(tail)[:n] + pick(head)[-n:])
@@ -94,6 +102,20 @@ def _overlap(units: frozenset[str], context: frozenset[str]) -> int:
     ("large" ~ "largest", "mow" ~ "mowing")."""
     return sum(any(u == c or (min(len(u), len(c)) >= 3 and (u.startswith(c) or c.startswith(u)))
                    for c in context) for u in units)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """How the CoT writes one literal operand in its text: with a "$" or not, and the words
+    of its phrase ("5 *periods*", "$5 / *period*")."""
+
+    dollar: bool
+    words: frozenset[str]
+
+    @classmethod
+    def at(cls, cot: str, span: tuple[int, int]) -> "Mention":
+        dollar = "$" in cot[max(0, span[0] - 2):span[1]]
+        return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK))
 
 
 @dataclass
@@ -130,6 +152,7 @@ class Grounder:
         taken: set,
         recovered: frozenset[int] = frozenset(),
         percent: bool = False,
+        mention: Mention | None = None,
     ) -> Choice:
         """The best candidate for one literal ``value`` of ``op``.
 
@@ -138,7 +161,8 @@ class Grounder:
         the operands this step already took;
         ``recovered``: earlier steps the CoT computed without an annotation (a literal equal
         to one of them is that result, never a written number of the same value);
-        ``percent``: the op divides by 100 (prefer a number written with "%").
+        ``percent``: the op divides by 100 (prefer a number written with "%"); ``mention``:
+        how the CoT writes this literal (its "$" and phrase must agree with the occurrence's).
         Returns Choice(None) when nothing of that value exists.
         """
         scored: list[tuple[float, int, Arg]] = []  # (score, origin order, arg)
@@ -146,7 +170,12 @@ class Grounder:
             hit = match_operand(value, [a])
             if hit is None:
                 continue
-            s = 1.0 + UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
+            units = self._units.get(a.span, frozenset())
+            s = 1.0 + UNIT_BONUS * min(_overlap(units, context), MAX_SENTENCE_WORDS)
+            if mention is not None:
+                s += MENTION_BONUS * _overlap(units, mention.words)
+                s += DOLLAR_BONUS if mention.dollar and "$" in a.text else 0.0
+                s -= DOLLAR_PENALTY if mention.dollar != ("$" in a.text) else 0.0
             if self.used.get(a.span):
                 s -= USED_PENALTY
             if key(a) in taken:  # "35 + 35" of one "35 coins each hour": a last resort

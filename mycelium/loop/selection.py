@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mycelium.data.problems import Problem
-from mycelium.labels.assemble import execute_steps as execute_labels  # the labels stage's own execution rule
+from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.models.bio import clean_regions
 from mycelium.records.labels import LabelRecord
 from mycelium.records.predictions import Prediction

@@ -32,7 +32,7 @@ def test_natalia_is_validated_with_grounded_operands(nlp):
     # the DIV's region is the clause that carries it (the design's example)
     assert TEXT[slice(*div.region)] == "she sold half as many clips in May"
     # the strict rule: with "cover" regions every number or implicit operand lies in its region
-    strict, _ = label(make_trace(), nlp, grounding="region", clauses=ClauseConfig(select="cover"))
+    strict, _ = label(make_trace(), nlp, source="operands", grounding="region", clauses=ClauseConfig(select="cover"))
     assert strict.validated, strict.reason
     for step in strict.steps:
         for a in step.args:
