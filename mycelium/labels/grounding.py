@@ -54,6 +54,7 @@ RECENT_BONUS = 0.25  # ... the most recent such result
 IMPLICIT_SCORE = 0.5
 CUE_BONUS = 1.0  # an implied word that is a relation cue of the op ("half" for DIV)
 FRESH_RELATION_BONUS = 1.5  # a relation word ("twice", "a third", "%") no earlier step used
+UNIT_RESULT_PENALTY = 2.0  # a unit's size ("minutes" = 60) when an earlier step computed that value
 
 _STOP = frozenset(
     "the and for are was were has have had with that this from into than then each per how many "
@@ -200,8 +201,11 @@ class Grounder:
                 # one meant, and its phrase ("twice the weight of Karen's *tote*") says which
                 s += UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
                 s += -USED_PENALTY if self.used.get(a.span) else FRESH_RELATION_BONUS
-            elif self.used.get(a.span) and a.text != "%":
-                s -= USED_PENALTY
+            else:
+                if self.used.get(a.span) and a.text != "%":
+                    s -= USED_PENALTY
+                if value in results:  # "minutes" = 60 when a step just computed 60 minutes
+                    s -= UNIT_RESULT_PENALTY
             scored.append((s, -a.span[0], hit))
         last = None
         for i in range(len(results) - 1, -1, -1):
