@@ -44,7 +44,7 @@ UNIT_BONUS = 0.5  # per unit word of the occurrence that the op's CoT sentence a
 MAX_SENTENCE_WORDS = 2  # ... counted up to this many (the sentence mostly names the result)
 MENTION_BONUS = 1.5  # per unit word shared with the CoT's own mention of the literal
 DOLLAR_BONUS = 1.5  # the CoT writes "$5" and so does the text
-DOLLAR_PENALTY = 0.75  # one writes a "$" and the other does not
+DOLLAR_PENALTY = 0.75  # the CoT writes "$5" and the occurrence has no "$"
 REUSE_PENALTY = 1.0  # the occurrence is already an operand of this very step
 NEAR_BONUS = 1.0  # in the sentence of an operand this step already took
 USED_PENALTY = 1.5  # an earlier step already took this occurrence
@@ -176,7 +176,7 @@ class Grounder:
             if mention is not None:
                 s += MENTION_BONUS * _overlap(units, mention.words)
                 s += DOLLAR_BONUS if mention.dollar and "$" in a.text else 0.0
-                s -= DOLLAR_PENALTY if mention.dollar != ("$" in a.text) else 0.0
+                s -= DOLLAR_PENALTY if mention.dollar and "$" not in a.text else 0.0  # CoTs often drop a "$"
             if self.used.get(a.span):
                 s -= USED_PENALTY
             if key(a) in taken:  # "35 + 35" of one "35 coins each hour": a last resort
