@@ -27,6 +27,7 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,7 @@ from mycelium.records.traces import Trace
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
 
+_RELATION_NUMBER = re.compile(r"\d/\d|%|percent", re.I)
 SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
@@ -219,7 +221,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     for k, (node, step) in enumerate(zip(nodes, steps)):
         grounded = [a for a in step.args if a.span is not None]
         anchors = [a.span for a in grounded]
-        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" else 1.0 for a in grounded]
+        # a relation operand ("half", "3/4", "25%") is where the op is stated: it outweighs a
+        # plain quantity ("200 apples") when their clauses differ
+        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" or _RELATION_NUMBER.search(a.text) else 1.0 for a in grounded]
         # an op on earlier results only is stated where its inputs were
         sents = _sentences_of(parsed, anchors) if anchors else set().union(
             *[anchor_sents[a.step] for a in step.args if a.kind == "result"])

@@ -50,9 +50,11 @@ QUESTION_CUES: dict[str, tuple[str, ...]] = {
     "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all",
             r"everything"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much) more", r"how (?:many|much) less",
-            r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?"),
-    "MUL": (r"each", r"per", r"every"),
-    "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction"),
+            r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?",
+            r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat"),
+    "MUL": (r"each", r"per", r"every", r"how many (?:minutes|seconds|inches|ounces|months|days|cents)"),
+    "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction",
+            r"how many (?:hours|minutes|days|weeks|feet|yards|dollars|dozens?)"),
 }
 
 
