@@ -1,0 +1,70 @@
+"""One encoding of percentages and written fractions (mycelium.labels.canonical)."""
+
+from fractions import Fraction
+
+from mycelium.dag.graph import dag_from_steps, execute
+from mycelium.dag.steps import Arg, Step
+from mycelium.labels.canonical import canonical_steps
+
+TEXT = "She sells 30% of her 80 apples and gives 1/4 of the rest away."
+PCT = Arg("number", "30", text="30%", span=(10, 13))
+SIGN = Arg("implicit", "100", text="%", span=(12, 13))
+APPLES = Arg("number", "80", text="80", span=(21, 23))
+ONE = Arg("number", "1", text="1", span=(41, 42))
+FOUR = Arg("number", "4", text="4", span=(43, 44))
+
+
+def res(i):
+    return Arg("result", "0", step=i)
+
+
+def value(steps):
+    return execute(dag_from_steps(steps))
+
+
+def test_percent_over_the_percent_sign_becomes_one_operand():
+    steps = [Step(0, "DIV", [PCT, SIGN], None), Step(1, "MUL", [res(0), APPLES], None)]
+    out, origins = canonical_steps(steps, TEXT)
+    assert [s.op for s in out] == ["MUL"] and origins == [[1, 0]]
+    assert out[0].args[0].text == "30%" and out[0].args[0].value == "3/10"
+    assert value(out) == value(steps) == 24
+
+
+def test_multiply_then_divide_by_the_sign_folds_into_the_multiply():
+    steps = [Step(0, "MUL", [APPLES, PCT], None), Step(1, "DIV", [res(0), SIGN], None)]
+    out, _ = canonical_steps(steps, TEXT)
+    assert [s.op for s in out] == ["MUL"] and value(out) == 24
+    assert {a.text: a.value for a in out[0].args}["30%"] == "3/10"
+
+
+def test_hundredth_factor_is_dropped_for_the_percent_value():
+    hundredth = Arg("implicit", "1/100", text="%", span=(12, 13))
+    steps = [Step(0, "MUL", [PCT, hundredth, APPLES], None)]
+    out, _ = canonical_steps(steps, TEXT)
+    assert [(a.text, a.value) for a in out[0].args] == [("30%", "3/10"), ("80", "80")]
+    assert value(out) == 24
+
+
+def test_split_written_fraction_is_one_operand():
+    rest = Arg("number", "56", text="56", span=None)
+    steps = [Step(0, "MUL", [rest, ONE], None), Step(1, "DIV", [res(0), FOUR], None)]
+    out, origins = canonical_steps(steps, TEXT)
+    assert len(out) == 1 and origins == [[0, 1]]
+    frac = out[0].args[1]
+    assert (frac.text, frac.value, frac.span) == ("1/4", "1/4", (41, 44))
+    assert value(out) == Fraction(14)
+
+
+def test_refold_replaces_a_division_of_written_values_and_its_digits():
+    half = Arg("implicit", "1/2", text="half", span=(0, 4))
+    steps = [Step(0, "DIV", [Arg("number", "1", text="one", span=(50, 53)), Arg("implicit", "2", text="half", span=(0, 4))], None),
+             Step(1, "MUL", [res(0), APPLES], None)]
+    out, origins = canonical_steps(steps, TEXT, refold=lambda v: half if v == Fraction(1, 2) else None)
+    assert len(out) == 1 and out[0].args[0] is half and origins == [[1]]
+    assert value(out) == 40
+
+
+def test_the_answer_step_and_unrelated_steps_stay():
+    steps = [Step(0, "DIV", [PCT, SIGN], None)]  # "what percent": nothing reads it
+    out, _ = canonical_steps(steps, TEXT)
+    assert out == steps and out is not steps

@@ -1,0 +1,29 @@
+"""Relation cue lexicon (mycelium.labels.cues)."""
+
+from mycelium.labels.cues import CUES, QUESTION_CUES, cue_spans
+
+TEXT = "Tom has 5 apples. Ann has three times as many. She gives half away. How many are left in total?"
+
+
+def words(spans):
+    return [TEXT[a:b] for a, b in spans]
+
+
+def test_cues_find_the_relation_words_of_each_op():
+    assert "times" in words(cue_spans(TEXT, "MUL"))
+    assert "half" in words(cue_spans(TEXT, "DIV"))
+    assert {"left", "away"} <= set(words(cue_spans(TEXT, "SUB")))
+    assert "total" in words(cue_spans(TEXT, "ADD"))
+
+
+def test_question_cues_and_whole_words():
+    assert words(cue_spans(TEXT, "SUB", question=True)) == ["left"]
+    assert cue_spans("The leftover cake", "SUB") == []  # "left" only as a word
+    assert cue_spans(TEXT, "POW") == []
+
+
+def test_every_op_has_cues_and_patterns_compile():
+    assert set(CUES) == {"ADD", "SUB", "MUL", "DIV"} and set(QUESTION_CUES) == set(CUES)
+    for op in CUES:
+        cue_spans(TEXT, op)
+        cue_spans(TEXT, op, question=True)
