@@ -22,6 +22,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--traces", default="artifacts/traces/gsm8k-train/smollm2_135m-dataset")
     ap.add_argument("--limit", type=int, default=1000)
+    ap.add_argument("--parse-cache", default=None, help="spaCy doc cache dir, as the labels stage uses "
+                    "(<traces>/.parse-cache): a second run reads the parses instead of parsing")
     args = ap.parse_args()
 
     settings = LabelSettings.from_config(OmegaConf.load("conf/signals/default.yaml"), OmegaConf.load("conf/labels/default.yaml"))
@@ -33,7 +35,7 @@ def main() -> None:
     nlp = load_spacy(settings.spacy_model)
     times["load spaCy"] = time.perf_counter() - t
     t = time.perf_counter()
-    parsed = parse([tr.text for tr in traces], nlp, settings.clauses)
+    parsed = parse([tr.text for tr in traces], nlp, settings.clauses, cache=args.parse_cache)
     times["parse (spaCy + clauses)"] = time.perf_counter() - t
     t = time.perf_counter()
     validated = sum(label_trace(tr, p, settings)[0].validated for tr, p in zip(traces, parsed))

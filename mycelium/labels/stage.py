@@ -42,7 +42,10 @@ def run_labels(
         raise UserError(f"{traces_dir} holds no traces: run `python extract.py stage=teacher ...` first")
     nlp = load_spacy(settings.spacy_model)
     ok = [t for t in traces if not t.error]
-    parsed = dict(zip((t.id for t in ok), parse([t.text for t in ok], nlp, settings.clauses)))
+    # the spaCy parse of the problem texts is cached beside the traces: a sweep over label
+    # knobs parses once
+    texts = [t.text for t in ok]
+    parsed = dict(zip((t.id for t in ok), parse(texts, nlp, settings.clauses, cache=traces_dir / ".parse-cache")))
     records: list[LabelRecord] = []
     diags = []
     for trace in tqdm(traces, desc="labels", unit="problem", disable=not progress):

@@ -294,3 +294,20 @@ def test_regions_contiguous_within_text_property(P, k, raw, cover, adjacent):
         for piece in pieces:
             _check_region(p, piece)
             assert one[0] <= piece[0] and piece[1] <= one[1]
+
+
+def test_parse_cache_returns_the_same_parse_and_is_reused(tmp_path):
+    from mycelium.labels.clauses import load_spacy, parse
+
+    nlp = load_spacy()
+    texts = ["Tom has 3 apples and Mary has 5.", "How many apples do they have?"]
+    plain = parse(texts, nlp)
+    first = parse(texts, nlp, cache=tmp_path)
+    (cached,) = list(tmp_path.iterdir())
+    second = parse(texts, nlp, cache=tmp_path)
+    for a, b, c in zip(plain, first, second):
+        for f in ("starts", "heads", "deps", "sent", "clause_spans"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)) and np.array_equal(getattr(a, f), getattr(c, f))
+    assert list(tmp_path.iterdir()) == [cached]  # same texts: one file, read back
+    parse(texts[:1], nlp, cache=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2  # other texts: their own file
