@@ -19,7 +19,7 @@ from mycelium.runs.results import format_value, load_jobs, main, split_overrides
 ALL_STAGES = None  # chain=full's own stages
 # experiment -> (its swept knobs and their values, the chain stages it runs)
 ABLATIONS = {
-    "ablate_label_source": ({"labels.source": "iaf,operands,both"}, ALL_STAGES),
+    "ablate_label_source": ({"labels.source": "iaf,operands,both,cues,all"}, ALL_STAGES),
     "ablate_cot_steps": ({"labels.cot_steps": "jsd,sentence"}, ALL_STAGES),
     "ablate_regions": ({"chain.students.segmenter.datamodule.targets": "regions,raw_iaf"},
                        ["teacher", "labels", "segmenter"]),
