@@ -68,9 +68,17 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
                 lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
             lg.log_hyperparams({f"labels/{k}": v for k, v in stats.items() if isinstance(v, int)})
         trainer.fit(model=model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        monitor = cfg.get("optimized_metric")
+        if monitor and monitor not in trainer.callback_metrics and datamodule.val_dataloader() is not None:
+            # the run ended before its first validation (a short max_steps): validate the
+            # final weights and keep them as the best checkpoint, so test and export have one
+            log.info("no validation ran during fit: validating the final weights")
+            trainer.validate(model=model, datamodule=datamodule)
+            if trainer.checkpoint_callback and trainer.checkpoint_callback.dirpath:
+                best = str(Path(trainer.checkpoint_callback.dirpath) / "end-of-fit.ckpt")
+                trainer.save_checkpoint(best)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if cfg.get("test"):
             # ckpt_path=best loads the best weights into `model`, so the export below is the best.
             trainer.test(model=model, datamodule=datamodule, ckpt_path=best or None)

@@ -39,3 +39,15 @@ def test_pad_token_is_set_and_pooling_ignores_padding() -> None:
     assert enc["input_ids"].shape[1] > alone["input_ids"].shape[1]  # `short` was padded
     assert torch.allclose(batched, single, atol=1e-5)
     assert module.predict_ops([("Tom has 5 apples.", (8, 16))]) [0] in module.labels
+
+
+def test_a_run_that_ends_before_its_first_validation_validates_keeps_and_exports(cfg_factory) -> None:
+    # the usual smoke test, `train.py ... +trainer.max_steps=2`: the epoch never reaches its
+    # validation, EarlyStopping must not kill the run, and the end weights are validated,
+    # kept as the best checkpoint, tested and exported
+    cfg = cfg_factory(["model=classifier", "+trainer.max_steps=1", "trainer.limit_train_batches=2"])
+    metrics = train(cfg)
+    assert {"val/f1_macro", "test/acc"} <= set(metrics)
+    run = Path(cfg.paths.output_dir)
+    assert (run / "checkpoints" / "end-of-fit.ckpt").is_file()
+    assert (run / "export" / "label_map.json").is_file()
