@@ -37,7 +37,7 @@ from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.canonical import canonical_steps
 from mycelium.labels.checks import CHECKS, check_record, is_question
-from mycelium.labels.clauses import ClauseConfig, ParsedText
+from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.regions import regions_for_ops
@@ -160,6 +160,25 @@ def _in_sentences(parsed: ParsedText, spans: list[tuple[int, int]], sents: set[i
     return [sp for sp in spans if _sentences_of(parsed, [sp]) <= sents]
 
 
+def _whole_statement(parsed: ParsedText, region: tuple[int, int] | None, step, max_tokens: int) -> tuple[int, int] | None:
+    """A sum, difference or product whose written operands all sit in one sentence is stated
+    by the clauses that hold them together ("5 cans of soda plus 64 ounces of water"): widen
+    a region that holds only some of them to the hull of their clauses."""
+    spans = [a.span for a in step.args if a.kind == "number" and a.span is not None]
+    if region is None or step.op not in ("ADD", "SUB", "MUL") or len(spans) < 2:
+        return region
+    if all(region[0] <= a and b <= region[1] for a, b in spans) or len(_sentences_of(parsed, spans)) != 1:
+        return region
+    toks = np.concatenate([tokens_of(parsed, sp) for sp in spans + [region]])
+    if len(toks) == 0 or len(_sentences_of(parsed, [region] + spans)) != 1:
+        return region
+    start = int(parsed.clause_spans[toks, 0].min())
+    end = int(parsed.clause_spans[toks, 1].max())
+    if len(tokens_of(parsed, (start, end))) > max_tokens:
+        return region
+    return start, end
+
+
 def _question_sentence(parsed: ParsedText) -> int | None:
     """Index of the last sentence that ends with "?" (the question), if any."""
     for i in range(len(parsed.sent_spans) - 1, -1, -1):
@@ -275,6 +294,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         op_anchors.append(anchors)
 
     regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
+    regions = [_whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
     d.raw_tokens = [len(sp) for sp in op_spans]
     for r in regions:
         if r is not None:

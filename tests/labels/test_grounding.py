@@ -165,3 +165,13 @@ def test_unit_words_and_relation_words():
     assert "larg" in "".join(unit_words(text, spans[0])) and "small" in unit_words(text, spans[1])
     half, dozen = implicit_operands("half a dozen")
     assert is_relation(half) and not is_relation(dozen)
+
+
+def test_a_sum_stated_across_conjuncts_of_one_sentence_takes_both(nlp):
+    text = "On Monday it rained 4 inches and on Tuesday it rained 3 inches. How many inches did it rain?"
+    solution = "It rained 4+3=<<4+3=7>>7 inches.\n#### 7"
+    r = label(text, solution, "7", nlp)
+    assert r.validated, r.reason
+    (add,) = r.steps
+    region = text[add.region[0]:add.region[1]]
+    assert "4 inches" in region and "3 inches" in region
