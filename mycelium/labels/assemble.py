@@ -75,7 +75,7 @@ class LabelSettings:
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
-    reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region")
+    reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part")
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

@@ -16,6 +16,7 @@ Rewrites (applied until none applies; values are unchanged, only the DAG's shape
 - ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
   step that reads it;
 - ``DIV("1", "4")`` of the parts of one written "1/4" -> the operand "1/4";
+- ``DIV(x, "4")`` by the denominator of a written "1/4" -> ``MUL(x, "1/4")``;
 - ``MUL(..., "30%", "%"=1/100, ...)`` -> ``MUL(..., "30%"=3/10, ...)``;
 - ``MUL(x, "1")`` then ``DIV(that, "4")`` of one written "1/4", or of any fraction the text
   writes as one operand ("half" for "60*1/2"), and ``MUL(x, "30%")`` then ``DIV(that, "%")``
@@ -51,6 +52,12 @@ def _fraction_parts(text: str, n: Arg, d: Arg) -> bool:
     """``n`` and ``d`` are the numerator and denominator of one written "n/d"."""
     return (n.kind == d.kind == "number" and n.span is not None and d.span is not None
             and n.span[1] + 1 == d.span[0] and text[n.span[1]] == "/")
+
+
+def _unit_fraction_denominator(text: str, d: Arg) -> bool:
+    """``d`` is the denominator of a written "1/d" (not the whole fraction)."""
+    return (d.kind == "number" and d.span is not None and d.span[0] >= 2
+            and text[d.span[0] - 2:d.span[0]] == "1/" and (d.span[0] < 3 or not text[d.span[0] - 3].isdigit()))
 
 
 def _as_percent(a: Arg) -> Arg:
@@ -129,6 +136,17 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
     return False
 
 
+def _unit_fractions(steps: list[Step], text: str) -> None:
+    """``DIV(x, "4")`` of a written "1/4" -> ``MUL(x, "1/4")`` (after the folds above, so a
+    "24*1/4" split by the parser is folded first)."""
+    for j, s in enumerate(steps):
+        if s.op == "DIV" and len(s.args) == 2 and _unit_fraction_denominator(text, s.args[1]):
+            d = s.args[1]
+            n0 = d.span[0] - 2
+            one_over = Arg("number", format_value(1 / Fraction(d.value)), text=text[n0:d.span[1]], span=(n0, d.span[1]))
+            steps[j] = replace(s, op="MUL", args=[s.args[0], one_over])
+
+
 def canonical_steps(steps: list[Step], text: str, refold: Refold | None = None) -> tuple[list[Step], list[list[int]]]:
     """``steps`` rewritten to the one encoding above (copies; the input is not changed),
     and for each new step the indices of the input steps it absorbed (itself first).
@@ -141,4 +159,5 @@ def canonical_steps(steps: list[Step], text: str, refold: Refold | None = None) 
     origins = [[k] for k in range(len(steps))]
     while _rewrite_once(steps, origins, text, refold):
         pass
+    _unit_fractions(steps, text)
     return steps, origins

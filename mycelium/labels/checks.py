@@ -13,6 +13,8 @@ report sums them over validated problems (``report.json``: ``checks``).
   different clauses (the rubric's SHARED flag).
 - ``fragment_region``: a region that cuts a quantity ("by 30" without its "%", "(sq ft"):
   fewer than 3 words, unbalanced brackets, or a boundary inside or right before a number.
+- ``fraction_part``: an operand that is one digit group of a written fraction ("the 2 of
+  1/2", "3/5" built from the 3 of "1/3" and the 5 of "2/5"): a digit taken for its value.
 - ``final_in_question``: the problem's last step's region lies in its question sentence
   (a count of problems, not a failure).
 """
@@ -27,7 +29,9 @@ import numpy as np
 from mycelium.labels.clauses import ParsedText, tokens_of
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "final_in_question")
+CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "fraction_part",
+          "final_in_question")
+_FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
 
 
@@ -42,6 +46,13 @@ def _value_coincidence(r: LabelRecord) -> int:
         earlier = {Fraction(x.value) for x in r.steps[:k] if x.value is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
     return flagged
+
+
+def _fraction_part(r: LabelRecord) -> int:
+    """Steps with an operand that is one digit group of a written fraction ("the 2 of 1/2")."""
+    fractions = [m.span() for m in _FRACTION.finditer(r.text)]
+    inside = lambda sp: any(f[0] <= sp[0] and sp[1] <= f[1] and sp != f for f in fractions)  # noqa: E731
+    return sum(any(a.kind == "number" and a.span is not None and inside(a.span) for a in s.args) for s in r.steps)
 
 
 def _clause_ids(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
@@ -102,6 +113,7 @@ def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
         "value_coincidence": _value_coincidence(r),
         "shared_region": _shared_region(r, parsed),
         "fragment_region": sum(_fragment(r, a, b) for a, b in regions),
+        "fraction_part": _fraction_part(r),
         "final_in_question": _final_in_question(r, parsed),
     }
 

@@ -68,3 +68,15 @@ def test_the_answer_step_and_unrelated_steps_stay():
     steps = [Step(0, "DIV", [PCT, SIGN], None)]  # "what percent": nothing reads it
     out, _ = canonical_steps(steps, TEXT)
     assert out == steps and out is not steps
+
+
+def test_division_by_the_denominator_of_a_unit_fraction_is_a_product():
+    text = "Ann has 36 pens and gives 1/4 of them away."
+    four = Arg("number", "4", text="4", span=(text.index("1/4") + 2, text.index("1/4") + 3))
+    steps = [Step(0, "DIV", [Arg("number", "36", text="36", span=(8, 10)), four], None)]
+    out, _ = canonical_steps(steps, text)
+    assert out[0].op == "MUL" and (out[0].args[1].text, out[0].args[1].value) == ("1/4", "1/4")
+    assert value(out) == 9
+    two_fifths = "Ann has 36 pens and gives 2/5 of them away."  # not a unit fraction: unchanged
+    five = Arg("number", "5", text="5", span=(two_fifths.index("2/5") + 2, two_fifths.index("2/5") + 3))
+    assert canonical_steps([Step(0, "DIV", [steps[0].args[0], five], None)], two_fifths)[0][0].op == "DIV"

@@ -37,7 +37,8 @@ Q = span("How many miles does he cover")
 def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
-        "same_span_twice": 0, "value_coincidence": 0, "shared_region": 0, "fragment_region": 0, "final_in_question": 1}
+        "same_span_twice": 0, "value_coincidence": 0, "shared_region": 0, "fragment_region": 0, "fraction_part": 0,
+        "final_in_question": 1}
 
 
 def test_each_check_flags_its_shape(parsed):
@@ -58,3 +59,13 @@ def test_questions_and_totals():
     assert not is_question(TEXT, MON)
     assert total([{"shared_region": 2}, {"shared_region": 1, "fragment_region": 1}])["shared_region"] == 3
     assert set(total([])) == set(CHECKS)
+
+
+def test_a_digit_of_a_written_fraction_is_flagged(parsed):
+    text = "Ann ate 1/2 of a pie and 2 apples."
+    two = Arg("number", "2", text="2", span=(text.index("1/2") + 2, text.index("1/2") + 3))
+    whole = Arg("number", "1/2", text="1/2", span=(text.index("1/2"), text.index("1/2") + 3))
+    rec = lambda arg: LabelRecord("t", text, "1", [Step(0, "MUL", [arg, arg], "1", region=(0, len(text)))], "1", True)  # noqa: E731
+    (p,) = parse([text], load_spacy())
+    assert check_record(rec(two), p)["fraction_part"] == 1
+    assert check_record(rec(whole), p)["fraction_part"] == 0
