@@ -251,6 +251,20 @@ def implicit_operands(text: str, offset: int = 0) -> list[Arg]:
     return sorted(out, key=lambda a: a.span)
 
 
+PERCENT_WORDS = re.compile(r"%|percent|per cent", re.IGNORECASE)
+_FRACTION_DIGITS = re.compile(r"\d/\d")
+
+
+def writes_percent(text: str) -> bool:
+    """Is ``text`` (a number's or a word's) written as a percentage: "25%", "30 percent"?"""
+    return bool(PERCENT_WORDS.search(text))
+
+
+def writes_fraction(text: str) -> bool:
+    """Is ``text`` written as one fraction or percentage: "3/4", "1 1/2", "25%"?"""
+    return bool(_FRACTION_DIGITS.search(text)) or writes_percent(text)
+
+
 def alternatives(arg: Arg) -> list[Fraction]:
     """Other values the same words can stand for: "half" -> [1/2], "25%" -> [1/4]."""
     if arg.kind == "number" and re.search(r"%|cent\s*$", arg.text, re.IGNORECASE):

@@ -27,14 +27,13 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all
 from mycelium.errors import UserError
-from mycelium.labels.args import extract_numbers, implicit_operands
+from mycelium.labels.args import extract_numbers, implicit_operands, writes_fraction
 from mycelium.labels.canonical import canonical_steps
 from mycelium.labels.checks import CHECKS, check_record, is_question
 from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
@@ -48,7 +47,6 @@ from mycelium.records.traces import Trace
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
 
-_RELATION_NUMBER = re.compile(r"\d/\d|%|percent", re.I)
 SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
@@ -167,10 +165,10 @@ def _whole_statement(parsed: ParsedText, region: tuple[int, int] | None, step, m
     spans = [a.span for a in step.args if a.kind == "number" and a.span is not None]
     if region is None or step.op not in ("ADD", "SUB", "MUL") or len(spans) < 2:
         return region
-    if all(region[0] <= a and b <= region[1] for a, b in spans) or len(_sentences_of(parsed, spans)) != 1:
+    if all(region[0] <= a and b <= region[1] for a, b in spans) or len(_sentences_of(parsed, [region] + spans)) != 1:
         return region
     toks = np.concatenate([tokens_of(parsed, sp) for sp in spans + [region]])
-    if len(toks) == 0 or len(_sentences_of(parsed, [region] + spans)) != 1:
+    if len(toks) == 0:
         return region
     start = int(parsed.clause_spans[toks, 0].min())
     end = int(parsed.clause_spans[toks, 1].max())
@@ -209,7 +207,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     # phase 5a: ground every literal operand (position and meaning, not value alone)
     numbers = with_fraction_parts(extract_numbers(trace.text))
     grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
-    steps, ungrounded, ambiguous = ground_steps(nodes, grounder, trace.cot)
+    steps, ambiguous = ground_steps(nodes, grounder, trace.cot)
     # one encoding of percentages and written fractions; flags follow the absorbed steps
     steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
     # an operand left as written (no span) is what "ungrounded" means; a fold may have replaced it
@@ -217,9 +215,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     ambiguous = [any(ambiguous[o] for o in org) for org in origins]
     nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
     try:
-        out = output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
+        answer_step = output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
     except ExecutionError:
-        out = len(steps) - 1
+        answer_step = None  # rejected below; every step is kept and the last is the "answer"
+    out = len(steps) - 1 if answer_step is None else answer_step
 
     # phases 3-4: highlights per op (IAF of its CoT step, its grounded operands, its cue
     # words), expanded to one clause region each
@@ -242,7 +241,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         anchors = [a.span for a in grounded]
         # a relation operand ("half", "3/4", "25%") is where the op is stated: it outweighs a
         # plain quantity ("200 apples") when their clauses differ
-        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" or _RELATION_NUMBER.search(a.text) else 1.0 for a in grounded]
+        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" or writes_fraction(a.text) else 1.0 for a in grounded]
         # an op on earlier results only is stated where its inputs were
         sents = _sentences_of(parsed, anchors) if anchors else set().union(
             *[anchor_sents[a.step] for a in step.args if a.kind == "result"])
@@ -310,7 +309,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
                 ungrounded[k] = True
 
     d.pruned = len(steps)
-    steps, kept = prune(steps, trace.gold_answer)
+    steps, kept = prune(steps, answer_step)
     d.pruned -= len(steps)
     record.steps = steps
     answer, correct, exec_failure = execute_steps(steps, trace.gold_answer)

@@ -28,24 +28,23 @@ A step whose result nothing reads (the answer itself, "what percent") is left as
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from fractions import Fraction
 from typing import Callable
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
+from mycelium.labels.args import PERCENT_WORDS, writes_percent
 
-_PERCENT_WORD = re.compile(r"%|percent|per cent", re.I)
 Refold = Callable[[Fraction], "Arg | None"]
 
 
 def _is_percent_number(a: Arg) -> bool:
-    return a.kind == "number" and bool(_PERCENT_WORD.search(a.text)) and a.span is not None
+    return a.kind == "number" and writes_percent(a.text) and a.span is not None
 
 
 def _is_percent_sign(a: Arg, value: Fraction) -> bool:
-    return a.kind == "implicit" and bool(_PERCENT_WORD.fullmatch(a.text.strip())) and Fraction(a.value) == value
+    return a.kind == "implicit" and bool(PERCENT_WORDS.fullmatch(a.text.strip())) and Fraction(a.value) == value
 
 
 def _fraction_parts(text: str, n: Arg, d: Arg) -> bool:

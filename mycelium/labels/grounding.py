@@ -30,12 +30,13 @@ another of its operands ("5 + 5" of "5 red pens and 5 blue pens" takes both), th
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import match_operand
+from mycelium.labels.args import match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
 from mycelium.dag.steps import Arg
 
@@ -63,7 +64,6 @@ _STOP = frozenset(
     "it be so if or not but".split()
 )
 _WORD = re.compile(r"[A-Za-z]+")
-_FRACTION_TEXT = re.compile(r"\d/\d|%|percent", re.I)
 # in CoT arithmetic the words after "=" name the result, not the operand: "4*6=24 points"
 _MATH_BREAK = re.compile(r"[.,;:?!=*/+×÷]|\s[x-]\s|\band\b|\bor\b")
 _SENT_END = re.compile(r"[.?!](?:\s|$)")
@@ -125,7 +125,6 @@ class Choice:
 
     arg: Arg | None
     rivals: list = field(default_factory=list)  # keys (``key``) of candidates that tied with it
-    score: float = 0.0
 
 
 @dataclass
@@ -143,6 +142,7 @@ class Grounder:
 
     def __post_init__(self) -> None:
         self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
+        self._sentence_ends = [m.end() for m in _SENT_END.finditer(self.text)]
 
     def ground(
         self,
@@ -182,7 +182,7 @@ class Grounder:
             if key(a) in taken:  # "35 + 35" of one "35 coins each hour": a last resort
                 s -= REUSE_PENALTY
             s += NEAR_BONUS * self._near(a.span, taken)
-            if percent and re.search(r"%|percent", a.text, re.I):
+            if percent and writes_percent(a.text):
                 s += PERCENT_BONUS
             scored.append((s, -a.span[0], hit))
         for a in self.implicits:
@@ -207,16 +207,14 @@ class Grounder:
                 if value in results:  # "minutes" = 60 when a step just computed 60 minutes
                     s -= UNIT_RESULT_PENALTY
             scored.append((s, -a.span[0], hit))
-        last = None
-        for i in range(len(results) - 1, -1, -1):
-            if results[i] == value:
-                s = RESULT_SCORE + (RECENT_BONUS if last is None else 0.0)
-                if ("result", i) in taken:  # "200 + 200": one computed, one written
-                    s -= REUSE_PENALTY
-                elif i in recovered:
-                    s += 10.0
-                last = i
-                scored.append((s, 10_000 + i, Arg("result", format_value(value), step=i)))
+        equal = [i for i in range(len(results) - 1, -1, -1) if results[i] == value]  # most recent first
+        for i in equal:
+            s = RESULT_SCORE + (RECENT_BONUS if i == equal[0] else 0.0)
+            if ("result", i) in taken:  # "200 + 200": one computed, one written
+                s -= REUSE_PENALTY
+            elif i in recovered:
+                s += 10.0
+            scored.append((s, 10_000 + i, Arg("result", format_value(value), step=i)))
         if not scored:
             return Choice(None)
         scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
@@ -225,14 +223,14 @@ class Grounder:
         # state the same constant: the choice moves a region, not the DAG, so it is no tie
         rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and key(c) != key(best[2])
                   and not (best[2].kind == c.kind == "implicit" and not is_relation(c))]
-        return Choice(best[2], rivals, best[0])
+        return Choice(best[2], rivals)
 
     def fraction(self, value: Fraction) -> Arg | None:
         """The operand that writes ``value`` as one fraction or percentage: a relation word
         ("half" = 1/2, "a third"), a written fraction ("3/4") or percentage ("50%"); the
         first such in the text, or None."""
         for a in self.implicits + self.numbers:
-            if a.kind == "implicit" and not is_relation(a) or a.kind == "number" and not _FRACTION_TEXT.search(a.text):
+            if a.kind == "implicit" and not is_relation(a) or a.kind == "number" and not writes_fraction(a.text):
                 continue
             hit = match_operand(value, [a])
             if hit is not None and Fraction(hit.value) == value:
@@ -241,7 +239,7 @@ class Grounder:
 
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""
-        sent = lambda sp: len(_SENT_END.findall(self.text, 0, sp[0]))  # noqa: E731
+        sent = lambda sp: bisect.bisect_right(self._sentence_ends, sp[0])  # noqa: E731
         return float(any(sent(t) == sent(span) for t in taken if isinstance(t[0], int)))
 
     def take(self, arg: Arg) -> None:

@@ -94,8 +94,7 @@ def flatten(found: list[Found], recovered: set[int] | None = None) -> list[FlatO
 
 def _sentence_at(cot: str, pos: int) -> str:
     """The CoT sentence (line, or text between sentence stops) around char ``pos``."""
-    starts = [cot.rfind(sep, 0, max(pos - 1, 0)) + len(sep) for sep in ("\n", ". ")]
-    a = max([x for x in starts if x > 0] or [0])
+    a = _sentence_start(cot, pos)
     ends = [e for e in (cot.find("\n", pos), cot.find(". ", pos)) if e >= 0]
     return cot[a : min(ends) if ends else len(cot)]
 
@@ -137,14 +136,14 @@ def ground_steps(
     nodes: list[FlatOp],
     grounder: Grounder,
     cot: str,
-) -> tuple[list[Step], list[bool], list[bool]]:
+) -> tuple[list[Step], list[bool]]:
     """Ground every node's literal operands (``Grounder``: position and meaning, not value
-    alone). Returns the steps, per step whether an operand could not be grounded, and per
-    step whether a choice was ambiguous (a tie between different occurrences or steps)."""
+    alone). Returns the steps (an operand that could not be grounded stays as written, with
+    no span) and per step whether a choice was ambiguous (a tie between different
+    occurrences or steps)."""
     steps: list[Step] = []
     results: list[Fraction | None] = []
     recovered = frozenset(k for k, n in enumerate(nodes) if n.recovered)
-    ungrounded: list[bool] = []
     ambiguous: list[bool] = []
     for k, node in enumerate(nodes):
         args: list[Arg] = []
@@ -152,7 +151,6 @@ def ground_steps(
         rivals: list = []
         context = context_words(_sentence_at(cot, node.found.span[0]))
         said = iter(mentions(cot, node))
-        ungrounded.append(False)
         ambiguous.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
@@ -160,7 +158,6 @@ def ground_steps(
                 continue
             choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), next(said))
             if choice.arg is None:
-                ungrounded[-1] = True
                 args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
                 continue
             rivals += choice.rivals
@@ -174,4 +171,4 @@ def ground_steps(
         # "16*1/2") only repeats its input, so its value names nothing new
         identity = any(Fraction(a.value) == node.value for a in args) and node.op in ("MUL", "DIV", "ADD", "SUB")
         results.append(None if identity else node.value)
-    return steps, ungrounded, ambiguous
+    return steps, ambiguous

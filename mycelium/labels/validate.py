@@ -1,6 +1,7 @@
 """Execution validation (phase 5): keep what executes to gold, and the rule that says so.
 
-``prune`` keeps the answer node (the last step whose value is gold) and its ancestors;
+``output_index`` names the answer node (the last step whose value is gold); ``prune`` keeps
+it and its ancestors;
 ``execute_steps`` executes a step list exactly and compares it with the gold answer: the
 validation rule of every label (the self-improvement loop applies it to solved problems too).
 """
@@ -19,16 +20,14 @@ def output_index(values: list[Fraction], gold: str) -> int:
     return max((i for i, v in enumerate(values) if answer_equals(v, gold)), default=len(values) - 1)
 
 
-def prune(steps: list[Step], gold: str) -> tuple[list[Step], list[int]]:
-    """Keep what executes to the gold answer: the output is the last step whose value is
-    gold (else the last step), and only its ancestors stay (side computations and checks a
-    CoT makes after the answer go). Result references are renumbered. Returns the kept
-    steps and their indices before pruning."""
-    try:
-        values = execute_all(dag_from_steps(steps))
-    except ExecutionError:
+def prune(steps: list[Step], out: int | None) -> tuple[list[Step], list[int]]:
+    """Keep the answer step ``out`` (``output_index``) and its ancestors: side computations
+    and checks a CoT makes after the answer go. Result references are renumbered. ``out``
+    None (the DAG does not execute) keeps every step. Returns the kept steps and their
+    indices before pruning."""
+    if out is None:
         return steps, list(range(len(steps)))
-    keep, todo = set(), [output_index(values, gold)]
+    keep, todo = set(), [out]
     while todo:
         i = todo.pop()
         if i not in keep:

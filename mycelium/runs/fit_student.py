@@ -70,7 +70,7 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
         trainer.fit(model=model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         monitor = cfg.get("optimized_metric")
-        if monitor and monitor not in trainer.callback_metrics and datamodule.val_dataloader() is not None:
+        if monitor and monitor not in trainer.callback_metrics:
             # the run ended before its first validation (a short max_steps): validate the
             # final weights and keep them as the best checkpoint, so test and export have one
             log.info("no validation ran during fit: validating the final weights")
