@@ -1,0 +1,84 @@
+"""Simple baselines beside the students, on the same splits: a number with no baseline next to
+it does not say whether anything was learned.
+
+    python bench/baselines.py --labels <labels dir the students trained on> --eval gsm8k/test mawps/test --limit 200
+
+Prints two markdown tables:
+- the classifier's test split (the same ``split_of`` hash, fractions, salt and ``multi_op``
+  as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
+  logistic regression (scikit-learn) on the region's words;
+- end to end, per eval set (first ``--limit`` problems): the most common gold answer of the
+  labels' train split, and the last number written in the question.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from mycelium.data.answers import answers_match
+from mycelium.data.problems import load_problems
+from mycelium.data.splits import split_of
+from mycelium.labels.args import extract_numbers
+from mycelium.labels.stage import read_labels
+from mycelium.models.examples import classifier_examples
+
+
+def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_op: str) -> dict[str, float]:
+    """Accuracy of majority op and TF-IDF + logistic regression on the test split."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    by_split: dict[str, list[dict]] = {"train": [], "test": []}
+    for r in records:
+        split = split_of(r.id, fractions, salt)
+        if split in by_split:
+            by_split[split] += classifier_examples(r, multi_op)[0]
+    words = lambda ex: ex["text"][ex["region"][0]:ex["region"][1]]  # noqa: E731
+    train, test = by_split["train"], by_split["test"]
+    majority = Counter(ex["op"] for ex in train).most_common(1)[0][0]
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=1)
+    model = LogisticRegression(max_iter=2000).fit(tfidf.fit_transform([words(e) for e in train]), [e["op"] for e in train])
+    predicted = model.predict(tfidf.transform([words(e) for e in test]))
+    return {
+        "test examples": len(test),
+        "majority op": sum(e["op"] == majority for e in test) / len(test),
+        "TF-IDF + logistic regression": sum(p == e["op"] for p, e in zip(predicted, test)) / len(test),
+    }
+
+
+def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: int | None) -> dict[str, float]:
+    """Accuracy of the most common train answer and of the question's last number."""
+    problems = load_problems(dataset, split, limit=limit)
+    common = Counter(train_answers).most_common(1)[0][0]
+    last = [extract_numbers(p.text)[-1].value if extract_numbers(p.text) else None for p in problems]
+    return {
+        "problems": len(problems),
+        f"most common train answer ({common})": sum(answers_match(common, p.answer) for p in problems) / len(problems),
+        "last number in the question": sum(answers_match(x, p.answer) for x, p in zip(last, problems)) / len(problems),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--eval", nargs="*", default=["gsm8k/test", "mawps/test"], help="dataset/split")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--multi-op", default="join")
+    ap.add_argument("--salt", default="")
+    args = ap.parse_args()
+    records = [r for r in read_labels(args.labels) if r.validated]
+    fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
+    print("| classifier, test split | value |\n|---|---:|")
+    for k, v in classifier_baselines(records, fractions, args.salt, args.multi_op).items():
+        print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
+    train_answers = [r.gold_answer for r in records if split_of(r.id, fractions, args.salt) == "train"]
+    for spec in args.eval:
+        dataset, split = spec.split("/")
+        print(f"\n| E2E, {spec} | value |\n|---|---:|")
+        for k, v in answer_baselines(train_answers, dataset, split, args.limit).items():
+            print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
+
+
+if __name__ == "__main__":
+    main()
