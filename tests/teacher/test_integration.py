@@ -67,3 +67,21 @@ def test_smollm2_teacher_on_three_gsm8k_problems(tmp_path, data_dir, teacher_cfg
             assert t.attn[g].shape == (num_cot, num_problem) and t.attn[g].dtype == np.float16
             mass = t.attn[g].astype(np.float32)
             assert np.isfinite(mass).all() and mass.min() >= 0 and mass.sum(1).max() <= 1.01
+
+
+def test_minilm_backbone_loads_offline_as_every_student_task(tmp_path):
+    """The CPU default backbone, from its wheel: classification heads and the bare encoder."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base=None):
+        cfg = compose("train.yaml", overrides=["model=classifier", "backbone=minilm_l6", f"paths.model_cache_dir={tmp_path}"])
+    load = instantiate(cfg.backbone)
+    model, tokenizer = load(task="token_classification", num_labels=3)
+    enc = tokenizer(["Each pen costs $0.50."], return_tensors="pt", return_offsets_mapping=True)
+    offsets = enc.pop("offset_mapping")
+    assert model(**enc).logits.shape == (1, enc["input_ids"].shape[1], 3)
+    assert offsets[0, 1].tolist() == [0, 4]  # "each": offsets map tokens back to characters
+    encoder, _ = load(task="encoder")
+    assert encoder(**enc).last_hidden_state.shape[-1] == 384
