@@ -3,7 +3,10 @@ it does not say whether anything was learned.
 
     python bench/baselines.py --labels <labels dir the students trained on> --eval gsm8k/test mawps/test --limit 200
 
-Prints two markdown tables:
+Prints markdown tables:
+- the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
+  a number" (the labels' own clause parse, no learning) as its spans, strict IOB2 span F1 at
+  word level against the regions, as the segmenter is scored;
 - the classifier's test split (the same ``split_of`` hash, fractions, salt and ``multi_op``
   as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
   logistic regression (scikit-learn) on the region's words;
@@ -20,8 +23,22 @@ from mycelium.data.answers import answers_match
 from mycelium.data.problems import load_problems
 from mycelium.data.splits import split_of
 from mycelium.labels.args import extract_numbers
+from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
 from mycelium.labels.stage import read_labels
-from mycelium.models.examples import classifier_examples
+from mycelium.models.bio import clean_regions, regions_to_word_tags
+from mycelium.models.examples import classifier_examples, segmenter_example
+from mycelium.models.segmenter import span_scores
+
+
+def segmenter_baseline(records, fractions: dict[str, float], salt: str) -> dict[str, float]:
+    """Span P/R/F1 of "every clause holding a number" on the segmenter's test split."""
+    test = [r for r in records if split_of(r.id, fractions, salt) == "test"]
+    gold, pred = [], []
+    for record, parsed in zip(test, parse([r.text for r in test], load_spacy(), ClauseConfig())):
+        clauses = {tuple(int(x) for x in parsed.clause_spans[i]) for i in parsed.is_num.nonzero()[0]}
+        gold.append(regions_to_word_tags(record.text, segmenter_example(record)[0]["regions"]))
+        pred.append(regions_to_word_tags(record.text, clean_regions(sorted(clauses))[0]))
+    return {"test problems": len(test), **{f"every clause holding a number: {k}": v for k, v in span_scores(gold, pred).items()}}
 
 
 def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_op: str) -> dict[str, float]:
@@ -69,7 +86,10 @@ def main() -> None:
     args = ap.parse_args()
     records = [r for r in read_labels(args.labels) if r.validated]
     fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
-    print("| classifier, test split | value |\n|---|---:|")
+    print("| segmenter, test split | value |\n|---|---:|")
+    for k, v in segmenter_baseline(records, fractions, args.salt).items():
+        print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
+    print("\n| classifier, test split | value |\n|---|---:|")
     for k, v in classifier_baselines(records, fractions, args.salt, args.multi_op).items():
         print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
     train_answers = [r.gold_answer for r in records if split_of(r.id, fractions, args.salt) == "train"]
