@@ -16,6 +16,8 @@ arithmetic found in free CoT text), the assembly
    ``mycelium.labels.cues``, in its operands' sentences; for the last step the question when
    it states the relation), ``both`` (iaf + operands) or ``all`` (iaf + operands + cues);
 5. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
+   then (``labels.relations``, with source ``cues``/``all``) moves a region to the clause
+   that states its op's relation where the highlights missed it (``mycelium.labels.relations``);
 6. builds the DAG and executes it exactly. The problem is *validated* when every operand is
    grounded, the DAG's output equals the gold answer, and no automatic check in
    ``reject_checks`` (``mycelium.labels.checks``) flags it.
@@ -40,6 +42,7 @@ from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.regions import regions_for_ops
+from mycelium.labels.relations import is_relation_operand, moved_counts, relation_regions
 from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
 from mycelium.labels.validate import execute_steps, output_index, prune
 from mycelium.records.labels import LabelRecord
@@ -74,6 +77,10 @@ class LabelSettings:
     spacy_model: str | None = None
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part")
+    # the relation detector (mycelium.labels.relations) moves a region to the clause that states
+    # the op's relation; off, regions are the highlight mass alone (the ablation)
+    relations: bool = True
+    unshare_regions: bool = False  # its rule 5: move a step out of a shared region (yield, at a risk)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -99,6 +106,8 @@ class LabelSettings:
             grounding=labels.get("grounding", "problem"),
             spacy_model=labels.get("spacy_model"),
             reject_checks=tuple(labels.get("reject_checks", LabelSettings.reject_checks)),
+            relations=labels.get("relations", True),
+            unshare_regions=labels.get("unshare_regions", False),
         )
 
 
@@ -117,6 +126,7 @@ class Diagnostics:
     raw_validated: bool = False  # validated when raw IAF tokens stand in for regions
     pruned: int = 0  # steps dropped because the answer does not depend on them
     checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks, validated only
+    relation_moves: dict[str, int] = field(default_factory=dict)  # regions each relation rule moved
 
 
 def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
@@ -172,7 +182,17 @@ def _whole_statement(parsed: ParsedText, region: tuple[int, int] | None, step, m
         return region
     start = int(parsed.clause_spans[toks, 0].min())
     end = int(parsed.clause_spans[toks, 1].max())
-    if len(tokens_of(parsed, (start, end))) > max_tokens:
+    hull = tokens_of(parsed, (start, end))
+    if len(hull) > max_tokens:
+        return region
+    # a region that states the op (its relation operand or cue word) keeps it when the hull would
+    # take in clauses holding none of its operands ("walk the dog which takes 5 minutes more than
+    # making homework" within a list of chores)
+    hull = hull[parsed.is_content[hull]]
+    extra = set(parsed.clause[hull].tolist()) - set(parsed.clause[toks].tolist())
+    states = any(is_relation_operand(a) and _inside([a.span], region)[0] for a in step.args) or bool(
+        _inside(cue_spans(parsed.text, step.op), region).any())
+    if extra and states:
         return region
     return start, end
 
@@ -294,6 +314,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
 
     regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
     regions = [_whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
+    if s.relations and s.source in ("cues", "all"):  # the clause stating each op's relation (a cue source)
+        regions, moves = relation_regions(parsed, steps, regions, out, question, s.unshare_regions)
+        d.relation_moves = moved_counts(moves)
     d.raw_tokens = [len(sp) for sp in op_spans]
     for r in regions:
         if r is not None:

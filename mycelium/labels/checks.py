@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from mycelium.labels.clauses import ParsedText, tokens_of
+from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "fraction_part",
@@ -60,8 +61,13 @@ def _clause_ids(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
 
 
 def _shared_region(r: LabelRecord, parsed: ParsedText) -> int:
+    return shared_steps(r.steps, parsed)
+
+
+def shared_steps(steps: list[Step], parsed: ParsedText) -> int:
+    """Steps that share a region while their written operands lie in different clauses."""
     by_region: dict[tuple[int, int], list[set[int]]] = {}
-    for s in r.steps:
+    for s in steps:
         spans = [a.span for a in s.args if a.span is not None]  # written numbers and implied words
         if s.region is not None and spans:
             by_region.setdefault(s.region, []).append(_clause_ids(parsed, spans))
@@ -73,16 +79,22 @@ def _shared_region(r: LabelRecord, parsed: ParsedText) -> int:
 
 
 def _fragment(r: LabelRecord, a: int, b: int) -> bool:
-    piece = r.text[a:b]
+    return is_fragment(r.text, r.steps, a, b)
+
+
+def is_fragment(text: str, steps: list[Step], a: int, b: int) -> bool:
+    """Does region [a, b) of ``text`` cut a quantity or hold fewer than 3 words
+    (``fragment_region``)? ``steps`` give the operand spans it must not cut."""
+    piece = text[a:b]
     if len(_WORDS.findall(piece)) < 3 or piece.count("(") != piece.count(")"):
         return True
-    after = r.text[b:b + 2]
-    if re.match(r"\s?%", after) or (b < len(r.text) and r.text[b - 1:b + 1].strip().isdigit() and r.text[b].isdigit()):
+    after = text[b:b + 2]
+    if re.match(r"\s?%", after) or (b < len(text) and text[b - 1:b + 1].strip().isdigit() and text[b].isdigit()):
         return True
-    return any(sp[0] < a < sp[1] or sp[0] < b < sp[1] for s in r.steps for x in s.args if (sp := x.span))
+    return any(sp[0] < a < sp[1] or sp[0] < b < sp[1] for s in steps for x in s.args if (sp := x.span))
 
 
-_ASKS = re.compile(r"\b(?:calculate|find|determine|compute|how (?:many|much|long|far|old)|what (?:is|was|are|were))\b", re.I)
+ASKS = re.compile(r"\b(?:calculate|find|determine|compute|how (?:many|much|long|far|old)|what (?:is|was|are|were))\b", re.I)
 
 
 def is_question(text: str, sentence: tuple[int, int]) -> bool:
@@ -91,7 +103,7 @@ def is_question(text: str, sentence: tuple[int, int]) -> bool:
     total income.", "Calculate the combined total ...")?"""
     a, b = sentence
     return (text[a:b].rstrip().endswith("?") or text[b:b + 3].lstrip().startswith("?")
-            or bool(_ASKS.search(text, a, b)))
+            or bool(ASKS.search(text, a, b)))
 
 
 def _final_in_question(r: LabelRecord, parsed: ParsedText) -> int:

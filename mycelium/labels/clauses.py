@@ -20,8 +20,8 @@ Clause rules (ClauseConfig documents each knob):
   subtrees. Regions must be one contiguous char span, so the region is the hull from its
   first to its last own token: a nested clause cut from either edge disappears, one sitting
   in the middle ("The store, which sells 12 apples a day, sold 30 pears") stays inside.
-- Trimmed: leading/trailing punctuation and whitespace, leading "and"/"but"/"then"/"so",
-  trailing coordinators left behind by a cut conjunct ("..., and").
+- Trimmed: leading/trailing punctuation and whitespace (a number's trailing "%" stays),
+  leading "and"/"but"/"then"/"so", trailing coordinators left behind by a cut conjunct ("..., and").
 - Degenerate clauses (fewer than ``min_clause_tokens`` content tokens, or a sentence with no
   verb) snap to the whole sentence when ``snap_degenerate``.
 
@@ -163,7 +163,8 @@ def _from_doc(doc, config: ClauseConfig) -> ParsedText:
     words = np.array([t.lower_ for t in doc], dtype=object)
     pos = [t.pos_ for t in doc]
     is_num = np.array([t.like_num or t.pos_ == "NUM" for t in doc], dtype=bool)
-    is_content = np.array([not (t.is_punct or t.is_space) for t in doc], dtype=bool)
+    # "%" is part of its number ("raised 25%"): a clause must not end before it
+    is_content = np.array([not (t.is_punct or t.is_space) or t.text == "%" for t in doc], dtype=bool)
     sent = np.zeros(n, dtype=np.int32)
     sent_tok = []
     for k, s in enumerate(doc.sents):

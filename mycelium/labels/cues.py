@@ -25,14 +25,14 @@ CUES: dict[str, tuple[str, ...]] = {
     "ADD": (
         r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"plus", r"more",
         r"add(?:s|ed|ing)?", r"increase[sd]?", r"gain(?:s|ed)?", r"both", r"extra", r"another",
-        r"additional", r"longer", r"older", r"taller",
+        r"additional", r"longer", r"older", r"taller", r"rais(?:e|es|ed|ing)",
     ),
     "SUB": (
         r"left", r"remain(?:s|ed|ing|der)?", r"rest", r"fewer", r"less", r"differen(?:ce|t)",
         r"more than", r"how (?:many|much) more", r"spen[dt]s?", r"gave", r"gives?", r"given",
         r"lost", r"lose[s]?", r"ate", r"eats?", r"minus", r"change", r"decrease[sd]?",
         r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"except", r"away",
-        r"short",
+        r"short", r"under",
     ),
     "MUL": (
         r"times", r"each", r"per", r"every", r"twice", r"doubl\w*", r"tripl\w*", r"thrice",
@@ -51,8 +51,10 @@ QUESTION_CUES: dict[str, tuple[str, ...]] = {
             r"everything"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much) more", r"how (?:many|much) less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?",
-            r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat"),
-    "MUL": (r"each", r"per", r"every", r"how many (?:minutes|seconds|inches|ounces|months|days|cents)"),
+            r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat", r"still need\w*",
+            r"missing", r"not", r"short"),
+    "MUL": (r"each", r"per", r"every", r"how many (?:minutes|seconds|inches|ounces|months|days|cents)", r"total",
+            r"in all", r"altogether"),
     "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction",
             r"how many (?:hours|minutes|days|weeks|feet|yards|dollars|dozens?)"),
 }

@@ -56,6 +56,7 @@ class LabelReport:
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)  # MATH level/type -> yield
     steps: int = 0  # steps of validated problems
     checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks over validated problems
+    relation_moves: dict[str, int] = field(default_factory=dict)  # regions each mycelium.labels.relations rule moved (all problems)
     seconds: float = 0.0
 
     @classmethod
@@ -89,6 +90,7 @@ class LabelReport:
             by_group={k: {"problems": len(v), "validated_rate": float(np.mean(v))} for k, v in sorted(groups.items())},
             steps=sum(len(r.steps) for r in ok),
             checks=total([d.checks for d in diags]),
+            relation_moves=dict(sum((Counter(d.relation_moves) for d in diags), Counter())),
             seconds=seconds,
         )
 

@@ -311,3 +311,9 @@ def test_parse_cache_returns_the_same_parse_and_is_reused(tmp_path):
     assert list(tmp_path.iterdir()) == [cached]  # same texts: one file, read back
     parse(texts[:1], nlp, cache=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2  # other texts: their own file
+
+
+def test_percent_sign_stays_in_its_clause(nlp):
+    # "%" is punctuation to spaCy; a clause ending "raised 25" would cut the quantity (fragment)
+    (p,) = parse(["Apples cost $1.6 per pound. The price got raised 25%. How much is it now?"], nlp)
+    assert clause_text(p, "25") == "The price got raised 25%"

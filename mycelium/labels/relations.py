@@ -1,0 +1,265 @@
+"""Relation detector: the clause that states an operation's relation, when the highlights missed it.
+
+The highlight mass (``mycelium.labels.regions``) puts a region where an op's operands and cue
+words weigh most. The hand audits (docs/RESULTS.md, appendix) found that this often lands on a
+clause holding only an operand while another clause states the relation ("the rest failed",
+"50% longer than that", "18 miles for each gallon", the question's "left"): the rubric
+(../shared/LABEL_AUDIT.md) calls such a region weak. This module reads the relation itself,
+from the step (its op, its operands' char spans, its input steps) and the clause parse, and
+moves the region in four cases, tried in this order, and then mends shared regions:
+
+1. ``question``: the problem's final op, when the question states its relation after the
+   question phrase ("how much money does Jeremy have **left**", "how many ... **in total**";
+   the "In total" of a run-on sentence before "how much" is not the question's), or when the
+   final op has no operand of its own written in the text (all its inputs are results): the
+   question is then the only clause that states it.
+2. ``relation_word``: a step with a relation operand ("half", "twice", "a third", "25%",
+   "2/5") whose region does not hold one: the relation operand's clause states it.
+3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
+   of its operands does ("54 miles on city streets" -> "where their car gets 18 miles for
+   each gallon").
+4. ``input_relation``: an ADD or SUB on an earlier result whose relation operand sits in a
+   clause that also holds this op's cue ("it takes him 50% longer than that": MUL by 50%,
+   then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
+   the sentence right after that relation ("75% passed. The rest failed.").
+
+5. ``unshare``: a step whose region is also another step's, while their operands lie in
+   different clauses (the ``shared_region`` check would reject the problem), moves to the
+   clause of one of its own operands when that ends the sharing ("gives away another 10% as a
+   tithe" for the tithe, "pays his water bill for $55" for the sum of the bills).
+
+A region already holding a cue word of the op (``mycelium.labels.cues``) is never moved by
+rules 3 and 4: the highlights found the relation. Every region returned is a clause span of
+the parse, (start_char, end_char) into the text, end exclusive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from mycelium.dag.steps import Step
+from mycelium.labels.args import writes_fraction
+from mycelium.labels.checks import ASKS, is_fragment, shared_steps
+from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
+from mycelium.labels.cues import cue_spans
+
+RULES = ("question", "relation_word", "operand_cue", "input_relation", "unshare")
+# implicit operands that state a relation (not a unit size such as "hour" = 60)
+RELATION_WORDS = re.compile(
+    r"^(?:hal(?:f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|thirds?|fourths?|fifths?|sixths?|"
+    r"sevenths?|eighths?|ninths?|tenths?|quarters?|%|percent|per cent)$", re.IGNORECASE)
+# SUB words that name what is left of a whole after a part was taken ("The rest failed.")
+REST_WORDS = re.compile(r"(?<![A-Za-z])(?:rest|remaining|remainder|remain(?:s|ed)?|left(?:over)?|others?)(?![A-Za-z])",
+                        re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A region the detector chose for step ``step`` and the rule (one of ``RULES``) that chose it."""
+
+    step: int
+    region: tuple[int, int]
+    rule: str
+
+
+def is_relation_operand(arg) -> bool:
+    """Does this operand state a relation: a relation word ("half", "a third", "%") or a
+    written fraction or percentage ("3/4", "25%")?"""
+    if arg.span is None or arg.kind == "result":
+        return False
+    if arg.kind == "implicit":
+        return bool(RELATION_WORDS.match(arg.text.strip()))
+    return writes_fraction(arg.text)
+
+
+def _clause(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
+    toks = tokens_of(parsed, span)
+    toks = toks[parsed.is_content[toks]] if len(toks) else toks
+    if len(toks) == 0:
+        return None
+    s, e = parsed.clause_spans[toks[0]]
+    return int(s), int(e)
+
+
+def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
+    return region[0] <= span[0] and span[1] <= region[1]
+
+
+@lru_cache(maxsize=256)
+def _cues(text: str, op: str) -> tuple[tuple[int, int], ...]:
+    return tuple(cue_spans(text, op))  # one regex pass per problem and op, not per candidate
+
+
+def _has_cue(text: str, op: str, region: tuple[int, int]) -> bool:
+    return any(_within(c, region) for c in _cues(text, op))
+
+
+def _question_span(parsed: ParsedText, question: int) -> tuple[tuple[int, int], int] | None:
+    """The question phrase's part of sentence ``question``: from "how many"/"what is"/
+    "calculate" to the sentence end or to an "if"/"when" clause that follows it ("How many
+    stores did Super Soup have at the end of 2020", not "..., if each song took the same
+    time"), trimmed; and where the phrase starts. None when the sentence has no such phrase."""
+    a, b = (int(x) for x in parsed.sent_spans[question])
+    ask = ASKS.search(parsed.text, a, b)
+    if ask is None:
+        return None
+    toks = tokens_of(parsed, (ask.start(), b))
+    end = toks[-1] + 1
+    for t in toks[1:]:
+        if parsed.deps[t] == "mark" or (parsed.words[t] == "," and t + 1 < len(parsed) and parsed.deps[t + 1] == "mark"):
+            end = t
+            break
+    s, e, _, _ = trim_span(int(toks[0]), int(end), parsed.words, parsed.deps, parsed.is_content, parsed.starts, parsed.ends)
+    return (s, e), ask.start()
+
+
+def question_cue(parsed: ParsedText, op: str, question: int | None) -> tuple[int, int] | None:
+    """Where the question (sentence index ``question``) states ``op`` with a question cue
+    ("left", "in total", "how many more") found after the question phrase ("how many", "what
+    is", "calculate"): the question phrase's part (``_question_span``) when the cue is in it,
+    else the clause of the last such cue. None when there is none."""
+    if question is None:
+        return None
+    a, b = (int(x) for x in parsed.sent_spans[question])
+    found = _question_span(parsed, question)
+    start = found[1] if found else a
+    cues = [c for c in cue_spans(parsed.text, op, question=True) if start <= c[0] and c[1] <= b]
+    if not cues:
+        return None
+    if found and any(_within(c, found[0]) for c in cues):
+        return found[0]
+    return _clause(parsed, cues[-1])
+
+
+def question_clause(parsed: ParsedText, question: int | None) -> tuple[int, int] | None:
+    """The question phrase's part of sentence ``question`` (``_question_span``), or the clause
+    of the sentence's last word when it has no question phrase."""
+    if question is None:
+        return None
+    found = _question_span(parsed, question)
+    if found:
+        return found[0]
+    a, b = (int(x) for x in parsed.sent_spans[question])
+    return _clause(parsed, (b - 1, b))
+
+
+def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tuple[int, int] | None:
+    """Rule 3: another operand's clause that holds a cue of the op (most operands first)."""
+    best, best_n = None, 0
+    for arg in step.args:
+        if arg.span is None:
+            continue
+        clause = _clause(parsed, arg.span)
+        # a clause that holds the region would only widen it: the rule moves to another clause
+        if clause is None or _within(region, clause) or not _has_cue(parsed.text, step.op, clause):
+            continue
+        n = sum(a.span is not None and _within(a.span, clause) for a in step.args)
+        if n > best_n:
+            best, best_n = clause, n
+    return best
+
+
+def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int, int] | None:
+    """Rule 4: the clause of an input step's relation operand that holds this op's cue, or
+    (SUB) a "rest" clause in the sentence right after it."""
+    step = steps[k]
+    for arg in step.args:
+        if arg.kind != "result" or arg.step is None:
+            continue
+        for rel in (a for a in steps[arg.step].args if is_relation_operand(a)):
+            clause = _clause(parsed, rel.span)
+            if clause is None:
+                continue
+            if _has_cue(parsed.text, step.op, clause):
+                return clause
+            if step.op == "SUB":
+                sent = int(parsed.sent[tokens_of(parsed, rel.span)[0]])
+                if sent + 1 < len(parsed.sent_spans):
+                    a, b = (int(x) for x in parsed.sent_spans[sent + 1])
+                    toks = tokens_of(parsed, (a, b))
+                    rest = REST_WORDS.search(parsed.text, a, b)
+                    if rest and not parsed.is_num[toks].any():
+                        return _clause(parsed, rest.span())
+    return None
+
+
+def relation_regions(
+    parsed: ParsedText,
+    steps: list[Step],
+    regions: list[tuple[int, int] | None],
+    final: int | None,
+    question: int | None,
+    unshare: bool = False,
+) -> tuple[list[tuple[int, int] | None], list[Move]]:
+    """Regions after the relation detector, and the moves it made.
+
+    ``steps`` are a problem's grounded steps (operand spans into ``parsed.text``), ``regions``
+    their regions from the highlight mass (None: no region, left as it is), ``final`` the
+    index of the step that gives the answer (or None), ``question`` the question sentence's
+    index in ``parsed.sent_spans`` (or None); ``unshare`` turns rule 5 on. Rules in the
+    module docstring.
+    """
+    out = list(regions)
+    moves: list[Move] = []
+    text = parsed.text
+    for k, (step, region) in enumerate(zip(steps, regions)):
+        if region is None:
+            continue
+        new, rule = None, None
+        if k == final:
+            new = question_cue(parsed, step.op, question)
+            if new is None and all(a.kind == "result" for a in step.args):
+                new = question_clause(parsed, question)
+            rule = "question"
+        if new is None:
+            rel = [a for a in step.args if is_relation_operand(a)]
+            if rel and not any(_within(a.span, region) for a in rel):
+                new, rule = _clause(parsed, rel[0].span), "relation_word"
+        if new is None and not _has_cue(text, step.op, region):
+            new, rule = _operand_cue(parsed, step, region), "operand_cue"
+            if new is None and step.op in ("ADD", "SUB"):
+                new, rule = _input_relation(parsed, steps, k), "input_relation"
+        if new is not None and new != region and _acceptable(parsed, steps, out, k, new):
+            out[k] = new
+            moves.append(Move(k, new, rule))
+    # rule 5: a step sharing its region with a step stated in other clauses moves to the clause
+    # of one of its own operands when that ends the sharing (later steps first: a sum or a
+    # difference is the one that took a part's clause)
+    for k in range(len(steps) - 1, -1, -1) if unshare else ():
+        if out[k] is None:
+            continue
+        before = shared_steps([replace(st, region=r) for st, r in zip(steps, out)], parsed)
+        if before == 0:
+            break
+        for arg in steps[k].args:
+            new = _clause(parsed, arg.span) if arg.span is not None else None
+            if new is None or new == out[k] or is_fragment(text, steps, *new):
+                continue
+            placed = [replace(st, region=r) for st, r in zip(steps, out)]
+            placed[k] = replace(steps[k], region=new)
+            if shared_steps(placed, parsed) < before:
+                out[k] = new
+                moves.append(Move(k, new, "unshare"))
+                break
+    return out, moves
+
+
+def _acceptable(parsed: ParsedText, steps: list[Step], regions: list, k: int, new: tuple[int, int]) -> bool:
+    """A move must not make a region the automatic checks reject: a fragment, or one region
+    for steps stated in different clauses (``mycelium.labels.checks``)."""
+    if is_fragment(parsed.text, steps, *new):
+        return False
+    placed = [replace(st, region=r) for st, r in zip(steps, regions)]
+    before = shared_steps(placed, parsed)
+    placed[k] = replace(steps[k], region=new)
+    return shared_steps(placed, parsed) <= before
+
+
+def moved_counts(moves: list[Move]) -> dict[str, int]:
+    """How many regions each rule moved (for the labels report)."""
+    rules = np.array([m.rule for m in moves], dtype=object)
+    return {r: int((rules == r).sum()) for r in RULES}

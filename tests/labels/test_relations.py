@@ -1,0 +1,206 @@
+"""Relation detector for regions (mycelium.labels.relations): one test per audit failure kind,
+each on a problem shaped like the audited one, asserting the clause the reviewers named."""
+
+import pytest
+
+from mycelium.dag.steps import Arg, Step
+from mycelium.labels.assemble import _question_sentence
+from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels.relations import is_relation_operand, question_cue, relation_regions
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_spacy()
+
+
+def num(text: str, word: str, value: str, nth: int = 0, kind: str = "number") -> Arg:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(word, start + 1)
+    return Arg(kind, value, word, (start, start + len(word)))
+
+
+def res(step: int, value: str) -> Arg:
+    return Arg("result", value, step=step)
+
+
+def step(k: int, op: str, *args: Arg) -> Step:
+    return Step(k, op, list(args), "0")
+
+
+def clause_text(parsed, text, word, nth=0):
+    """The clause span of the nth occurrence of ``word`` (what the highlights would give)."""
+    a = -1
+    for _ in range(nth + 1):
+        a = text.index(word, a + 1)
+    from mycelium.labels.relations import _clause
+    return _clause(parsed, (a, a + len(word)))
+
+
+def run(nlp, text, steps, regions, final=None, unshare=False):
+    parsed = parse([text], nlp)[0]
+    final = len(steps) - 1 if final is None else final
+    out, moves = relation_regions(parsed, steps, regions, final, _question_sentence(parsed), unshare)
+    return [text[a:b] for a, b in out], moves
+
+
+def test_rest_clause_states_the_difference(nlp):
+    # kind 1: "The rest failed." states 804 - 75% of 804, not the operand clause
+    text = "Out of 804 senior high school students, 75% passed their exams. The rest failed. How many failed?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "804", "804"), num(text, "75%", "3/4"))
+    s1 = step(1, "SUB", num(text, "804", "804"), res(0, "603"))
+    r0 = clause_text(parsed, text, "804")
+    got, moves = run(nlp, text, [s0, s1], [r0, r0], final=None)
+    assert got[0].endswith("75% passed their exams")
+    # the final op: the question has no SUB cue, but the rest clause holds the relation
+    assert got[1] in ("The rest failed", "How many failed")
+
+
+def test_percent_longer_is_the_region_of_the_sum(nlp):
+    # kind 1: ADD(4, 4*50%) is stated by "50% longer than that", not "It takes him 4 weeks"
+    text = ("It takes him 4 weeks to heal enough to get a skin graft. After that it takes him 50% longer "
+            "than that to heal from the skin graft. How long did he take to recover from everything?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "4", "4"), num(text, "50%", "1/2"))
+    s1 = step(1, "ADD", num(text, "4", "4"), res(0, "2"))
+    s2 = step(2, "ADD", num(text, "4", "4"), res(1, "6"))
+    rel = clause_text(parsed, text, "50%")
+    four = clause_text(parsed, text, "4")
+    q = clause_text(parsed, text, "How long")
+    got, moves = run(nlp, text, [s0, s1, s2], [rel, four, q])
+    assert "50% longer" in got[1] and "4 weeks" not in got[1]
+    assert [m.rule for m in moves] == ["input_relation"]
+
+
+def test_operand_clause_with_the_cue_beats_the_bare_operand(nlp):
+    # kind 1: DIV(54, 18) is stated by "where their car gets 18 miles for each gallon"
+    text = ("The family drove 54 miles on city streets, where their car gets 18 miles for each gallon. "
+            "How many gallons of gas did they use?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "DIV", num(text, "54", "54"), num(text, "18", "18"))
+    got, moves = run(nlp, text, [s0], [clause_text(parsed, text, "54")], final=-1)
+    assert "18 miles for each gallon" in got[0] and "54" not in got[0]
+    assert moves[0].rule == "operand_cue"
+
+
+def test_relation_word_clause_states_the_percentage(nlp):
+    # kind 1: MUL($1.6, 25%) is stated by "The price got raised 25%" (its "%" kept in the region)
+    text = "Apples used to cost $1.6 per pound. The price got raised 25%. How much does a pound cost now?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "$1.6", "8/5"), num(text, "25%", "1/4"))
+    s1 = step(1, "ADD", num(text, "$1.6", "8/5"), res(0, "2/5"))
+    r = clause_text(parsed, text, "$1.6")
+    got, _ = run(nlp, text, [s0, s1], [r, r], final=-1)
+    assert got[0] == "The price got raised 25%"
+    assert got[1] == "The price got raised 25%"  # "raised" is the sum's cue, in its input's relation clause
+
+
+def test_final_op_on_results_only_takes_the_question(nlp):
+    # kind 2: a sum of two computed values has no written operand; the question states it
+    text = ("They drove 210 miles on highways, where their car gets 35 miles for each gallon, and 54 miles "
+            "in the city, where it gets 18 miles for each gallon. How many gallons of gas did they use?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "DIV", num(text, "210", "210"), num(text, "35", "35"))
+    s1 = step(1, "DIV", num(text, "54", "54"), num(text, "18", "18"))
+    s2 = step(2, "ADD", res(0, "6"), res(1, "3"))
+    r = clause_text(parsed, text, "35")
+    got, moves = run(nlp, text, [s0, s1, s2], [r, clause_text(parsed, text, "18"), r])
+    assert got[2] == "How many gallons of gas did they use"
+
+
+def test_question_cue_after_the_question_phrase(nlp):
+    # kind 4: a run-on sentence with "In total" before the question: the question's own "in total"
+    text = ("In total Emma spent $58 if Elsa spent twice as much as Emma, "
+            "how much money did they spend in total?")
+    parsed = parse([text], nlp)[0]
+    q = _question_sentence(parsed)
+    a, b = question_cue(parsed, "ADD", q)
+    assert text[a:b].startswith("how much money did they spend in total")
+
+
+def test_still_need_is_a_question_cue_of_sub(nlp):
+    # kind 4: "still need" states the final SUB
+    text = ("One dress requires 5 yards of fabric. Amare has 7 yards of fabric. "
+            "How many yards of fabric does Amare still need for the dress?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "SUB", num(text, "5", "5"), num(text, "7", "7"))
+    got, moves = run(nlp, text, [s0], [clause_text(parsed, text, "7")])
+    assert got[0].startswith("How many yards of fabric does Amare still need")
+    assert moves[0].rule == "question"
+
+
+def test_question_span_stops_before_an_if_clause(nlp):
+    text = ("He spends 300 minutes on 10 songs. How many minutes did it take him to write each song, "
+            "if each song took the same time?")
+    parsed = parse([text], nlp)[0]
+    a, b = question_cue(parsed, "DIV", _question_sentence(parsed))
+    assert text[a:b] == "How many minutes did it take him to write each song"
+
+
+def test_region_with_the_cue_is_kept(nlp):
+    # a region that already holds the op's cue is not moved (no rule fires)
+    text = "Muffins cost $2 each. Francis had 2 muffins. How much did the muffins cost?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "2", "2", nth=1), num(text, "$2", "2"))
+    r = clause_text(parsed, text, "$2")
+    got, moves = run(nlp, text, [s0], [r], final=-1)
+    assert got[0] == text[r[0]:r[1]] and moves == []
+
+
+def test_a_move_never_creates_a_shared_region(nlp):
+    # s1's cue clause is s0's region while their operands lie in different clauses: the move
+    # would make the shared-region check reject the problem, so it is not made
+    text = "Tom has 40 apples. Ann has 5 more pears than Tom. Bob has 3 bags of 4 plums. How many are there?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "3", "3"), num(text, "4", "4", nth=1))
+    s1 = step(1, "ADD", num(text, "40", "40"), num(text, "5", "5"))
+    five = clause_text(parsed, text, "5")
+    forty = clause_text(parsed, text, "40")
+    got, moves = run(nlp, text, [s0, s1], [five, forty], final=-1)
+    assert got[1] == text[forty[0]:forty[1]] and moves == []
+    got, moves = run(nlp, text, [s1], [forty], final=-1)  # alone, the cue clause is taken
+    assert "5 more pears" in got[0]
+
+
+def test_unshare_moves_a_sum_to_its_own_operand_clause(nlp):
+    text = ("Alex gets paid $500 a week. He pays his water bill for $55 and gives away 10% of his income "
+            "as a tithe. How much money does Alex have left?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "$500", "500"), num(text, "10%", "1/10"))
+    s1 = step(1, "ADD", res(0, "50"), num(text, "$55", "55"))
+    tithe = clause_text(parsed, text, "10%")
+    assert "$55" not in text[tithe[0]:tithe[1]]
+    got, _ = run(nlp, text, [s0, s1], [tithe, tithe], final=-1)
+    assert got[1] == got[0]  # off by default: the sharing stays (the check rejects it)
+    got, moves = run(nlp, text, [s0, s1], [tithe, tithe], final=-1, unshare=True)
+    assert "$55" in got[1] and moves[-1].rule == "unshare"
+
+
+def test_relation_operands_are_relation_words_not_units():
+    assert is_relation_operand(Arg("implicit", "2", "half", (0, 4)))
+    assert is_relation_operand(Arg("number", "1/4", "25%", (0, 3)))
+    assert not is_relation_operand(Arg("implicit", "60", "hour", (0, 4)))
+    assert not is_relation_operand(Arg("number", "12", "12", (0, 2)))
+    assert not is_relation_operand(Arg("result", "12", step=0))
+
+
+def test_hull_is_not_taken_over_other_clauses_when_the_region_states_the_op(nlp):
+    # audit 4, 4914: ADD(30, 5) of "walk the dog which takes 5 minutes more than making homework"
+    # must not become the hull over "clean her room ..." that holds neither operand
+    from mycelium.labels.assemble import _whole_statement
+    text = ("She needs to finish her homework which takes 30 minutes; clean her room which takes half as "
+            "long as her homework; walk the dog which takes 5 minutes more than making homework.")
+    parsed = parse([text], nlp)[0]
+    s = step(0, "ADD", num(text, "30", "30"), num(text, "5", "5"))
+    region = clause_text(parsed, text, "5")
+    out = _whole_statement(parsed, region, s, 60)
+    assert out == region and "more than making homework" in text[out[0]:out[1]]
+    # without a cue in the region, the hull holds both operands ("3 apples plus 5 pears")
+    text2 = "He drinks 3 cans of soda plus 5 ounces of water every day."
+    parsed2 = parse([text2], nlp)[0]
+    s2 = step(0, "ADD", num(text2, "3", "3"), num(text2, "5", "5"))
+    r2 = clause_text(parsed2, text2, "5")
+    out2 = _whole_statement(parsed2, r2, s2, 60)
+    assert "3 cans" in text2[out2[0]:out2[1]] and "5 ounces" in text2[out2[0]:out2[1]]
