@@ -81,7 +81,7 @@ class LabelSettings:
     # the relation detector (mycelium.labels.relations) moves a region to the clause that states
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True
-    unshare_regions: bool = False  # its rule 5: move a step out of a shared region (yield, at a risk)
+    unshare_regions: bool = False  # its rule 7: move a step out of a shared region (yield, at a risk)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

@@ -18,7 +18,8 @@ report sums them over validated problems (``report.json``: ``checks``).
 - ``fraction_part``: an operand that is one digit group of a written fraction ("the 2 of
   1/2", "3/5" built from the 3 of "1/3" and the 5 of "2/5"): a digit taken for its value.
 - ``foreign_region``: a step whose region holds none of its own operands (written numbers,
-  implied words) and either holds another step's operand or no cue word of its op (a
+  implied words) and either holds another step's operand or (a step with operands of its
+  own) no cue word of its op (a
   neighbouring step's clause: "Each savory souffle calls for 8 eggs each" for the dessert
   eggs 6 x 5; an input's relation word does not count: "50% longer than that" states the
   sum), or is the question while the step is not the last and has written operands
@@ -133,7 +134,8 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     inputs = {a.step for a in step.args if a.kind == "result"}
     others = {a.span for j, s in enumerate(steps) if j != k for a in s.args if a.span is not None
               and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)))} - own
-    return any(_within(sp, region) for sp in others) or not any(
+    # a results-only step has no clause of its own: a cue-less region is weak, not foreign
+    return any(_within(sp, region) for sp in others) or bool(own) and not any(
         _within(c, region) for c in cue_spans(parsed.text, step.op))
 
 

@@ -215,7 +215,7 @@ def relation_regions(
     ``steps`` are a problem's grounded steps (operand spans into ``parsed.text``), ``regions``
     their regions from the highlight mass (None: no region, left as it is), ``final`` the
     index of the step that gives the answer (or None), ``question`` the question sentence's
-    index in ``parsed.sent_spans`` (or None); ``unshare`` turns rule 5 on. Rules in the
+    index in ``parsed.sent_spans`` (or None); ``unshare`` turns rule 7 on. Rules in the
     module docstring.
     """
     out = list(regions)
