@@ -188,6 +188,9 @@ class Implicit:
     alternatives: tuple[Fraction, ...] = ()
     meaning: str = ""
     quantified: bool = False
+    # a unit's size ("hours" = 60, "liters" = 1000), not a relation between quantities: a
+    # written number of the same value is the operand rather than the unit word
+    conversion: bool = False
 
 
 _F = Fraction
@@ -205,27 +208,27 @@ IMPLICIT: tuple[Implicit, ...] = (
     ),
     Implicit(r"quarters?", _F(4), (_F(1, 4), _F(25)), "a fourth; 25 cents"),
     Implicit(r"%|percent|per cent", _F(100), (_F(1, 100),), "x/100"),
-    Implicit(r"dimes?", _F(10), (_F(1, 10),), "cents per dime"),
-    Implicit(r"nickels?", _F(5), (_F(1, 20),), "cents per nickel"),
-    Implicit(r"penny|pennies", _F(1), (_F(1, 100),), "cents per penny"),
-    Implicit(r"cents?", _F(100), (), "cents per dollar"),
-    Implicit(r"weeks?|weekly", _F(7), (), "days per week"),
-    Implicit(r"weekends?", _F(2), (), "days per weekend"),
-    Implicit(r"days?|daily", _F(24), (), "hours per day"),
-    Implicit(r"hours?|hourly", _F(60), (), "minutes per hour"),
-    Implicit(r"minutes?", _F(60), (), "seconds per minute, minutes per hour"),
-    Implicit(r"seconds", _F(60), (), "seconds per minute"),
-    Implicit(r"months?|monthly", _F(30), (_F(4),), "days; weeks per month"),
-    Implicit(r"years?|yearly|annual|annually", _F(12), (_F(52), _F(365)), "months; weeks; days"),
-    Implicit(r"decades?", _F(10), (), "years per decade"),
-    Implicit(r"century|centuries", _F(100), (), "years per century"),
-    Implicit(r"foot|feet|inch|inches", _F(12), (), "inches per foot"),
-    Implicit(r"yards?", _F(3), (_F(36),), "feet; inches per yard"),
-    Implicit(r"miles?", _F(5280), (), "feet per mile"),
-    Implicit(r"pounds?", _F(16), (), "ounces per pound"),
-    Implicit(r"gallons?", _F(4), (_F(128),), "quarts; fluid ounces per gallon"),
-    Implicit(r"lit(?:er|re)s?|kilo[a-z]*|km|kg", _F(1000), (), "milli-/base units per unit"),
-    Implicit(r"met(?:er|re)s?", _F(100), (), "centimeters per meter"),
+    Implicit(r"dimes?", _F(10), (_F(1, 10),), "cents per dime", conversion=True),
+    Implicit(r"nickels?", _F(5), (_F(1, 20),), "cents per nickel", conversion=True),
+    Implicit(r"penny|pennies", _F(1), (_F(1, 100),), "cents per penny", conversion=True),
+    Implicit(r"cents?", _F(100), (), "cents per dollar", conversion=True),
+    Implicit(r"weeks?|weekly", _F(7), (), "days per week", conversion=True),
+    Implicit(r"weekends?", _F(2), (), "days per weekend", conversion=True),
+    Implicit(r"days?|daily", _F(24), (), "hours per day", conversion=True),
+    Implicit(r"hours?|hourly", _F(60), (), "minutes per hour", conversion=True),
+    Implicit(r"minutes?", _F(60), (), "seconds per minute, minutes per hour", conversion=True),
+    Implicit(r"seconds", _F(60), (), "seconds per minute", conversion=True),
+    Implicit(r"months?|monthly", _F(30), (_F(4),), "days; weeks per month", conversion=True),
+    Implicit(r"years?|yearly|annual|annually", _F(12), (_F(52), _F(365)), "months; weeks; days", conversion=True),
+    Implicit(r"decades?", _F(10), (), "years per decade", conversion=True),
+    Implicit(r"century|centuries", _F(100), (), "years per century", conversion=True),
+    Implicit(r"foot|feet|inch|inches", _F(12), (), "inches per foot", conversion=True),
+    Implicit(r"yards?", _F(3), (_F(36),), "feet; inches per yard", conversion=True),
+    Implicit(r"miles?", _F(5280), (), "feet per mile", conversion=True),
+    Implicit(r"pounds?", _F(16), (), "ounces per pound", conversion=True),
+    Implicit(r"gallons?", _F(4), (_F(128),), "quarts; fluid ounces per gallon", conversion=True),
+    Implicit(r"lit(?:er|re)s?|kilo[a-z]*|km|kg", _F(1000), (), "milli-/base units per unit", conversion=True),
+    Implicit(r"met(?:er|re)s?", _F(100), (), "centimeters per meter", conversion=True),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
@@ -253,6 +256,13 @@ def implicit_operands(text: str, offset: int = 0) -> list[Arg]:
 
 PERCENT_WORDS = re.compile(r"%|percent|per cent", re.IGNORECASE)
 _FRACTION_DIGITS = re.compile(r"\d/\d")
+
+
+def is_conversion(arg: Arg) -> bool:
+    """Is ``arg`` an implied unit size (``Implicit.conversion``: "hours" = 60, "liters" = 1000,
+    "feet" = 12), rather than a relation word ("half", "twice", "dozen", "a third", "%")?"""
+    return arg.kind == "implicit" and any(
+        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE) for e in IMPLICIT)
 
 
 def writes_percent(text: str) -> bool:

@@ -76,11 +76,12 @@ class LabelSettings:
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
-    reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part")
+    reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
+                                      "foreign_region")
     # the relation detector (mycelium.labels.relations) moves a region to the clause that states
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True
-    unshare_regions: bool = False  # its rule 5: move a step out of a shared region (yield, at a risk)
+    unshare_regions: bool = False  # its rule 7: move a step out of a shared region (yield, at a risk)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -169,11 +170,11 @@ def _in_sentences(parsed: ParsedText, spans: list[tuple[int, int]], sents: set[i
 
 
 def _whole_statement(parsed: ParsedText, region: tuple[int, int] | None, step, max_tokens: int) -> tuple[int, int] | None:
-    """A sum, difference or product whose written operands all sit in one sentence is stated
+    """A sum, difference, product or quotient ("120 miles apart and he gets there in 3 hours") whose written operands all sit in one sentence is stated
     by the clauses that hold them together ("5 cans of soda plus 64 ounces of water"): widen
     a region that holds only some of them to the hull of their clauses."""
     spans = [a.span for a in step.args if a.kind == "number" and a.span is not None]
-    if region is None or step.op not in ("ADD", "SUB", "MUL") or len(spans) < 2:
+    if region is None or step.op not in ("ADD", "SUB", "MUL", "DIV") or len(spans) < 2:
         return region
     if all(region[0] <= a and b <= region[1] for a, b in spans) or len(_sentences_of(parsed, [region] + spans)) != 1:
         return region

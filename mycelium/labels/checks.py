@@ -8,13 +8,22 @@ report sums them over validated problems (``report.json``: ``checks``).
 - ``same_span_twice``: one written occurrence used for two operands of one step
   ("12 miles" x "12 miles"). Right for "5 + 5" of one "5 miles each way"; worth a look.
 - ``value_coincidence``: a written-number operand whose value equals an earlier step's
-  result: the solution may have meant the result.
+  result: the solution may have meant the result; or a rate of 1 written in digits that no
+  step uses ("$1 per ball bearing", "1 foot/second"): an unwritten x1 or /1 made a
+  same-valued operand stand for the product.
 - ``shared_region``: steps that share a region while their written operands lie in
   different clauses (the rubric's SHARED flag).
 - ``fragment_region``: a region that cuts a quantity ("by 30" without its "%", "(sq ft"):
   fewer than 3 words, unbalanced brackets, or a boundary inside or right before a number.
 - ``fraction_part``: an operand that is one digit group of a written fraction ("the 2 of
   1/2", "3/5" built from the 3 of "1/3" and the 5 of "2/5"): a digit taken for its value.
+- ``foreign_region``: a step whose region holds none of its own operands (written numbers,
+  implied words) and either holds another step's operand or (a step with operands of its
+  own) no cue word of its op (a
+  neighbouring step's clause: "Each savory souffle calls for 8 eggs each" for the dessert
+  eggs 6 x 5; an input's relation word does not count: "50% longer than that" states the
+  sum), or is the question while the step is not the last and has written operands
+  (the question states the final relation, not this one).
 - ``final_in_question``: the problem's last step's region lies in its question sentence
   (a count of problems, not a failure).
 """
@@ -26,13 +35,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from mycelium.labels.args import writes_fraction
 from mycelium.labels.clauses import ParsedText, tokens_of
+from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "fraction_part",
-          "final_in_question")
+          "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
+_ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
 
 
@@ -46,6 +58,20 @@ def _value_coincidence(r: LabelRecord) -> int:
     for k, s in enumerate(r.steps):
         earlier = {Fraction(x.value) for x in r.steps[:k] if x.value is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
+    return flagged + unused_unit_rates(r)
+
+
+def unused_unit_rates(r: LabelRecord) -> int:
+    """Rates of 1 written in digits that no step uses ("$1 per ball bearing", "crawls 1
+    foot/second"): the solution multiplied or divided by them unwritten, so a same-valued
+    number or result stands for the product (300 bearings for their $300 price)."""
+    used = {a.span for s in r.steps for a in s.args if a.span is not None}
+    flagged = 0
+    for m in _ONE.finditer(r.text):
+        if m.span() in used:
+            continue
+        phrase = re.split(r"[,.;:?!]|\band\b", r.text[m.end():m.end() + 40])[0]
+        flagged += bool(RATE.search(phrase) or re.match(r"\s*[A-Za-z]*/[A-Za-z]", phrase))
     return flagged
 
 
@@ -76,6 +102,46 @@ def shared_steps(steps: list[Step], parsed: ParsedText) -> int:
         if len(clauses) > 1 and not set.intersection(*clauses):
             flagged += len(clauses)
     return flagged
+
+
+def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
+    return region[0] <= span[0] and span[1] <= region[1]
+
+
+def in_question(parsed: ParsedText, region: tuple[int, int]) -> bool:
+    """Does ``region`` end in the question sentence (``is_question``)?"""
+    toks = tokens_of(parsed, region)
+    if len(toks) == 0:
+        return False
+    a, b = parsed.sent_spans[int(parsed.sent[toks[-1]])]
+    return is_question(parsed.text, (int(a), int(b)))
+
+
+def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int] | None, final: int | None) -> bool:
+    """Is ``region`` foreign to step ``k`` (``foreign_region``)? ``final``: the index of the step
+    that gives the answer, whose region may be the question whatever it holds."""
+    if region is None:
+        return False
+    step = steps[k]
+    own = {a.span for a in step.args if a.span is not None}
+    if any(_within(sp, region) for sp in own):
+        return False
+    if in_question(parsed, region):
+        # the question states the answer's relation; a results-only step may also be stated there
+        return k != final and bool(own)
+    # an input's relation word or fraction ("it takes him 50% longer than that") also states an
+    # op on its result (``relations`` rule 4), so it is not another step's
+    inputs = {a.step for a in step.args if a.kind == "result"}
+    others = {a.span for j, s in enumerate(steps) if j != k for a in s.args if a.span is not None
+              and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)))} - own
+    # a results-only step has no clause of its own: a cue-less region is weak, not foreign
+    return any(_within(sp, region) for sp in others) or bool(own) and not any(
+        _within(c, region) for c in cue_spans(parsed.text, step.op))
+
+
+def foreign_steps(steps: list[Step], parsed: ParsedText, final: int | None) -> int:
+    """How many steps have a region foreign to them (``is_foreign``)."""
+    return sum(is_foreign(parsed, steps, k, s.region, final) for k, s in enumerate(steps))
 
 
 def _fragment(r: LabelRecord, a: int, b: int) -> bool:
@@ -126,6 +192,7 @@ def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
         "shared_region": _shared_region(r, parsed),
         "fragment_region": sum(_fragment(r, a, b) for a, b in regions),
         "fraction_part": _fraction_part(r),
+        "foreign_region": foreign_steps(r.steps, parsed, len(r.steps) - 1) if r.steps else 0,
         "final_in_question": _final_in_question(r, parsed),
     }
 

@@ -59,6 +59,11 @@ QUESTION_CUES: dict[str, tuple[str, ...]] = {
             r"how many (?:hours|minutes|days|weeks|feet|yards|dollars|dozens?)"),
 }
 
+# a clause that states a per-unit relation: "each", "per", "every", "an hour", "to walk a
+# poodle", "to make one bracelet", "12 inches to a foot", "for $80" (the price of one item)
+RATE = re.compile(r"(?<![A-Za-z])(?:each|per|every|apiece|an? (?:day|week|month|year|hour|minute|second)|"
+                  r"to (?:[a-z]+ ){0,2}(?:a|an|one)|for \$\s?\d)(?![A-Za-z])", re.IGNORECASE)
+
 
 @lru_cache(maxsize=None)
 def _pattern(words: tuple[str, ...]) -> re.Pattern:

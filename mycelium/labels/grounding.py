@@ -15,6 +15,10 @@ value by position and meaning:
 - a number written with "%" fits an op that divides by 100 ("30%" over "30-second");
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed;
+- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``) loses to a
+  written number of the same value that the step has not taken ("John buys 1000 balloons.
+  Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
+  an unwritten constant, the written number is what the solution read;
 - an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2) and gains
   when it is a relation cue of the op (``mycelium.labels.cues``) or the CoT sentence says it;
 - a relation word ("twice", "a third", "%") that no earlier step used beats a written number
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import match_operand, writes_fraction, writes_percent
+from mycelium.labels.args import is_conversion, match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
 from mycelium.dag.steps import Arg
 
@@ -185,8 +189,9 @@ class Grounder:
             if percent and writes_percent(a.text):
                 s += PERCENT_BONUS
             scored.append((s, -a.span[0], hit))
+        written = any(key(c) not in taken for _, _, c in scored)
         for a in self.implicits:
-            if key(a) in taken:
+            if key(a) in taken or (written and is_conversion(a)):
                 continue
             hit = match_operand(value, [a])
             if hit is None or not fits_op(hit, op):

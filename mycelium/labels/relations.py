@@ -23,7 +23,22 @@ moves the region in four cases, tried in this order, and then mends shared regio
    then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
    the sentence right after that relation ("75% passed. The rest failed.").
 
-5. ``unshare``: a step whose region is also another step's, while their operands lie in
+5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
+   Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
+   relation ("It takes 2 hours to walk a poodle", "10 beads are needed to make one beaded
+   bracelet", "There are 12 inches to a foot", "a part that Clark needs for $80", ``RATE``)
+   and the count's clause states none: the rate clause states the product.
+6. ``foreign``: a region foreign to its step (``checks.is_foreign``: it holds none of the
+   step's operands but another step's, or no cue word of its op, or it is the question for a
+   step that is not the last). The highlight mass puts it there when cue words of the op
+   that state another step's relation outweigh the operands ("Each savory souffle calls for 8
+   eggs each" for the dessert eggs), when the question's cue pulls an early step ("how many
+   more"), or when an op on results only is sought where its inputs were made. It moves to
+   the question for the final step or a results-only step the question states ("the total
+   number of steps"), else to its own operand's clause (one holding a cue of the op first,
+   then one outside the question).
+
+7. ``unshare``: a step whose region is also another step's, while their operands lie in
    different clauses (the ``shared_region`` check would reject the problem), moves to the
    clause of one of its own operands when that ends the sharing ("gives away another 10% as a
    tithe" for the tithe, "pays his water bill for $55" for the sum of the bills).
@@ -43,11 +58,11 @@ import numpy as np
 
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction
-from mycelium.labels.checks import ASKS, is_fragment, shared_steps
+from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps
 from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
-from mycelium.labels.cues import cue_spans
+from mycelium.labels.cues import RATE, cue_spans
 
-RULES = ("question", "relation_word", "operand_cue", "input_relation", "unshare")
+RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "unshare")
 # implicit operands that state a relation (not a unit size such as "hour" = 60)
 RELATION_WORDS = re.compile(
     r"^(?:hal(?:f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|thirds?|fourths?|fifths?|sixths?|"
@@ -200,7 +215,7 @@ def relation_regions(
     ``steps`` are a problem's grounded steps (operand spans into ``parsed.text``), ``regions``
     their regions from the highlight mass (None: no region, left as it is), ``final`` the
     index of the step that gives the answer (or None), ``question`` the question sentence's
-    index in ``parsed.sent_spans`` (or None); ``unshare`` turns rule 5 on. Rules in the
+    index in ``parsed.sent_spans`` (or None); ``unshare`` turns rule 7 on. Rules in the
     module docstring.
     """
     out = list(regions)
@@ -226,7 +241,20 @@ def relation_regions(
         if new is not None and new != region and _acceptable(parsed, steps, out, k, new):
             out[k] = new
             moves.append(Move(k, new, rule))
-    # rule 5: a step sharing its region with a step stated in other clauses moves to the clause
+    for k, step in enumerate(steps):  # rule 5: a count's clause -> the rate's clause
+        new = _rate_clause(parsed, step, out[k])
+        if new is not None and _acceptable(parsed, steps, out, k, new):
+            out[k] = new
+            moves.append(Move(k, new, "rate"))
+    for k, step in enumerate(steps):  # rule 6: a region foreign to its step
+        if not is_foreign(parsed, steps, k, out[k], final):
+            continue
+        for new in _own_places(parsed, step, k == final, question):
+            if new != out[k] and not is_foreign(parsed, steps, k, new, final) and _acceptable(parsed, steps, out, k, new):
+                out[k] = new
+                moves.append(Move(k, new, "foreign"))
+                break
+    # rule 7: a step sharing its region with a step stated in other clauses moves to the clause
     # of one of its own operands when that ends the sharing (later steps first: a sum or a
     # difference is the one that took a part's clause)
     for k in range(len(steps) - 1, -1, -1) if unshare else ():
@@ -246,6 +274,56 @@ def relation_regions(
                 moves.append(Move(k, new, "unshare"))
                 break
     return out, moves
+
+
+def _states_rate(parsed: ParsedText, clause: tuple[int, int], number: tuple[int, int]) -> bool:
+    """Does ``clause`` state a per-unit relation (``RATE``) outside the number itself?"""
+    return any(not (number[0] <= m.start() and m.end() <= number[1])
+               for m in RATE.finditer(parsed.text, clause[0], clause[1]))
+
+
+def _sentence(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int]:
+    a, b = parsed.sent_spans[int(parsed.sent[tokens_of(parsed, span)[0]])]
+    return int(a), int(b)
+
+
+def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Rule 5: the clause of the rate operand of a count x rate product (or a division by a
+    rate) whose region holds only the count, or None."""
+    written = [a for a in step.args if a.kind == "number" and a.span is not None and not writes_fraction(a.text)]
+    if region is None or step.op not in ("MUL", "DIV") or len(written) != 2:
+        return None
+    inside = [a for a in written if _within(a.span, region)]
+    if len(inside) != 1:
+        return None
+    count, rate = inside[0], next(a for a in written if a is not inside[0])
+    clause = _clause(parsed, rate.span)
+    if clause is None or _within(count.span, clause):
+        return None
+    # the rate's relation may sit in a clause the parse cuts off ("10 beads are needed | to make
+    # one beaded bracelet"): when the count is written elsewhere, the rate's sentence says it
+    sent = _sentence(parsed, rate.span)
+    stated = sent if sent != _sentence(parsed, count.span) else clause
+    if not _states_rate(parsed, stated, rate.span):
+        return None
+    return None if _states_rate(parsed, region, count.span) else clause
+
+
+def _own_places(parsed: ParsedText, step: Step, final: bool, question: int | None) -> list[tuple[int, int]]:
+    """Rule 6's candidates, best first: the question for the final step or a results-only step
+    whose op the question states; else the clauses of the step's own operands, one holding a
+    cue of the op first, then one outside the question, then one holding more operands."""
+    if final:
+        found = question_cue(parsed, step.op, question) or question_clause(parsed, question)
+        return [found] if found else []
+    spans = [a.span for a in step.args if a.span is not None]
+    if not spans:
+        found = question_cue(parsed, step.op, question)
+        return [found] if found else []
+    clauses = {c for sp in spans if (c := _clause(parsed, sp)) is not None}
+    rank = lambda c: (-_has_cue(parsed.text, step.op, c), in_question(parsed, c),  # noqa: E731
+                      -sum(_within(sp, c) for sp in spans), c[0])
+    return sorted(clauses, key=rank)
 
 
 def _acceptable(parsed: ParsedText, steps: list[Step], regions: list, k: int, new: tuple[int, int]) -> bool:

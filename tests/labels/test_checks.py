@@ -3,7 +3,7 @@
 import pytest
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.checks import CHECKS, check_record, is_question, total
+from mycelium.labels.checks import CHECKS, check_record, is_foreign, is_question, total, unused_unit_rates
 from mycelium.labels.clauses import load_spacy, parse
 from mycelium.records.labels import LabelRecord
 
@@ -38,7 +38,7 @@ def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
         "same_span_twice": 0, "value_coincidence": 0, "shared_region": 0, "fragment_region": 0, "fraction_part": 0,
-        "final_in_question": 1}
+        "foreign_region": 0, "final_in_question": 1}
 
 
 def test_each_check_flags_its_shape(parsed):
@@ -69,3 +69,35 @@ def test_a_digit_of_a_written_fraction_is_flagged(parsed):
     (p,) = parse([text], load_spacy())
     assert check_record(rec(two), p)["fraction_part"] == 1
     assert check_record(rec(whole), p)["fraction_part"] == 0
+
+
+def test_a_region_from_another_steps_clause_is_foreign():
+    # audit 5, problem 3983: the dessert eggs 6 x 5 got the savory clause ("8 eggs each")
+    text = ("Each savory souffle calls for 8 eggs each and the dessert ones call for 6 eggs each. "
+            "She wants to make 3 savory souffles and 5 dessert souffles. How many eggs will she need?")
+    (p,) = parse([text], load_spacy())
+    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    savory, dessert = at("Each savory souffle calls for 8 eggs each"), at("the dessert ones call for 6 eggs each")
+    steps = [Step(0, "MUL", [arg("8"), arg("3")], "24", region=savory),
+             Step(1, "MUL", [arg("6"), arg("5")], "30", region=savory),
+             Step(2, "ADD", [Arg("result", "24", step=0), Arg("result", "30", step=1)], "54",
+                  region=at("How many eggs will she need"))]
+    assert [is_foreign(p, steps, k, s.region, 2) for k, s in enumerate(steps)] == [False, True, False]
+    assert not is_foreign(p, steps, 1, dessert, 2)
+    # the question is the last step's, not an earlier step's with operands of its own
+    assert is_foreign(p, steps, 0, steps[2].region, 2)
+    assert check_record(LabelRecord("t", text, "54", steps, "54", True), p)["foreign_region"] == 1
+
+
+def test_an_unused_rate_of_one_is_a_value_coincidence():
+    # audit 5, problem 173: the turtle's 20 s is 20 ft / (1 foot/second), grounded to the "20"
+    text = ("A hare runs 10 feet/second and a turtle crawls 1 foot/second. If they run a 20 foot-race, "
+            "how much of a head start does the turtle need?")
+    i20, i10 = text.index("20"), text.index("10")
+    steps = [Step(0, "DIV", [Arg("number", "20", "20", (i20, i20 + 2)), Arg("number", "10", "10", (i10, i10 + 2))], "2"),
+             Step(1, "SUB", [Arg("number", "20", "20", (i20, i20 + 2)), Arg("result", "2", step=0)], "18")]
+    r = LabelRecord("t", text, "18", steps, "18", True)
+    assert unused_unit_rates(r) == 1
+    assert unused_unit_rates(LabelRecord("t", "She has 1 dog and 1 1/2 cats.", "1", [], "1", True)) == 0
+    assert unused_unit_rates(LabelRecord("t", "It costs $1 per ball bearing.", "1", [], "1", True)) == 1

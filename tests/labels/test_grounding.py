@@ -175,3 +175,19 @@ def test_a_sum_stated_across_conjuncts_of_one_sentence_takes_both(nlp):
     (add,) = r.steps
     region = text[add.region[0]:add.region[1]]
     assert "4 inches" in region and "3 inches" in region
+
+
+def test_a_unit_word_loses_to_a_written_number_of_its_value():
+    # audit 5, problem 832: the 1000 is the "1000 balloons", not "liters" = 1000
+    text = "John buys 1000 balloons. Each balloon holds 10 liters of air."
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    choice = g.ground(Fraction(1000), "MUL", context_words("He needs 1000*10 = 10000 liters"), [], set())
+    assert choice.arg.text == "1000" and not choice.rivals
+    # with no written 1000 the unit word still grounds it
+    text = "Each balloon holds 10 liters of air."
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(1000), "MUL", frozenset(), [], set()).arg.text == "liters"
+    # a relation word keeps its preference over a written number ("Cori is 3", "one-third")
+    text = "Cori is 3 years old. Her aunt ate one-third of 12 pies."
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(3), "DIV", frozenset(), [], set()).arg.kind == "implicit"

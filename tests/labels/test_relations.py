@@ -159,7 +159,8 @@ def test_a_move_never_creates_a_shared_region(nlp):
     five = clause_text(parsed, text, "5")
     forty = clause_text(parsed, text, "40")
     got, moves = run(nlp, text, [s0, s1], [five, forty], final=-1)
-    assert got[1] == text[forty[0]:forty[1]] and moves == []
+    assert got[1] == text[forty[0]:forty[1]] and [m for m in moves if m.step == 1] == []
+    assert "3 bags of 4 plums" in got[0]  # s0's region was foreign to it (rule 6)
     got, moves = run(nlp, text, [s1], [forty], final=-1)  # alone, the cue clause is taken
     assert "5 more pears" in got[0]
 
@@ -172,10 +173,12 @@ def test_unshare_moves_a_sum_to_its_own_operand_clause(nlp):
     s1 = step(1, "ADD", res(0, "50"), num(text, "$55", "55"))
     tithe = clause_text(parsed, text, "10%")
     assert "$55" not in text[tithe[0]:tithe[1]]
-    got, _ = run(nlp, text, [s0, s1], [tithe, tithe], final=-1)
-    assert got[1] == got[0]  # off by default: the sharing stays (the check rejects it)
+    # the tithe clause holds none of the sum's operands and no cue of it: foreign (rule 6), so
+    # the sum leaves it even with rule 7 off
+    got, moves = run(nlp, text, [s0, s1], [tithe, tithe], final=-1)
+    assert "$55" in got[1] and moves[-1].rule == "foreign"
     got, moves = run(nlp, text, [s0, s1], [tithe, tithe], final=-1, unshare=True)
-    assert "$55" in got[1] and moves[-1].rule == "unshare"
+    assert "$55" in got[1]
 
 
 def test_relation_operands_are_relation_words_not_units():
@@ -204,3 +207,77 @@ def test_hull_is_not_taken_over_other_clauses_when_the_region_states_the_op(nlp)
     r2 = clause_text(parsed2, text2, "5")
     out2 = _whole_statement(parsed2, r2, s2, 60)
     assert "3 cans" in text2[out2[0]:out2[1]] and "5 ounces" in text2[out2[0]:out2[1]]
+
+
+def test_a_foreign_region_moves_to_its_own_operands_clause(nlp):
+    # audit 5, problem 3983: the dessert eggs got the savory clause (its two "each" outweighed 6)
+    text = ("Each savory souffle calls for 8 eggs each and the dessert ones call for 6 eggs each. "
+            "She wants to make 3 savory souffles and 5 dessert souffles. How many eggs will she need?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "8", "8"), num(text, "3", "3"))
+    s1 = step(1, "MUL", num(text, "6", "6"), num(text, "5", "5"))
+    s2 = step(2, "ADD", res(0, "24"), res(1, "30"))
+    savory = clause_text(parsed, text, "8")
+    q = clause_text(parsed, text, "How many")
+    got, moves = run(nlp, text, [s0, s1, s2], [savory, savory, q])
+    assert got[1] == "the dessert ones call for 6 eggs each"
+    assert ("foreign", 1) in [(m.rule, m.step) for m in moves]
+
+
+def test_an_early_step_leaves_the_question_and_a_results_only_sum_goes_to_it(nlp):
+    # audit 5, problem 2266: 25 - 5 got the question's "how many more", a relation of the answer
+    text = ("Haley has 5 more necklaces than Jason. Josh has half the number of necklaces as Jason. "
+            "If Haley has 25 necklaces, how many more necklaces does Haley have than Josh?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "SUB", num(text, "25", "25"), num(text, "5", "5"))
+    s1 = step(1, "DIV", res(0, "20"), num(text, "half", "2", kind="implicit"))
+    s2 = step(2, "SUB", num(text, "25", "25"), res(1, "10"))
+    q = clause_text(parsed, text, "how many")
+    got, _ = run(nlp, text, [s0, s1, s2], [q, clause_text(parsed, text, "half"), q])
+    assert got[0] == "Haley has 5 more necklaces than Jason"
+    # audit 5, problem 5051: the sum of two days' steps got day 1's clause; "total" is asked
+    text = ("Eliana walked 200 steps, then added some 300 more steps for the first day. The next day, "
+            "she walked twice the number of steps. On the third day, she walked an additional 100 steps. "
+            "What's the total number of steps Eliana walked during these three days?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "ADD", num(text, "200", "200"), num(text, "300", "300"))
+    s1 = step(1, "MUL", num(text, "twice", "2", kind="implicit"), res(0, "500"))
+    s2 = step(2, "ADD", res(1, "1000"), res(0, "500"))
+    s3 = step(3, "ADD", res(2, "1500"), num(text, "100", "100"))
+    day1 = clause_text(parsed, text, "300")
+    got, _ = run(nlp, text, [s0, s1, s2, s3], [day1, clause_text(parsed, text, "twice"), day1,
+                                                clause_text(parsed, text, "total")])
+    assert got[2].startswith("What's the total number of steps")
+
+
+def test_the_final_step_on_another_steps_clause_goes_to_the_question(nlp):
+    # audit 5, problem 3661: 1 + 13 + 39 got s1's "twelve more peaches than that"
+    text = ("She only got one watermelon to grow, but she got twelve more peaches than that, and three "
+            "times that number of plums. How many pieces of fruit did Gabby get to pick that summer?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "ADD", num(text, "twelve", "12"), num(text, "one", "1"))
+    s1 = step(1, "MUL", res(0, "13"), num(text, "three", "3"))
+    s2 = step(2, "ADD", num(text, "one", "1"), res(0, "13"), res(1, "39"))
+    twelve = clause_text(parsed, text, "twelve")
+    got, _ = run(nlp, text, [s0, s1, s2], [twelve, clause_text(parsed, text, "three"), twelve])
+    assert got[2] == "How many pieces of fruit did Gabby get to pick that summer"
+
+
+@pytest.mark.parametrize("text,count,rate,want", [
+    # audit 5, problems 893, 892, 1894: the rate clause states the product, not the count's
+    ("Kylie makes 5 beaded bracelets on Wednesday. 10 beads are needed to make one beaded bracelet. "
+     "How many beads does Kylie use?", "5", "10", "10 beads are needed"),
+    ("An auto shop has a part that Clark needs for $80. Clark buys 7 of them and got a discount. "
+     "If Clark only had to pay $439, how much was the discount?", "7", "$80", "that Clark needs for $80"),
+    ("On Monday, she needs to walk 4 poodles. It takes 2 hours to walk a poodle. How many hours is that?",
+     "4", "2", "It takes 2 hours to walk a poodle"),
+    # the count's clause states the relation itself ("14 dozen of each kind"): it stays
+    ("Apples cost 40 dollars for a dozen. Hank bought 14 dozen of each kind of fruit. How much did he spend?",
+     "14", "40", "Hank bought 14 dozen of each kind of fruit"),
+])
+def test_a_count_times_rate_is_regioned_at_the_rate(nlp, text, count, rate, want):
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, count, count.strip("$")), num(text, rate, rate.strip("$")))
+    s1 = step(1, "MUL", res(0, "0"), Arg("implicit", "1", "x", None))
+    got, _ = run(nlp, text, [s0], [clause_text(parsed, text, count)], final=-1)
+    assert got[0] == want
