@@ -41,13 +41,10 @@ def run_labels(
     if not traces_dir.is_dir():
         raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first (same data/split/teacher)")
     start = time.perf_counter()
-    traces = load_traces(traces_dir)
-    if ids is not None:
-        wanted = set(ids)
-        traces = [t for t in traces if t.id in wanted]
-        if not traces:
-            raise UserError(f"none of the {len(wanted)} problems asked for has a trace in {traces_dir}: "
-                            "run the teacher stage on their split first")
+    traces = load_traces(traces_dir, ids=ids)
+    if ids is not None and not traces:
+        raise UserError(f"none of the {len(set(ids))} problems asked for has a trace in {traces_dir}: "
+                        "run the teacher stage on their split first")
     if limit is not None:
         traces = traces[:limit]
     if not traces:

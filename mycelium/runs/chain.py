@@ -117,13 +117,20 @@ def split_ids(cfg: DictConfig, split: str) -> list[str]:
     return [p.id for p in load_problems(cfg.data.name, split, cfg.data.dir)]
 
 
-def eval_labels(cfg: DictConfig, problems: list, out_dir: Path) -> tuple[dict, dict]:
+def eval_labels(cfg: DictConfig, problems: list, out_dir: Path) -> tuple[dict | None, dict]:
     """Labels of the eval ``problems`` from ``cfg.traces_dir`` (the chain's signal/label
     settings) in ``out_dir``: ``(validated records by id, the labels' metrics)``. They score
-    spans, ops and the first failing stage; the solver never sees them."""
+    spans, ops and the first failing stage; the solver never sees them. A set none of whose
+    problems is traced there (GSM8K test beside MAWPS folds) is logged and gets ``(None, {})``."""
+    from mycelium.records.traces import TraceStore
     from mycelium.runs.evaluate import load_labels
 
-    metrics = labels_stage(cfg, labels_dir=out_dir, limit=None, ids=[p.id for p in problems])
+    ids = [p.id for p in problems]
+    if Path(cfg.traces_dir).is_dir() and TraceStore(cfg.traces_dir).done_ids().isdisjoint(ids):
+        log.warning("chain.eval.labels: none of the %d eval problems is traced in %s: no span/op scores or "
+                    "error attribution for them", len(ids), cfg.traces_dir)
+        return None, {}
+    metrics = labels_stage(cfg, labels_dir=out_dir, limit=None, ids=ids)
     return load_labels(out_dir), metrics
 
 

@@ -150,6 +150,11 @@ def is_cv(jobs: list[dict]) -> bool:
     return bool(jobs) and all(folds) and len({f[2] for f in folds}) == 1
 
 
+def _mean(xs: list) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.mean(xs) if xs else None
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
@@ -167,13 +172,17 @@ def cv_report(jobs: list[dict]) -> str:
         raise UserError("not a cross-validation sweep: each job needs one e2e/<data>-fold<k>/accuracy metric")
     rows = sorted(((fold_of(j), j["metrics"]) for j in jobs), key=lambda r: r[0][0])
     data = rows[0][0][2]
+    # other eval sets beside the fold (transfer: MAWPS-trained students on GSM8K test)
+    others = list(dict.fromkeys(k.split("/")[1] for _, m in rows for k in m
+                                if k.startswith("e2e/") and k.endswith("/accuracy") and not _FOLD_SET.match(k)))
     _, shared = split_overrides(jobs)
     lines = []
     if shared:
         lines += ["shared overrides: " + " ".join(f"`{k}={v}`" for k, v in shared.items()), ""]
     lines += ["| fold | train labels (validated / traced) | segmenter val span F1 | classifier val acc | "
-              "test problems | correct | accuracy % | test labelled | wall time (min) |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "test problems | correct | accuracy % | test labelled | wall time (min) |"
+              + "".join(f" {o} accuracy % |" for o in others),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(others)]
     accs, n_all, correct_all = [], 0, 0
     errors = dict.fromkeys(STAGES, 0)
     labelled = wrong_labelled = 0
@@ -194,11 +203,13 @@ def cv_report(jobs: list[dict]) -> str:
                 errors[stage] += count
         lines.append(f"| {fold} | {train} | {format_value(m.get('segmenter/val/span_f1'))} | "
                      f"{format_value(m.get('classifier/val/acc'))} | {n} | {correct} | {_pct(acc)} | "
-                     f"{'–' if lab is None else int(lab)} | {m.get(TOTAL_TIME, 0) / 60:.1f} |")
+                     f"{'–' if lab is None else int(lab)} | {m.get(TOTAL_TIME, 0) / 60:.1f} |"
+                     + "".join(f" {_pct(m.get(f'e2e/{o}/accuracy'))} |" for o in others))
     sd = f" ± {100 * statistics.stdev(accs):.1f}" if len(accs) > 1 else ""
     minutes = sum(m.get(TOTAL_TIME, 0) for _, m in rows) / 60
     lines.append(f"| mean of {len(rows)} | | | | {n_all} | {correct_all} | {_pct(statistics.mean(accs))}{sd} "
-                 f"(pooled {_pct(correct_all / n_all if n_all else None)}) | {labelled} | {minutes:.1f} in all |")
+                 f"(pooled {_pct(correct_all / n_all if n_all else None)}) | {labelled} | {minutes:.1f} in all |"
+                 + "".join(f" {_pct(_mean([m.get(f'e2e/{o}/accuracy') for _, m in rows]))} |" for o in others))
     lines += ["", f"| solver (encoder) | {data} five-fold accuracy % |", "|---|---:|"]
     for solver, encoder, acc in PUBLISHED.get(data, []):
         lines.append(f"| {solver} ({encoder}), published | {acc:.1f} |")

@@ -15,7 +15,7 @@ import pytest
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from entrypoints import run_entry
+from entrypoints import run_entry, write_gsm8k
 from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.runs.results import PUBLISHED, cv_report, fold_of, is_cv, load_jobs, main
@@ -57,7 +57,7 @@ def test_each_fold_composes_into_its_own_split(compose_cv, fold: int) -> None:
 def test_gpu_sizing_composes(compose_cv) -> None:
     cfg = compose_cv("mawps_cv_gpu", "fold=4")
     assert cfg.trainer.accelerator == "gpu" and cfg.backbone.model_id == "sentence-transformers/all-mpnet-base-v2"
-    assert cfg.chain.labels_split == "train4" and list(cfg.chain.eval.sets) == ["mawps_cv/fold4"]
+    assert cfg.chain.labels_split == "train4" and list(cfg.chain.eval.sets) == ["mawps_cv/fold4", "gsm8k/test"]
     assert cfg.chain.students.segmenter.trainer.max_epochs > 4 and "/multirun/mawps_cv_gpu/" in cfg.hydra.sweep.dir
 
 
@@ -135,11 +135,12 @@ def write_tiny_folds(root: Path, per_fold: int = 4) -> Path:
 def test_tiny_two_fold_multirun_end_to_end(tmp_path: Path, capsys) -> None:
     """``python train.py -m experiment=mawps_cv fold=0,1`` on the tiny teacher and backbone, then
     the results script over its sweep dir."""
-    data = write_tiny_folds(tmp_path / "data")
+    data = write_gsm8k(write_tiny_folds(tmp_path / "data"), "test", n=3)
     sweep = tmp_path / "multirun"
     splits = "{train: 0.6, val: 0.4}"  # 16 train problems a fold: a 10% val slice could be empty
     r = run_entry("train.py", "-m", "experiment=mawps_cv", "fold=0,1", "teacher=tiny", "backbone=tiny",
                   "trainer.max_epochs=1", "chain.wiring.epochs=3",
+                  "chain.eval.sets=[mawps_cv/fold${fold},gsm8k/test]",  # the transfer beside the fold
                   f"chain.students.segmenter.datamodule.splits={splits}",
                   f"chain.students.classifier.datamodule.splits={splits}",
                   f"hydra.sweep.dir={sweep}", "logger=csv", cwd=tmp_path, data=data)
@@ -161,6 +162,10 @@ def test_tiny_two_fold_multirun_end_to_end(tmp_path: Path, capsys) -> None:
         assert sum(m[f"{e}errors_{s}"] for s in ("segmentation", "op", "wiring")) <= m[e + "labelled"]
         assert (run / "eval" / f"mawps_cv-fold{fold}" / "labels" / "report.json").is_file()
         assert "segmenter/test/span_f1" not in m  # no test slice of train<k>
+        # GSM8K test has no traces here: answered and scored, not labelled (a warning says so)
+        assert m["e2e/gsm8k-test/problems"] == 3 and "e2e/gsm8k-test/labelled" in m
+        assert m["e2e/gsm8k-test/labelled"] == 0 and "e2e/gsm8k-test/errors_wiring" not in m
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     assert "| Mycelium, this sweep (folds 0, 1) |" in out and "| mean of 2 |" in out
+    assert "gsm8k-test accuracy % |" in out.splitlines()[2]
