@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,14 +28,23 @@ def run_labels(
     settings: LabelSettings,
     limit: int | None = None,
     progress: bool = True,
+    ids: Collection[str] | None = None,
 ) -> LabelReport:
     """Label every cached trace (first ``limit``), write ``labels.jsonl``, ``report.json`` and
-    ``settings.json`` into ``labels_dir`` atomically, and return the report."""
+    ``settings.json`` into ``labels_dir`` atomically, and return the report.
+
+    ``ids``: label only the traces of these problems (a traces dir may hold more problems
+    than one split: MAWPS's five folds share the traces of all 1,920); ``limit`` then counts
+    among them. Raises ``UserError`` when no trace is among ``ids``.
+    """
     traces_dir, labels_dir = Path(traces_dir), Path(labels_dir)
     if not traces_dir.is_dir():
         raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first (same data/split/teacher)")
     start = time.perf_counter()
-    traces = load_traces(traces_dir)
+    traces = load_traces(traces_dir, ids=ids)
+    if ids is not None and not traces:
+        raise UserError(f"none of the {len(set(ids))} problems asked for has a trace in {traces_dir}: "
+                        "run the teacher stage on their split first")
     if limit is not None:
         traces = traces[:limit]
     if not traces:

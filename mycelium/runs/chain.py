@@ -6,13 +6,17 @@ and each round of the self-improvement loop is this chain with other knobs. Stag
 ``teacher``     traces of the first ``chain.limit`` train problems (resumes; a cached teacher
                 pass is not even loaded), into the shared ``traces_dir``
 ``labels``      labels from those traces with ``signals.*``/``labels.*``, into the job's own
-                ``chain.labels_dir`` (seconds, so no job ever reads another's labels)
+                ``chain.labels_dir`` (seconds, so no job ever reads another's labels); with
+                ``chain.labels_split``, only the traces of that split's problems (the
+                students' training set when the traces cover more: MAWPS's folds)
 ``segmenter``   ``mycelium.runs.fit_student.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
 ``classifier``  the same for ``chain.students.classifier``
 ``wiring``      the learned DAG builder (``mycelium.solver.learned_wiring``) fitted on the
                 train split of the labels, saved beside the students (the solver's
                 ``wiring: auto`` picks it up)
-``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry
+``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry; with
+                ``chain.eval.labels``, each set's problems are labelled from their traces
+                too, for span/op scores and the first failing stage of each wrong answer
 
 A job writes ``chain.json`` (its overrides and every metric) into its run dir;
 ``python -m mycelium.runs.results <multirun dir>`` turns a sweep's into one table.
@@ -106,8 +110,33 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
     return metrics
 
 
+def split_ids(cfg: DictConfig, split: str) -> list[str]:
+    """Problem ids of ``split`` of ``cfg.data`` (what ``chain.labels_split`` keeps)."""
+    from mycelium.data.problems import load_problems
+
+    return [p.id for p in load_problems(cfg.data.name, split, cfg.data.dir)]
+
+
+def eval_labels(cfg: DictConfig, problems: list, out_dir: Path) -> tuple[dict | None, dict]:
+    """Labels of the eval ``problems`` from ``cfg.traces_dir`` (the chain's signal/label
+    settings) in ``out_dir``: ``(validated records by id, the labels' metrics)``. They score
+    spans, ops and the first failing stage; the solver never sees them. A set none of whose
+    problems is traced there (GSM8K test beside MAWPS folds) is logged and gets ``(None, {})``."""
+    from mycelium.records.traces import TraceStore
+    from mycelium.runs.evaluate import load_labels
+
+    ids = [p.id for p in problems]
+    if Path(cfg.traces_dir).is_dir() and TraceStore(cfg.traces_dir).done_ids().isdisjoint(ids):
+        log.warning("chain.eval.labels: none of the %d eval problems is traced in %s: no span/op scores or "
+                    "error attribution for them", len(ids), cfg.traces_dir)
+        return None, {}
+    metrics = labels_stage(cfg, labels_dir=out_dir, limit=None, ids=ids)
+    return load_labels(out_dir), metrics
+
+
 def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | Path, loggers: list = ()) -> dict:
-    """E2E accuracy (and latency) of the solver in ``students_dir`` on every eval set."""
+    """E2E accuracy (and latency) of the solver in ``students_dir`` on every eval set; with
+    ``chain.eval.labels``, also span/op scores and error attribution against their labels."""
     from mycelium.data.problems import load_problems
     from mycelium.runs.evaluate import evaluate
 
@@ -115,7 +144,12 @@ def evaluate_students(cfg: DictConfig, students_dir: str | Path, out_dir: str | 
     metrics: dict = {}
     for name, split in eval_sets(cfg):
         problems = load_problems(name, split, cfg.data.dir, limit=cfg.chain.eval.limit)
-        report = evaluate(problems, solver, out_dir=Path(out_dir) / f"{name}-{split}", batch_size=cfg.chain.eval.batch_size)
+        set_dir = Path(out_dir) / f"{name}-{split}"
+        labels = None
+        if cfg.chain.eval.get("labels"):
+            labels, label_metrics = eval_labels(cfg, problems, set_dir / "labels")
+            metrics |= {k.replace("labels/", f"e2e/{name}-{split}/labels/", 1): v for k, v in label_metrics.items()}
+        report = evaluate(problems, solver, labels=labels, out_dir=set_dir, batch_size=cfg.chain.eval.batch_size)
         log.info("solver on %d %s-%s problems\n%s", len(problems), name, split, report.format())
         metrics |= {k.replace("eval/", f"e2e/{name}-{split}/", 1): v for k, v in report.metrics().items()}
     for lg in loggers:
@@ -140,7 +174,8 @@ def run_chain(cfg: DictConfig, loggers: list) -> dict:
         if stage == "teacher":
             metrics |= teacher_stage(cfg, limit=chain.limit, loggers=loggers)
         elif stage == "labels":
-            metrics |= labels_stage(cfg, labels_dir=labels_dir, limit=chain.limit, loggers=loggers)
+            ids = split_ids(cfg, chain.labels_split) if chain.get("labels_split") else None
+            metrics |= labels_stage(cfg, labels_dir=labels_dir, limit=chain.limit, loggers=loggers, ids=ids)
         elif stage in STUDENTS:
             student_cfg = student_config(cfg, stage, labels_dir=labels_dir, export_dir=str(students_dir / stage),
                                          output_dir=str(out_dir / stage))

@@ -94,6 +94,8 @@ class EvalReport:
             "eval/accuracy": self.accuracy,
             "eval/answered_rate": self.answered / self.n if self.n else 0.0,
             "eval/problems": self.n,
+            "eval/correct": self.correct,
+            "eval/labelled": self.labelled,
             "eval/latency_p50_s": self.latency_p50_s,
             "eval/latency_p95_s": self.latency_p95_s,
             "eval/problems_per_s": self.n / self.seconds if self.seconds else 0.0,

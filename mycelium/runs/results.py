@@ -6,12 +6,19 @@
 Columns: the overrides that differ between the jobs (the swept knobs), then the metrics. The
 default metrics depend on the sweep's ``experiment=`` (``DEFAULT_METRICS``); overrides every
 job shares are printed above the table. ``time/total_s`` is the sum of a job's stage times.
+
+A cross-validation sweep (every job evaluated on one ``...fold<k>`` set, e.g.
+``experiment=mawps_cv``) gets its own report instead (``cv_report``): per-fold and mean
+accuracy beside the published rows, wall time per fold, label yield per fold, and the wrong
+answers by first failing stage pooled over the folds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -34,6 +41,20 @@ DEFAULT_METRICS: dict[str, list[str]] = {
                           "labels/iaf_operand_hit_rate", "labels/raw_iaf_validated_rate", TOTAL_TIME],
 }
 GENERIC_METRICS = [*LABELS, *STUDENTS, *E2E, TOTAL_TIME]
+
+
+# Published five-fold accuracies (%) of encoder solvers <= 125M parameters: (solver, encoder,
+# accuracy). The papers' numbers (ARCHITECTURE.md "Published anchors"), not re-measured here.
+PUBLISHED: dict[str, list[tuple[str, str, float]]] = {
+    "mawps_cv": [
+        ("GTS", "RoBERTa-base", 88.5),
+        ("Graph2Tree", "RoBERTa-base", 88.7),
+        ("DeductReasoner (Jie et al. 2022)", "RoBERTa-base", 92.0),
+        ("MsAT-DeductReasoner (Wang & Lu 2023)", "RoBERTa-base", 94.3),
+    ],
+}
+_FOLD_SET = re.compile(r"^e2e/(?P<set>(?P<data>.+)-fold(?P<fold>\d+))/accuracy$")
+STAGES = ("segmentation", "op", "wiring")
 
 
 def load_jobs(sweep_dir: str | Path) -> list[dict]:
@@ -113,6 +134,95 @@ def table(jobs: list[dict], metrics: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def fold_of(job: dict) -> tuple[int, str, str] | None:
+    """``(fold, eval set, dataset)`` of a cross-validation job, from its one ``e2e/<data>-fold<k>``
+    accuracy ("e2e/mawps_cv-fold3/accuracy" -> (3, "mawps_cv-fold3", "mawps_cv")); None otherwise."""
+    hits = [m for key in job["metrics"] if (m := _FOLD_SET.match(key))]
+    if len(hits) != 1:
+        return None
+    m = hits[0]
+    return int(m["fold"]), m["set"], m["data"]
+
+
+def is_cv(jobs: list[dict]) -> bool:
+    """True when every job was evaluated on exactly one fold of the same dataset."""
+    folds = [fold_of(job) for job in jobs]
+    return bool(jobs) and all(folds) and len({f[2] for f in folds}) == 1
+
+
+def _mean(xs: list) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.mean(xs) if xs else None
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def cv_report(jobs: list[dict]) -> str:
+    """The markdown report of a cross-validation sweep (see the module docstring).
+
+    Per fold: train labels validated / traced (the students' data), the students' val scores,
+    test problems, correct, accuracy, test problems with validated labels, wall time (the sum
+    of the job's stage times). Then the mean over folds (and the pooled accuracy), the
+    published rows beside it, and the wrong answers on labelled test problems by first failing
+    stage, summed over folds. Raises ``UserError`` when ``jobs`` is not a CV sweep.
+    """
+    if not is_cv(jobs):
+        raise UserError("not a cross-validation sweep: each job needs one e2e/<data>-fold<k>/accuracy metric")
+    rows = sorted(((fold_of(j), j["metrics"]) for j in jobs), key=lambda r: r[0][0])
+    data = rows[0][0][2]
+    # other eval sets beside the fold (transfer: MAWPS-trained students on GSM8K test)
+    others = list(dict.fromkeys(k.split("/")[1] for _, m in rows for k in m
+                                if k.startswith("e2e/") and k.endswith("/accuracy") and not _FOLD_SET.match(k)))
+    _, shared = split_overrides(jobs)
+    lines = []
+    if shared:
+        lines += ["shared overrides: " + " ".join(f"`{k}={v}`" for k, v in shared.items()), ""]
+    lines += ["| fold | train labels (validated / traced) | segmenter val span F1 | classifier val acc | "
+              "test problems | correct | accuracy % | test labelled | wall time (min) |"
+              + "".join(f" {o} accuracy % |" for o in others),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(others)]
+    accs, n_all, correct_all = [], 0, 0
+    errors = dict.fromkeys(STAGES, 0)
+    labelled = wrong_labelled = 0
+    for (fold, name, _), m in rows:
+        e = f"e2e/{name}/"
+        n, acc = int(m.get(e + "problems", 0)), m[e + "accuracy"]
+        correct = int(m.get(e + "correct", round(acc * n)))
+        accs.append(acc)
+        n_all, correct_all = n_all + n, correct_all + correct
+        train = (f"{m['labels/validated']} / {m['labels/problems']} ({_pct(m.get('labels/validated_rate'))}%)"
+                 if "labels/validated" in m else "–")
+        lab = m.get(e + "labelled")
+        if lab is not None:
+            labelled += int(lab)
+            wrong = [int(m.get(f"{e}errors_{s}", 0)) for s in STAGES]
+            wrong_labelled += sum(wrong)
+            for stage, count in zip(STAGES, wrong):
+                errors[stage] += count
+        lines.append(f"| {fold} | {train} | {format_value(m.get('segmenter/val/span_f1'))} | "
+                     f"{format_value(m.get('classifier/val/acc'))} | {n} | {correct} | {_pct(acc)} | "
+                     f"{'–' if lab is None else int(lab)} | {m.get(TOTAL_TIME, 0) / 60:.1f} |"
+                     + "".join(f" {_pct(m.get(f'e2e/{o}/accuracy'))} |" for o in others))
+    sd = f" ± {100 * statistics.stdev(accs):.1f}" if len(accs) > 1 else ""
+    minutes = sum(m.get(TOTAL_TIME, 0) for _, m in rows) / 60
+    lines.append(f"| mean of {len(rows)} | | | | {n_all} | {correct_all} | {_pct(statistics.mean(accs))}{sd} "
+                 f"(pooled {_pct(correct_all / n_all if n_all else None)}) | {labelled} | {minutes:.1f} in all |"
+                 + "".join(f" {_pct(_mean([m.get(f'e2e/{o}/accuracy') for _, m in rows]))} |" for o in others))
+    lines += ["", f"| solver (encoder) | {data} five-fold accuracy % |", "|---|---:|"]
+    for solver, encoder, acc in PUBLISHED.get(data, []):
+        lines.append(f"| {solver} ({encoder}), published | {acc:.1f} |")
+    folds = ", ".join(str(f[0]) for f, _ in rows)
+    lines.append(f"| Mycelium, this sweep (folds {folds}) | {_pct(statistics.mean(accs))} |")
+    if labelled:
+        parts = ", ".join(f"{s} {c} ({c / wrong_labelled:.0%})" if wrong_labelled else f"{s} {c}"
+                          for s, c in errors.items())
+        lines += ["", f"wrong answers on labelled test problems, by first failing stage (pooled over "
+                      f"{len(rows)} folds, {wrong_labelled} wrong of {labelled} labelled): {parts}"]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the markdown table of a multirun dir; exit status 2 with one line on a user error."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -120,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", nargs="+", help="metric keys of chain.json (default: chosen per experiment)")
     args = parser.parse_args(argv)
     try:
-        print(table(load_jobs(args.sweep_dir), args.metrics))
+        jobs = load_jobs(args.sweep_dir)
+        print(cv_report(jobs) if is_cv(jobs) and not args.metrics else table(jobs, args.metrics))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

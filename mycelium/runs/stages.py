@@ -9,6 +9,7 @@ returns flat metrics for loggers and sweepers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -68,12 +69,14 @@ def teacher_stage(cfg: DictConfig, *, limit: int | None, loggers: list = (), sha
     return metrics
 
 
-def labels_stage(cfg: DictConfig, *, labels_dir: str | Path, limit: int | None, loggers: list = ()) -> dict:
-    """Labels (phases 2-5) of the first ``limit`` cached traces into ``labels_dir``."""
+def labels_stage(cfg: DictConfig, *, labels_dir: str | Path, limit: int | None, loggers: list = (),
+                 ids: Collection[str] | None = None) -> dict:
+    """Labels (phases 2-5) of the first ``limit`` cached traces into ``labels_dir``; with
+    ``ids``, of those problems' traces only."""
     from mycelium.labels.stage import LabelSettings, run_labels
 
     settings = LabelSettings.from_config(cfg.signals, cfg.labels)
-    report = run_labels(cfg.traces_dir, labels_dir, settings, limit=limit)
+    report = run_labels(cfg.traces_dir, labels_dir, settings, limit=limit, ids=ids)
     log.info("labels in %s\n%s", labels_dir, report.format())
     metrics = {f"labels/{k}": v for k, v in report.metrics().items()}
     for lg in loggers:

@@ -48,6 +48,16 @@ def test_limit_and_relabel_are_deterministic(traces_dir, tmp_path):
     assert (tmp_path / "a" / "labels.jsonl").read_text() == (tmp_path / "b" / "labels.jsonl").read_text()
 
 
+def test_ids_keep_only_those_problems_traces(traces_dir, tmp_path):
+    # a traces dir may hold more problems than one split (MAWPS's folds share one pass)
+    report = run_labels(traces_dir, tmp_path / "a", LabelSettings(), ids=["t/1", "t/2", "elsewhere/9"], progress=False)
+    assert report.problems == 2 and [r.id for r in read_labels(tmp_path / "a")] == ["t/1", "t/2"]
+    assert run_labels(traces_dir, tmp_path / "b", LabelSettings(), ids=["t/2", "t/0"], limit=1, progress=False).problems == 1
+    assert [r.id for r in read_labels(tmp_path / "b")] == ["t/0"]  # limit counts in trace order
+    with pytest.raises(UserError, match="none of the 1 problems"):
+        run_labels(traces_dir, tmp_path / "c", LabelSettings(), ids=["elsewhere/9"], progress=False)
+
+
 def test_missing_traces_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="stage=teacher"):
         run_labels(tmp_path / "nowhere", tmp_path / "out", LabelSettings(), progress=False)
