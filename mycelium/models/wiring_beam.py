@@ -11,13 +11,16 @@ search ends when no live hypothesis can beat the best finished one (scores only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
 
+from mycelium.dag.graph import format_value
 from mycelium.dag.ops import ExecutionError, apply_op
-from mycelium.models.wiring_data import OPS
+from mycelium.dag.steps import Arg, Step
+from mycelium.models.wiring_data import OPS, Quantity
 from mycelium.models.wiring_head import WiringHead
 
 
@@ -93,3 +96,21 @@ def beam_decode(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
         used[torch.arange(len(keep)), torch.tensor([x[2] for x in keep])] += 1
         live = [x[1] for x in keep]
     return max(finished, key=lambda f: f.score) if finished else None
+
+
+def decoded_steps(decoded: Decoded, quantities: Sequence[Quantity]) -> list[Step]:
+    """The decoded wiring as label ``Step``s (what ``dag_from_steps`` executes and the solver
+    reports): quantity nodes become number/implicit/constant-valued args, result nodes refs."""
+    q = len(quantities)
+    steps = []
+    for t, ((op, i, j, _), value) in enumerate(zip(decoded.steps, decoded.values)):
+        args = []
+        for n in (i, j):
+            if n < q:
+                x = quantities[n]
+                kind = "implicit" if x.kind == "constant" else x.kind
+                args.append(Arg(kind, format_value(x.value), x.text, x.span))
+            else:
+                args.append(Arg("result", format_value(decoded.values[n - q]), step=n - q))
+        steps.append(Step(t, op, args, format_value(value)))
+    return steps
