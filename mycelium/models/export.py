@@ -44,6 +44,8 @@ def export_student(module: SegmenterModule | ClassifierModule | WiringModule, ou
         meta = {"student": "wiring", "labels": list(module.labels), "head": module.head_config()}
         (out / LABEL_MAP).write_text(json.dumps(meta, indent=2) + "\n")
         return out
+    module.model.save_pretrained(out)
+    module.tokenizer.save_pretrained(out)
     if isinstance(module, SegmenterModule):
         meta: dict[str, Any] = {"student": "segmenter", "labels": list(module.labels), "bidirectional": module.bidirectional}
     else:
