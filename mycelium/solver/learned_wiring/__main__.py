@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     fit = sub.add_parser("fit", help="train on the train split, save, compare on val/test")
     fit.add_argument("labels", help="a labels.jsonl or a directory holding one")
-    fit.add_argument("--out", required=True, help="directory to save the model in (e.g. <students>/wiring)")
+    fit.add_argument("--out", required=True, help="directory to save the model in (e.g. <students>/wiring_mlp)")
     fit.add_argument("--epochs", type=int, default=60)
     fit.add_argument("--hidden", type=int, default=64)
     fit.add_argument("--beam", type=int, default=8)
