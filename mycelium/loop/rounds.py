@@ -147,7 +147,7 @@ class Loop:
             if not self.s.keep_checkpoints:
                 shutil.rmtree(rd / student / "checkpoints", ignore_errors=True)
         if "wiring" in self.cfg.chain.stages:  # the learned DAG builder, beside the students (as the chain does)
-            metrics |= fit_wiring_stage(self.cfg, labels_dir, rd / "students" / "wiring")
+            metrics |= fit_wiring_stage(self.cfg, labels_dir, rd / "students" / "wiring_mlp")
         return metrics
 
     def evaluate(self, n: int, students: Path) -> dict[str, float]:

@@ -3,7 +3,7 @@
 An export directory holds the backbone with its head (``save_pretrained``: config.json with
 ``id2label``, model.safetensors), the tokenizer, and ``label_map.json``::
 
-    {"student": "segmenter" | "classifier", "labels": [...], "bidirectional": bool,
+    {"student": "segmenter" | "classifier" | "wiring", "labels": [...], "bidirectional": bool,
      "markers": ["[[", "]]"]}
 
 ``load_exported`` rebuilds the LightningModule around it, so the solver calls the same
@@ -18,19 +18,32 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.segmenter import SegmenterModule
+from mycelium.models.wiring import WiringModule
 
 LABEL_MAP = "label_map.json"
-AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification}
+AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification,
+        "encoder": AutoModel}
+HEAD_FILE = "wiring_head.safetensors"  # the wiring student's head, beside its encoder
 
 
-def export_student(module: SegmenterModule | ClassifierModule, out_dir: str | Path) -> Path:
-    """Write ``module``'s model, tokenizer and label map to ``out_dir``; returns ``out_dir``."""
+def export_student(module: SegmenterModule | ClassifierModule | WiringModule, out_dir: str | Path) -> Path:
+    """Write ``module``'s model, tokenizer and label map to ``out_dir``; returns ``out_dir``.
+    The wiring student writes its encoder (``save_pretrained``), its head's weights
+    (``wiring_head.safetensors``) and the head's settings in ``label_map.json``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if isinstance(module, WiringModule):
+        module.encoder.save_pretrained(out)
+        module.tokenizer.save_pretrained(out)
+        save_file({k: v.detach().contiguous().cpu() for k, v in module.head.state_dict().items()}, str(out / HEAD_FILE))
+        meta = {"student": "wiring", "labels": list(module.labels), "head": module.head_config()}
+        (out / LABEL_MAP).write_text(json.dumps(meta, indent=2) + "\n")
+        return out
     module.model.save_pretrained(out)
     module.tokenizer.save_pretrained(out)
     if isinstance(module, SegmenterModule):
@@ -41,15 +54,15 @@ def export_student(module: SegmenterModule | ClassifierModule, out_dir: str | Pa
     return out
 
 
-def _from_dir(path: Path, *, task: str, num_labels: int, **ignored: Any) -> tuple[Any, Any]:
+def _from_dir(path: Path, *, task: str, num_labels: int | None = None, **ignored: Any) -> tuple[Any, Any]:
     """A backbone partial that reloads an export (the modules call ``backbone(task=, num_labels=)``)."""
     model = AUTO[task].from_pretrained(path)
-    if model.config.num_labels != num_labels:
+    if task != "encoder" and model.config.num_labels != num_labels:
         raise ValueError(f"{path}: head has {model.config.num_labels} labels, label_map.json {num_labels}")
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | ClassifierModule:
+def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | ClassifierModule | WiringModule:
     """The student exported at ``path``, in eval mode on ``device`` ("auto": CUDA when
     available), ready for prediction."""
     if device == "auto":
@@ -61,9 +74,12 @@ def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | C
     meta = json.loads(meta_file.read_text())
     backbone = functools.partial(_from_dir, path)
     if meta["student"] == "segmenter":
-        module: SegmenterModule | ClassifierModule = SegmenterModule(
+        module: SegmenterModule | ClassifierModule | WiringModule = SegmenterModule(
             backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"]
         )
+    elif meta["student"] == "wiring":
+        module = WiringModule(backbone, labels=meta["labels"], **meta["head"])
+        module.head.load_state_dict(load_file(str(path / HEAD_FILE)))
     elif meta["student"] == "classifier":
         module = ClassifierModule(backbone, labels=meta["labels"], markers=meta.get("markers", ["[[", "]]"]))
     else:

@@ -182,7 +182,7 @@ def run_chain(cfg: DictConfig, loggers: list) -> dict:
             result = train(student_cfg, loggers=student_loggers(loggers, stage))
             metrics |= {f"{stage}/{k}": v for k, v in result.items()}
         elif stage == "wiring":
-            metrics |= fit_wiring_stage(cfg, labels_dir, students_dir / "wiring", loggers)
+            metrics |= fit_wiring_stage(cfg, labels_dir, students_dir / "wiring_mlp", loggers)
         elif stage == "evaluate":
             metrics |= evaluate_students(cfg, students_dir, out_dir / "eval", loggers)
         seconds[f"time/{stage}_s"] = round(time.perf_counter() - start, 1)

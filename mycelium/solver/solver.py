@@ -17,6 +17,7 @@ too_long                 more than ``max_chars`` characters: refused, not trunca
 no_numbers               the text holds no number and no implicit constant ("half", "%")
 no_spans                 the segmenter found no operation-bearing span
 missing_operands         some op found fewer operands than it needs
+no_wiring                the deductive wiring finished no DAG that executes
 execution_error:REASON   the wired DAG fails to execute (DIV_BY_ZERO, UNKNOWN_OP, ...)
 internal_error:TYPE      a bug in the pipeline, logged with its traceback (never expected)
 =======================  ===================================================================
@@ -40,6 +41,9 @@ from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.export import export_student, load_exported
 from mycelium.models.segmenter import SegmenterModule
+from mycelium.models.wiring import WiringModule
+from mycelium.models.wiring_beam import decoded_steps
+from mycelium.models.wiring_data import OPS, WiringExample, problem_quantities
 from mycelium.records.predictions import Prediction
 from mycelium.solver.learned_wiring.beam import OpChoices, wire_learned_topk
 from mycelium.solver.learned_wiring.model import WiringModel, is_wiring_dir, load_wiring
@@ -49,7 +53,7 @@ from mycelium.solver.wiring import STRATEGIES, missing_operands, wire
 log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
-WIRINGS = ("auto", "learned", *STRATEGIES)
+WIRINGS = ("auto", "deductive", "learned", *STRATEGIES)
 
 
 class StudentsNotFound(UserError):
@@ -59,10 +63,14 @@ class StudentsNotFound(UserError):
 class Solver:
     """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder.
 
-    ``wiring`` picks the DAG builder: ``"learned"`` is ``mycelium.solver.learned_wiring``'s
+    ``wiring`` picks the DAG builder: ``"deductive"`` is the wiring student
+    (``mycelium.models.wiring.WiringModule``, ``deductive``): it reads the problem and builds the
+    DAG over its quantities, conditioned (when trained so) on the spans and the classifier's op
+    distribution over ``OPS``; ``"learned"`` is ``mycelium.solver.learned_wiring``'s
     model (``wiring_model``: a ``WiringModel`` or a directory saved by ``save_wiring``); a
     heuristic strategy name (``"chain"``, ...) is ``mycelium.solver.wiring.wire`` with the
-    ``order``/``problem_numbers`` knobs; ``"auto"`` is learned when a model is given, else chain.
+    ``order``/``problem_numbers`` knobs; ``"auto"`` is deductive when that student is given, else
+    learned when a model is given, else chain.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
     clause-shaped operation spans (``mycelium.solver.spans.SpanSnapper``).
 
@@ -81,6 +89,7 @@ class Solver:
         *,
         wiring: str = "auto",
         wiring_model: WiringModel | str | Path | None = None,
+        deductive: WiringModule | None = None,
         beam: int = 8,
         op_top_k: int = 1,
         op_weight: float = 1.0,
@@ -104,8 +113,11 @@ class Solver:
             wiring_model = load_wiring(wiring_model)
         if wiring == "learned" and wiring_model is None:
             raise StudentsNotFound("wiring=learned needs a wiring model (wiring_model=<dir> or <students>/wiring)")
+        if wiring == "deductive" and deductive is None:
+            raise StudentsNotFound("wiring=deductive needs the wiring student (<students>/wiring from train.py model=wiring)")
         if wiring == "auto":
-            wiring = "learned" if wiring_model is not None else "chain"
+            wiring = "deductive" if deductive is not None else "learned" if wiring_model is not None else "chain"
+        self.deductive = deductive.eval() if wiring == "deductive" else None
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.wiring_model = wiring_model if wiring == "learned" else None
         if op_top_k < 1 or op_weight < 0 or implausible_penalty < 0:
@@ -115,7 +127,7 @@ class Solver:
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.max_chars = max_chars
         self.batch_size = batch_size
-        if wiring != "learned":  # bad knob: fail now, not per problem
+        if wiring not in ("learned", "deductive"):  # bad knob: fail now, not per problem
             wire("1 and 2", [(0, 7)], ["SUB"], strategy=wiring, order=order)
 
     @classmethod
@@ -129,8 +141,9 @@ class Solver:
     ) -> "Solver":
         """Load from a directory holding ``segmenter/`` and ``classifier/`` exports, or from
         two export directories (``path`` the segmenter's, ``classifier_path`` the classifier's).
-        A learned wiring model in ``<path>/wiring/`` is used unless ``wiring_model`` names another
-        or ``wiring`` names a heuristic (see ``Solver``)."""
+        The wiring student in ``<path>/wiring/`` (``train.py model=wiring``) is used unless
+        ``wiring`` names another builder; else an MLP wiring model in ``<path>/wiring_mlp/`` (or a
+        legacy ``<path>/wiring/``) unless ``wiring_model`` names another (see ``Solver``)."""
         path = Path(path)
         seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
         for d in (seg_dir, cls_dir):
@@ -142,9 +155,17 @@ class Solver:
         segmenter, classifier = load_exported(seg_dir, device), load_exported(cls_dir, device)
         if not isinstance(segmenter, SegmenterModule) or not isinstance(classifier, ClassifierModule):
             raise StudentsNotFound(f"{seg_dir} must hold a segmenter export and {cls_dir} a classifier export")
+        if kwargs.get("deductive") is None and kwargs.get("wiring", "auto") in ("auto", "deductive") \
+                and classifier_path is None and (path / "wiring" / "label_map.json").is_file():
+            deductive = load_exported(path / "wiring", device)
+            if not isinstance(deductive, WiringModule):
+                raise StudentsNotFound(f"{path / 'wiring'} must hold the wiring student's export")
+            kwargs["deductive"] = deductive
+        mlp = next((d for d in (path / "wiring_mlp", path / "wiring")
+                    if is_wiring_dir(d) and not (d / "label_map.json").is_file()), None)  # not the wiring student
         if kwargs.get("wiring_model") is None and kwargs.get("wiring", "auto") in ("auto", "learned") \
-                and classifier_path is None and is_wiring_dir(path / "wiring"):
-            kwargs["wiring_model"] = path / "wiring"
+                and classifier_path is None and mlp is not None:
+            kwargs["wiring_model"] = mlp
         return cls(segmenter, classifier, **kwargs)
 
     def _refuse(self, text: Any) -> str | None:
@@ -192,7 +213,9 @@ class Solver:
             if self.snapper is not None:
                 spans = self.snapper([preds[k].text for k in todo], spans)
             items = [(preds[k].text, sp) for k, sps in zip(todo, spans) for sp in sorted(sps)]
-            top_k = self.op_top_k if self.wiring_model is not None else 1  # the heuristics take the argmax
+            # the heuristics take the argmax; the wiring student reads the whole op distribution
+            top_k = len(self.classifier.labels) if self.deductive is not None else \
+                self.op_top_k if self.wiring_model is not None else 1
             scores = self.classifier.predict_op_scores(items, top_k, batch_size=batch_size) if items else []
             share = (time.perf_counter() - start) / len(todo)  # each problem's part of the batched passes
         except Exception as e:  # noqa: BLE001 (never raise on user text; a bug is logged, not hidden)
@@ -219,6 +242,19 @@ class Solver:
         self._finish(p)
         return p
 
+    def _deduce(self, p: Prediction, choices: Sequence[OpChoices] | None) -> bool:
+        """Wire ``p`` with the wiring student (spans and op distributions as its items); False
+        (and ``p.reason``) when it finds no DAG that executes."""
+        dists = [op_distribution(c, o) for c, o in zip(choices or [None] * len(p.spans), p.ops)]
+        quantities = problem_quantities(p.text, self.deductive.constants)
+        ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
+        decoded = self.deductive.predict([ex], with_items=self.deductive.condition)[0]
+        if decoded is None:
+            p.reason = "no_wiring"
+            return False
+        p.steps = decoded_steps(decoded, quantities)
+        return True
+
     def _finish(self, p: Prediction, choices: Sequence[OpChoices] | None = None) -> None:
         """Wire and execute ``p.spans``/``p.ops`` (the learned wiring picks each span's op among
         its ``choices`` when given, and ``p.ops`` becomes the picks); fill steps, answer, correct,
@@ -227,7 +263,10 @@ class Solver:
             if not p.spans:
                 p.reason = "no_spans"
                 return
-            if self.wiring_model is not None:
+            if self.deductive is not None:
+                if not self._deduce(p, choices):
+                    return
+            elif self.wiring_model is not None:
                 choices = choices if choices is not None else [[(o, 0.0)] for o in p.ops]
                 p.steps, labels = wire_learned_topk(
                     p.text, p.spans, choices, self.wiring_model, beam=self.beam, op_weight=self.op_weight,
@@ -249,6 +288,20 @@ class Solver:
         except Exception as e:  # noqa: BLE001
             log.exception("solver failed on %r", p.id or p.text[:60])
             p.answer, p.correct, p.reason = None, False, f"internal_error:{type(e).__name__}"
+
+
+def op_distribution(choices: OpChoices | None, op: str) -> list[float]:
+    """A span's distribution over ``OPS`` from the classifier's (label, log-prob) list (a joined
+    label "MUL+ADD" shares its mass among its ops), or one-hot ``op`` without scores."""
+    import math
+
+    dist = [0.0] * len(OPS)
+    for label, logp in choices or [(op, 0.0)]:
+        names = [o for o in (label if isinstance(label, str) else MULTI_OP_SEP.join(label)).split(MULTI_OP_SEP) if o in OPS]
+        for o in names:
+            dist[OPS.index(o)] += math.exp(logp) / len(names)
+    total = sum(dist)
+    return [x / total for x in dist] if total > 0 else [1 / len(OPS)] * len(OPS)
 
 
 def export_untrained_students(

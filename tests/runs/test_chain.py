@@ -79,7 +79,7 @@ def test_tiny_chain_end_to_end(tmp_path: Path) -> None:
     assert 0 <= m["segmenter/test/span_f1"] <= 1 and 0 <= m["classifier/test/acc"] <= 1
     assert m["e2e/gsm8k-test/problems"] == 6
     assert m["wiring/train_n"] > 0 and 0 <= m["wiring/val_learned"] <= 1
-    assert (run / "students" / "wiring" / "model.safetensors").is_file()  # beside the students: `wiring: auto` finds it
+    assert (run / "students" / "wiring_mlp" / "model.safetensors").is_file()  # beside the students: `wiring: auto` finds it
     for student in ("segmenter", "classifier"):
         assert json.loads((run / "students" / student / "label_map.json").read_text())["student"] == student
         assert (run / student / "checkpoints" / "last.ckpt").is_file()  # each student its own checkpoints

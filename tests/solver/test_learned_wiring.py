@@ -202,7 +202,7 @@ def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path
     assert Solver.from_pretrained(students).wiring == "chain"  # no model there: the heuristics
     with pytest.raises(StudentsNotFound, match="wiring"):
         Solver.from_pretrained(students, wiring="learned")
-    save_wiring(model, students / "wiring")
+    save_wiring(model, students / "wiring_mlp")
     solver = Solver.from_pretrained(students)
     assert solver.wiring == "learned" and solver.wiring_model is not None
     texts = [NATALIA, "How many apples did Tom pick in all? Tom picked 36 apples on Monday. On Tuesday he picked 4 times fewer."]
@@ -228,5 +228,5 @@ def test_solver_uses_the_wiring_model_in_the_students_dir(fitted, tmp_path: Path
     with pytest.raises(ValueError, match="op_top_k"):
         Solver.from_pretrained(students, op_top_k=0)
     # an explicit model directory works without the students' copy
-    other = Solver.from_pretrained(students / "segmenter", students / "classifier", wiring_model=students / "wiring")
+    other = Solver.from_pretrained(students / "segmenter", students / "classifier", wiring_model=students / "wiring_mlp")
     assert other.wiring == "learned"

@@ -95,3 +95,25 @@ def test_predict_op_scores_top_k_log_probs(solver: Solver) -> None:
 def test_bad_wiring_knob_fails_at_construction(students: Path) -> None:
     with pytest.raises(ValueError, match="strategy"):
         Solver.from_pretrained(students, wiring="magic")
+
+
+def test_wiring_student_beside_the_students_is_the_default(students: Path, tmp_path: Path) -> None:
+    import shutil
+    from functools import partial
+
+    from mycelium.dag.graph import dag_from_steps, execute_all
+    from mycelium.models.export import export_student
+    from mycelium.models.wiring import WiringModule
+    from mycelium.solver.solver import op_distribution
+
+    both = tmp_path / "students"
+    shutil.copytree(students, both)
+    export_student(WiringModule(partial(build_tiny), width=32).eval(), both / "wiring")
+    s = Solver.from_pretrained(both)
+    assert s.wiring == "deductive" and s.deductive is not None
+    assert Solver.from_pretrained(both, wiring="chain").deductive is None
+    p = s.solve(NATALIA, gold_answer="72")
+    assert (p.answer is None) == (p.reason is not None)
+    if p.answer is not None:  # the decoded DAG is what the solver executed
+        assert p.steps and str(execute_all(dag_from_steps(p.steps))[-1]) == p.answer
+    assert op_distribution([("MUL+ADD", 0.0)], "MUL") == [0.5, 0.0, 0.5, 0.0]  # OPS order: ADD SUB MUL DIV

@@ -37,7 +37,9 @@ own step order (cross-entropy over items and over pairs, binary for extras).
 
 trains on the students' ``train`` split (``mycelium.data.splits.split_of``), saves the
 model (``config.json`` + ``model.safetensors``) and prints heuristics vs learned on the held-out
-``test`` (and ``val``) problems. ``Solver`` uses a model saved in ``<students>/wiring/``.
+``test`` (and ``val``) problems. ``Solver`` uses a model saved in ``<students>/wiring_mlp/`` when no
+wiring student (``train.py model=wiring``, ``<students>/wiring/``) is there. ``--test-fold k``
+trains on the other MAWPS folds and tests fold ``k``.
 
 Measured (SmolLM2-dataset labels of GSM8K train, ``default/``: 1,392 validated of 2,000; gold
 spans and ops, text order, answer = last step): on the 144 held-out val+test problems learned

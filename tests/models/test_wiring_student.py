@@ -1,0 +1,138 @@
+"""The wiring student (encoder + deductive head) on hand-built DAGs with the tiny backbone."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+
+from mycelium.dag.graph import dag_from_steps, execute_all
+from mycelium.dag.steps import Arg, Step
+from mycelium.models.export import export_student, load_exported
+from mycelium.models.wiring import WiringModule
+from mycelium.models.wiring_beam import decoded_steps
+from mycelium.models.wiring_data import (
+    WiringCollator, WiringDataModule, WiringLabelsError, make_example, problem_quantities, record_actions,
+)
+from mycelium.records.labels import LabelRecord
+from mycelium.teacher.loading import build_tiny
+
+
+def _span(text: str, word: str, start: int = 0) -> tuple[int, int]:
+    k = text.index(word, start)
+    return k, k + len(word)
+
+
+def sum_record() -> LabelRecord:
+    """"12 + 24 + 5" then minus 3: a 3-operand ADD (binarised) and a SUB of its result."""
+    text = "Tom has 12 red, 24 blue and 5 green pens. He loses 3. How many pens are left?"
+    n = {w: Arg("number", w, w, _span(text, w)) for w in ("12", "24", "5", "3")}
+    steps = [
+        Step(0, "ADD", [n["12"], n["24"], n["5"]], "41", region=_span(text, "Tom has 12 red, 24 blue and 5 green pens.")),
+        Step(1, "SUB", [Arg("result", "41", step=0), n["3"]], "38", region=_span(text, "He loses 3.")),
+    ]
+    return LabelRecord("hand-sum", text, "38", steps, "38", True)
+
+
+def half_record() -> LabelRecord:
+    """DIV by the implicit "half", then MUL by a number written before it: 7/2 * 3 = 21/2."""
+    text = "Ann has 7 cakes and gives half away. Each cake weighs 3 pounds. What do the given cakes weigh?"
+    seven, half, three = (Arg("number", "7", "7", _span(text, "7")), Arg("implicit", "2", "half", _span(text, "half")),
+                          Arg("number", "3", "3", _span(text, "3")))
+    steps = [
+        Step(0, "DIV", [seven, half], "7/2", region=_span(text, "gives half away.")),
+        Step(1, "MUL", [Arg("result", "7/2", step=0), three], "21/2", region=_span(text, "Each cake weighs 3 pounds.")),
+    ]
+    return LabelRecord("hand-half", text, "21/2", steps, "21/2", True)
+
+
+def module(**kw) -> WiringModule:
+    torch.manual_seed(0)
+    return WiringModule(partial(build_tiny), optim=partial(torch.optim.AdamW, lr=3e-3), width=64, dropout=0.0, **kw)
+
+
+def test_quantities_hold_every_reading_of_a_quantity() -> None:
+    qs = problem_quantities("She paid 20% of $80 and ate half.")
+    values = {(q.text, q.value) for q in qs}
+    assert {("20%", Fraction(20)), ("20%", Fraction(1, 5)), ("$80", Fraction(80)),
+            ("half", Fraction(2)), ("half", Fraction(1, 2)), ("%", Fraction(100))} <= values
+    assert [q.kind for q in problem_quantities("x", constants=["60"])] == ["constant"]
+
+
+def test_three_operand_steps_binarise_left_to_right() -> None:
+    rec = sum_record()
+    qs = problem_quantities(rec.text)
+    idx = {q.text: k for k, q in enumerate(qs)}
+    acts = record_actions(rec, qs)
+    Q = len(qs)
+    # ADD(ADD(12, 24), 5), then SUB(that, 3); stop on the last only
+    assert acts == [(0, idx["12"], idx["24"], 0), (0, Q, idx["5"], 0), (1, Q + 1, idx["3"], 1)]
+    ex = make_example(rec)
+    assert ex.action_items == [0, 0, 1] and [r for r, _ in ex.items] == sorted(s.region for s in rec.steps)
+
+
+def test_head_overfits_two_problems_and_decodes_their_dags() -> None:
+    recs = [sum_record(), half_record()]
+    m = module(condition=False)
+    batch = WiringCollator(m.tokenizer)([make_example(r) for r in recs])
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    for _ in range(150):
+        loss = m.loss(batch, torch.zeros(2, dtype=torch.bool))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+    decoded = m.decode_batch(batch, with_items=False)
+    assert [d.answer for d in decoded] == [Fraction(38), Fraction(21, 2)]
+    assert [s[0] for s in decoded[0].steps] == ["ADD", "ADD", "SUB"]
+
+
+def test_beam_decoding_executes_exactly() -> None:
+    m = module(condition=True)
+    ex = [make_example(half_record()), make_example(sum_record())]
+    for with_items in (False, True):
+        for d, e in zip(m.predict(ex, with_items=with_items), ex):
+            if d is None:
+                continue
+            steps = decoded_steps(d, e.quantities)
+            values = execute_all(dag_from_steps(steps))
+            assert values == d.values and all(isinstance(v, Fraction) for v in values)
+
+
+def test_export_then_reload_gives_identical_predictions(tmp_path: Path) -> None:
+    m = module(condition=True).eval()
+    ex = [make_example(half_record()), make_example(sum_record())]
+    out = export_student(m, tmp_path / "wiring")
+    again = load_exported(out, device="cpu")
+    assert isinstance(again, WiringModule)
+    for with_items in (False, True):
+        a, b = m.predict(ex, with_items=with_items), again.predict(ex, with_items=with_items)
+        assert [(x.steps, x.values) if x else None for x in a] == [(x.steps, x.values) if x else None for x in b]
+        assert [x.score for x in a if x] == pytest.approx([x.score for x in b if x], abs=1e-5)
+
+
+def test_labels_without_a_validated_problem_fail_in_one_line(tmp_path: Path, labels_writer) -> None:
+    rec = sum_record()
+    rec.validated = False
+    dm = WiringDataModule(str(labels_writer(tmp_path / "labels", [rec])))
+    with pytest.raises(WiringLabelsError, match="none validated") as e:
+        dm.scan()
+    assert "\n" not in str(e.value)
+
+
+def test_mawps_fold_split_tests_the_fold_and_trains_on_the_rest(tmp_path: Path, labels_writer) -> None:
+    recs = []
+    for fold in range(3):
+        for i in range(6):
+            r = half_record()
+            r.id = f"mawps-cv/fold{fold}/{i}"
+            recs.append(r)
+    dm = WiringDataModule(str(labels_writer(tmp_path / "labels", recs)), test_fold=1, val_fraction=0.3)
+    dm.scan()
+    assert {e.id for e in dm.parts["test"]} == {f"mawps-cv/fold1/{i}" for i in range(6)}
+    assert all("fold1" not in e.id for e in dm.parts["train"] + dm.parts["val"])
+    assert len(dm.parts["train"]) + len(dm.parts["val"]) == 12
