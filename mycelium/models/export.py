@@ -6,6 +6,9 @@ An export directory holds the backbone with its head (``save_pretrained``: confi
     {"student": "segmenter" | "classifier", "labels": [...], "bidirectional": bool,
      "markers": ["[[", "]]"]}
 
+The no-CoT answer-only baseline (a causal LM, no head) exports the same way, with
+``{"student": "answer_only", "prompt": "...", "max_new_tokens": 8}``.
+
 ``load_exported`` rebuilds the LightningModule around it, so the solver calls the same
 ``predict_spans`` / ``predict_ops`` that training evaluated.
 """
@@ -18,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
+from mycelium.models.answer_only import AnswerOnlyModule
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.segmenter import SegmenterModule
 
 LABEL_MAP = "label_map.json"
-AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification}
+AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification,
+        "causal_lm": AutoModelForCausalLM}
+Student = SegmenterModule | ClassifierModule | AnswerOnlyModule
 
 
-def export_student(module: SegmenterModule | ClassifierModule, out_dir: str | Path) -> Path:
+def export_student(module: Student, out_dir: str | Path) -> Path:
     """Write ``module``'s model, tokenizer and label map to ``out_dir``; returns ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -35,21 +41,23 @@ def export_student(module: SegmenterModule | ClassifierModule, out_dir: str | Pa
     module.tokenizer.save_pretrained(out)
     if isinstance(module, SegmenterModule):
         meta: dict[str, Any] = {"student": "segmenter", "labels": list(module.labels), "bidirectional": module.bidirectional}
+    elif isinstance(module, AnswerOnlyModule):
+        meta = {"student": "answer_only", "prompt": module.prompt, "max_new_tokens": module.max_new_tokens}
     else:
         meta = {"student": "classifier", "labels": list(module.labels), "markers": list(module.markers)}
     (out / LABEL_MAP).write_text(json.dumps(meta, indent=2) + "\n")
     return out
 
 
-def _from_dir(path: Path, *, task: str, num_labels: int, **ignored: Any) -> tuple[Any, Any]:
+def _from_dir(path: Path, *, task: str, num_labels: int | None = None, **ignored: Any) -> tuple[Any, Any]:
     """A backbone partial that reloads an export (the modules call ``backbone(task=, num_labels=)``)."""
     model = AUTO[task].from_pretrained(path)
-    if model.config.num_labels != num_labels:
+    if num_labels is not None and model.config.num_labels != num_labels:
         raise ValueError(f"{path}: head has {model.config.num_labels} labels, label_map.json {num_labels}")
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | ClassifierModule:
+def load_exported(path: str | Path, device: str = "auto") -> Student:
     """The student exported at ``path``, in eval mode on ``device`` ("auto": CUDA when
     available), ready for prediction."""
     if device == "auto":
@@ -61,9 +69,11 @@ def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | C
     meta = json.loads(meta_file.read_text())
     backbone = functools.partial(_from_dir, path)
     if meta["student"] == "segmenter":
-        module: SegmenterModule | ClassifierModule = SegmenterModule(
+        module: Student = SegmenterModule(
             backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"]
         )
+    elif meta["student"] == "answer_only":
+        module = AnswerOnlyModule(backbone, max_new_tokens=meta["max_new_tokens"], prompt=meta["prompt"])
     elif meta["student"] == "classifier":
         module = ClassifierModule(backbone, labels=meta["labels"], markers=meta.get("markers", ["[[", "]]"]))
     else:
