@@ -28,8 +28,8 @@ def batch_of(m: AnswerOnlyModule, questions=QUESTIONS, answers=ANSWERS) -> dict:
     return pad_batch(m.encoder(64)(questions, answers), m.tokenizer.pad_token_id)
 
 
-def fit(m: AnswerOnlyModule, steps: int = 60) -> None:
-    """Overfit the two problems (the tiny model learns them in a few dozen steps)."""
+def fit(m: AnswerOnlyModule, steps: int = 30) -> None:
+    """Overfit the two problems (the tiny model has them exact after ~16 steps at this lr)."""
     opt, batch = m.configure_optimizers(), batch_of(m)
     m.train()
     for _ in range(steps):
@@ -90,7 +90,7 @@ def test_exact_match_is_every_answer_token_argmax_and_training_learns_it():
 
 def test_export_then_reload_gives_identical_generations(tmp_path: Path):
     m = module(max_new_tokens=5)
-    fit(m, steps=20)  # half-trained: generations mix numbers and other tokens
+    fit(m)
     m.eval()
     export_student(m, tmp_path / "ao")
     meta = json.loads((tmp_path / "ao" / "label_map.json").read_text())
@@ -99,7 +99,7 @@ def test_export_then_reload_gives_identical_generations(tmp_path: Path):
     assert isinstance(reloaded, AnswerOnlyModule)
     questions = QUESTIONS + ["Sam has twelve apples and eats three. How many are left?"]
     generated = m.generate(questions)
-    assert all(generated) and reloaded.generate(questions) == generated
+    assert generated[:2] == [" 8", " 24"] and reloaded.generate(questions) == generated  # the third: unseen
     assert reloaded.predict_answers(questions) == m.predict_answers(questions)
 
 
