@@ -2,6 +2,7 @@
 it does not say whether anything was learned.
 
     python bench/baselines.py --labels <labels dir the students trained on> --eval gsm8k/test mawps/test --limit 200
+    python bench/baselines.py ... --answer-only <export dir of `train.py model=answer_only`>
 
 Prints markdown tables:
 - the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
@@ -11,12 +12,15 @@ Prints markdown tables:
   as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
   logistic regression (scikit-learn) on the region's words;
 - end to end, per eval set (first ``--limit`` problems): the most common gold answer of the
-  labels' train split, and the last number written in the question.
+  labels' train split, and the last number written in the question; with ``--answer-only``,
+  the no-CoT answer-only fine-tune too (greedy decoding of a few tokens, its first number
+  compared with the gold by ``answers_match``; ``mycelium.models.answer_only``).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections import Counter
 
 from mycelium.data.answers import answers_match
@@ -64,8 +68,17 @@ def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_
     }
 
 
-def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: int | None) -> dict[str, float]:
-    """Accuracy of the most common train answer and of the question's last number."""
+def answer_only_accuracy(module, problems, batch_size: int = 32) -> tuple[float, float]:
+    """Accuracy of an answer-only model's greedy answers on ``problems``, and problems per second."""
+    start = time.perf_counter()
+    answers = module.predict_answers([p.text for p in problems], batch_size=batch_size)
+    rate = len(problems) / (time.perf_counter() - start)
+    return sum(answers_match(a, p.answer) for a, p in zip(answers, problems)) / len(problems), rate
+
+
+def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: int | None, answer_only=None) -> dict[str, float]:
+    """Accuracy of the most common train answer, of the question's last number and (given a
+    loaded ``AnswerOnlyModule``) of the answer-only fine-tune."""
     problems = load_problems(dataset, split, limit=limit)
     common = Counter(train_answers).most_common(1)[0][0]
     last = [extract_numbers(p.text)[-1].value if extract_numbers(p.text) else None for p in problems]
@@ -73,7 +86,8 @@ def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: 
         "problems": len(problems),
         f"most common train answer ({common})": sum(answers_match(common, p.answer) for p in problems) / len(problems),
         "last number in the question": sum(answers_match(x, p.answer) for x, p in zip(last, problems)) / len(problems),
-    }
+    } | (dict(zip(("answer-only fine-tune, no CoT", "answer-only problems/s"), answer_only_accuracy(answer_only, problems)))
+         if answer_only is not None else {})
 
 
 def main() -> None:
@@ -83,7 +97,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--multi-op", default="join")
     ap.add_argument("--salt", default="")
+    ap.add_argument("--answer-only", default=None, help="export dir of an answer-only fine-tune (train.py model=answer_only)")
     args = ap.parse_args()
+    answer_only = None
+    if args.answer_only:
+        from mycelium.models.export import load_exported
+
+        answer_only = load_exported(args.answer_only)
     records = [r for r in read_labels(args.labels) if r.validated]
     fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
     print("| segmenter, test split | value |\n|---|---:|")
@@ -96,7 +116,7 @@ def main() -> None:
     for spec in args.eval:
         dataset, split = spec.split("/")
         print(f"\n| E2E, {spec} | value |\n|---|---:|")
-        for k, v in answer_baselines(train_answers, dataset, split, args.limit).items():
+        for k, v in answer_baselines(train_answers, dataset, split, args.limit, answer_only).items():
             print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
 
 

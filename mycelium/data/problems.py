@@ -10,6 +10,10 @@ The local layout is that of ``../shared/data`` (see its SOURCES.md)::
                                       see mycelium.data.mawps_folds)
 
 With no local directory the same sets come from the hub through ``datasets``.
+
+One set ships with the repository and is always read from it, whatever the data dir:
+``smoke`` (``tests/data/smoke.jsonl``: 20 one- and two-step problems written for the project,
+question, answer and the hand-written expression that gives the answer; split ``test``).
 """
 
 from __future__ import annotations
@@ -55,6 +59,11 @@ LOCAL_FILES: dict[str, dict[str, str]] = {
                  for s in ("all", *(f"{p}{k}" for p in ("fold", "train") for k in range(5)))},
 }
 
+# Sets kept in the repository (read from there, never from data.dir or the hub)
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+SHIPPED_FILES: dict[str, dict[str, str]] = {"smoke": {"test": "smoke.jsonl"}}
+LOCAL_FILES |= SHIPPED_FILES
+
 # dataset -> (hub id, config name)
 HUB_IDS: dict[str, tuple[str, str | None]] = {
     "gsm8k": ("openai/gsm8k", "main"),
@@ -78,6 +87,9 @@ def _from_row(dataset: str, split: str, index: int, row: dict) -> Problem:
             dataset=dataset,
             split=split,
         )
+    if dataset == "smoke":  # question, answer, expression (the answer's hand-written arithmetic)
+        return Problem(id=f"smoke/{split}/{index}", text=row["question"], solution=row["expression"],
+                       answer=row["answer"], dataset=dataset, split=split)
     if dataset in ("math", "math500"):
         answer = row.get("answer") or extract_boxed(row["solution"]) or ""
         uid = row.get("unique_id") or str(index)
@@ -162,7 +174,7 @@ def load_problems(
         raise DataError(f"unknown dataset {dataset!r}; choose one of {sorted(LOCAL_FILES)}")
     if split not in LOCAL_FILES[dataset]:
         raise DataError(f"{dataset} has no split {split!r}; choose one of {sorted(LOCAL_FILES[dataset])}")
-    root = resolve_data_dir(data_dir)
+    root = SHIPPED_DIR if dataset in SHIPPED_FILES else resolve_data_dir(data_dir)
     if root is not None:
         path = root / LOCAL_FILES[dataset][split]
         if not path.is_file():

@@ -6,6 +6,9 @@ An export directory holds the backbone with its head (``save_pretrained``: confi
     {"student": "segmenter" | "classifier" | "wiring", "labels": [...], "bidirectional": bool,
      "markers": ["[[", "]]"]}
 
+The no-CoT answer-only baseline (a causal LM, no head) exports the same way, with
+``{"student": "answer_only", "prompt": "...", "max_new_tokens": 8}``.
+
 ``load_exported`` rebuilds the LightningModule around it, so the solver calls the same
 ``predict_spans`` / ``predict_ops`` that training evaluated.
 """
@@ -19,19 +22,21 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
+from mycelium.models.answer_only import AnswerOnlyModule
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.segmenter import SegmenterModule
 from mycelium.models.wiring import WiringModule
 
 LABEL_MAP = "label_map.json"
 AUTO = {"token_classification": AutoModelForTokenClassification, "sequence_classification": AutoModelForSequenceClassification,
-        "encoder": AutoModel}
+        "encoder": AutoModel, "causal_lm": AutoModelForCausalLM}
 HEAD_FILE = "wiring_head.safetensors"  # the wiring student's head, beside its encoder
+Student = SegmenterModule | ClassifierModule | WiringModule | AnswerOnlyModule
 
 
-def export_student(module: SegmenterModule | ClassifierModule | WiringModule, out_dir: str | Path) -> Path:
+def export_student(module: Student, out_dir: str | Path) -> Path:
     """Write ``module``'s model, tokenizer and label map to ``out_dir``; returns ``out_dir``.
     The wiring student writes its encoder (``save_pretrained``), its head's weights
     (``wiring_head.safetensors``) and the head's settings in ``label_map.json``."""
@@ -48,6 +53,8 @@ def export_student(module: SegmenterModule | ClassifierModule | WiringModule, ou
     module.tokenizer.save_pretrained(out)
     if isinstance(module, SegmenterModule):
         meta: dict[str, Any] = {"student": "segmenter", "labels": list(module.labels), "bidirectional": module.bidirectional}
+    elif isinstance(module, AnswerOnlyModule):
+        meta = {"student": "answer_only", "prompt": module.prompt, "max_new_tokens": module.max_new_tokens}
     else:
         meta = {"student": "classifier", "labels": list(module.labels), "markers": list(module.markers)}
     (out / LABEL_MAP).write_text(json.dumps(meta, indent=2) + "\n")
@@ -57,12 +64,12 @@ def export_student(module: SegmenterModule | ClassifierModule | WiringModule, ou
 def _from_dir(path: Path, *, task: str, num_labels: int | None = None, **ignored: Any) -> tuple[Any, Any]:
     """A backbone partial that reloads an export (the modules call ``backbone(task=, num_labels=)``)."""
     model = AUTO[task].from_pretrained(path)
-    if task != "encoder" and model.config.num_labels != num_labels:
+    if task not in ("encoder", "causal_lm") and num_labels is not None and model.config.num_labels != num_labels:
         raise ValueError(f"{path}: head has {model.config.num_labels} labels, label_map.json {num_labels}")
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | ClassifierModule | WiringModule:
+def load_exported(path: str | Path, device: str = "auto") -> Student:
     """The student exported at ``path``, in eval mode on ``device`` ("auto": CUDA when
     available), ready for prediction."""
     if device == "auto":
@@ -74,12 +81,14 @@ def load_exported(path: str | Path, device: str = "auto") -> SegmenterModule | C
     meta = json.loads(meta_file.read_text())
     backbone = functools.partial(_from_dir, path)
     if meta["student"] == "segmenter":
-        module: SegmenterModule | ClassifierModule | WiringModule = SegmenterModule(
+        module: Student = SegmenterModule(
             backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"]
         )
     elif meta["student"] == "wiring":
         module = WiringModule(backbone, labels=meta["labels"], **meta["head"])
         module.head.load_state_dict(load_file(str(path / HEAD_FILE)))
+    elif meta["student"] == "answer_only":
+        module = AnswerOnlyModule(backbone, max_new_tokens=meta["max_new_tokens"], prompt=meta["prompt"])
     elif meta["student"] == "classifier":
         module = ClassifierModule(backbone, labels=meta["labels"], markers=meta.get("markers", ["[[", "]]"]))
     else:

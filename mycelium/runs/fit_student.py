@@ -48,11 +48,13 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
     datamodule = instantiate(cfg.datamodule)
     stats = datamodule.scan()  # fails early, with what to run, when there are no labels
     log.info("labels: %s", {k: dict(v) if isinstance(v, dict) else v for k, v in stats.items()})
-    if len(datamodule.labels) < 2:  # a user's data problem, not a bug: say what to do
-        raise UserError(f"the labels in {cfg.labels_dir} name one class only {tuple(datamodule.labels)}; "
+    # The classifier's head size comes from the data (the answer-only LM has no label set);
+    # the tokenizer comes with the backbone.
+    labels = getattr(datamodule, "labels", None)
+    if labels is not None and len(labels) < 2:  # a user's data problem, not a bug: say what to do
+        raise UserError(f"the labels in {cfg.labels_dir} name one class only {tuple(labels)}; "
                         "the classifier needs two or more: label more problems (a larger limit)")
-    # The classifier's head size comes from the data; the tokenizer comes with the backbone.
-    model = instantiate(cfg.model, labels=datamodule.labels)
+    model = instantiate(cfg.model, **({"labels": labels} if labels is not None else {}))
     datamodule.tokenizer = model.tokenizer
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
