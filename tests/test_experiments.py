@@ -16,14 +16,14 @@ from entrypoints import run_entry, write_gsm8k
 from mycelium.errors import UserError
 from mycelium.runs.results import format_value, load_jobs, main, split_overrides, table
 
-ALL_STAGES = None  # chain=full's own stages
+CPU_STAGES = ["teacher", "labels", "segmenter", "classifier", "wiring_mlp", "evaluate"]  # ablate_cpu: no wiring student
 # experiment -> (its swept knobs and their values, the chain stages it runs)
 ABLATIONS = {
-    "ablate_label_source": ({"labels.source": "iaf,operands,both,cues,all"}, ALL_STAGES),
-    "ablate_cot_steps": ({"labels.cot_steps": "jsd,sentence"}, ALL_STAGES),
+    "ablate_label_source": ({"labels.source": "iaf,operands,both,cues,all"}, CPU_STAGES),
+    "ablate_cot_steps": ({"labels.cot_steps": "jsd,sentence"}, CPU_STAGES),
     "ablate_regions": ({"chain.students.segmenter.datamodule.targets": "regions,raw_iaf"},
                        ["teacher", "labels", "segmenter"]),
-    "ablate_segmenter_attention": ({"chain.students.segmenter.model.bidirectional": "true,false"}, ALL_STAGES),
+    "ablate_segmenter_attention": ({"chain.students.segmenter.model.bidirectional": "true,false"}, CPU_STAGES),
     "ablate_iaf_layers": ({"signals.iaf.layer_group": "all,first_third,last_third",
                            "signals.iaf.drop_sinks": "true,false"}, ["teacher", "labels"]),
 }

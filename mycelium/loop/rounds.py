@@ -58,14 +58,16 @@ from mycelium.runs.chain import STUDENTS, eval_sets, evaluate_students, fit_wiri
 log = logging.getLogger(__name__)
 
 
-def load_previous(path: str, *, task: str, num_labels: int, **ignored) -> tuple:
+def load_previous(path: str, *, task: str, num_labels: int | None = None, **ignored) -> tuple:
     """A backbone partial for ``loop.retrain=continue``: a previous round's export. A head whose
-    label count changed (a new op in the data) starts fresh; the rest of the model carries over."""
+    label count changed (a new op in the data) starts fresh; the rest of the model carries over.
+    The wiring student (``task="encoder"``) carries over its encoder; its deductive head starts fresh."""
     from transformers import AutoTokenizer
 
     from mycelium.models.export import AUTO
 
-    model = AUTO[task].from_pretrained(path, num_labels=num_labels, ignore_mismatched_sizes=True)
+    kwargs = {} if task == "encoder" else {"num_labels": num_labels, "ignore_mismatched_sizes": True}
+    model = AUTO[task].from_pretrained(path, **kwargs)
     return model, AutoTokenizer.from_pretrained(path)
 
 
@@ -130,12 +132,12 @@ class Loop:
     # -- one round
 
     def train_students(self, n: int, labels_dir: Path, previous: Path | None) -> dict[str, float]:
-        """Both students on ``labels_dir``, exported to ``round_NNN/students`` (and the learned
-        wiring when ``chain.stages`` holds ``wiring``)."""
+        """The students ``chain.stages`` names (segmenter, classifier, wiring) on ``labels_dir``,
+        exported to ``round_NNN/students`` (and the MLP wiring when it names ``wiring_mlp``)."""
         from mycelium.runs.fit_student import train
 
         rd, metrics = self.round_dir(n), {}
-        for student in STUDENTS:
+        for student in [s for s in STUDENTS if s in self.cfg.chain.stages]:
             scfg = student_config(self.cfg, student, labels_dir=str(labels_dir),
                                   export_dir=str(rd / "students" / student), output_dir=str(rd / student))
             if previous is not None:  # loop.retrain=continue
@@ -146,7 +148,7 @@ class Loop:
             metrics |= {f"{student}/{k}": v for k, v in result.items()}
             if not self.s.keep_checkpoints:
                 shutil.rmtree(rd / student / "checkpoints", ignore_errors=True)
-        if "wiring" in self.cfg.chain.stages:  # the learned DAG builder, beside the students (as the chain does)
+        if "wiring_mlp" in self.cfg.chain.stages:  # the MLP DAG builder, beside the students (as the chain does)
             metrics |= fit_wiring_stage(self.cfg, labels_dir, rd / "students" / "wiring_mlp")
         return metrics
 

@@ -11,9 +11,12 @@ and each round of the self-improvement loop is this chain with other knobs. Stag
                 students' training set when the traces cover more: MAWPS's folds)
 ``segmenter``   ``mycelium.runs.fit_student.train`` on ``chain.students.segmenter`` (a ``conf/model`` config)
 ``classifier``  the same for ``chain.students.classifier``
-``wiring``      the learned DAG builder (``mycelium.solver.learned_wiring``) fitted on the
-                train split of the labels, saved beside the students (the solver's
-                ``wiring: auto`` picks it up)
+``wiring``      the same for ``chain.students.wiring``: the wiring student (an encoder and a
+                deductive head, ``mycelium.models.wiring``), exported to ``<students>/wiring``;
+                the solver's ``wiring: auto`` uses it when present
+``wiring_mlp``  the MLP wiring baseline (``mycelium.solver.learned_wiring``) fitted on the
+                labels' train split in seconds, saved to ``<students>/wiring_mlp`` (used by
+                the solver when the wiring student is absent)
 ``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry; with
                 ``chain.eval.labels``, each set's problems are labelled from their traces
                 too, for span/op scores and the first failing stage of each wrong answer
@@ -38,8 +41,8 @@ from mycelium.runs.stages import labels_stage, teacher_stage
 
 log = logging.getLogger(__name__)
 
-STAGES = ("teacher", "labels", "segmenter", "classifier", "wiring", "evaluate")
-STUDENTS = ("segmenter", "classifier")
+STAGES = ("teacher", "labels", "segmenter", "classifier", "wiring", "wiring_mlp", "evaluate")
+STUDENTS = ("segmenter", "classifier", "wiring")
 # What a conf/model config sets at the top level; a student's own value replaces the root's
 # (a merge would give the classifier the segmenter's leftover keys).
 STUDENT_KEYS = ("student", "optimized_metric", "optim", "scheduler", "model", "datamodule")
@@ -56,7 +59,7 @@ def student_config(cfg: DictConfig, student: str, *, labels_dir: str, export_dir
     """
     node = cfg.chain.students.get(student)
     if node is None:
-        raise UserError(f"chain.students.{student} is missing: chain=full defines both students")
+        raise UserError(f"chain.students.{student} is missing: chain=full defines all three students")
     base = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("chain", "loop")])
     with open_dict(base):
         for key, value in node.items():
@@ -96,15 +99,15 @@ def fit_wiring_stage(cfg: DictConfig, labels_dir: str | Path, out_dir: str | Pat
     parts = {name: split_records(records, name, splits, salt) for name in splits}
     if not parts.get("train"):
         raise UserError(f"no validated labels in the train split of {labels_dir}: nothing to fit the wiring on")
-    w = cfg.chain.wiring
+    w = cfg.chain.wiring_mlp
     model = fit_wiring(parts["train"], hidden=w.hidden, epochs=w.epochs, seed=cfg.seed)
     save_wiring(model, out_dir)
     val = parts.get("val", [])
     learned, n = learned_accuracy(val, model, beam=cfg.chain.solver.beam)
-    metrics = {"wiring/val_learned": learned, "wiring/val_chain": wiring_accuracy(val, "chain"), "wiring/val_n": n,
-               "wiring/train_n": len(parts["train"])}
+    metrics = {"wiring_mlp/val_learned": learned, "wiring_mlp/val_chain": wiring_accuracy(val, "chain"),
+               "wiring_mlp/val_n": n, "wiring_mlp/train_n": len(parts["train"])}
     log.info("learned wiring in %s: gold spans+ops -> gold answer on val %.3f (chain heuristic %.3f, n=%d)",
-             out_dir, learned, metrics["wiring/val_chain"], n)
+             out_dir, learned, metrics["wiring_mlp/val_chain"], n)
     for lg in loggers:
         lg.log_metrics(metrics)
     return metrics
@@ -181,7 +184,7 @@ def run_chain(cfg: DictConfig, loggers: list) -> dict:
                                          output_dir=str(out_dir / stage))
             result = train(student_cfg, loggers=student_loggers(loggers, stage))
             metrics |= {f"{stage}/{k}": v for k, v in result.items()}
-        elif stage == "wiring":
+        elif stage == "wiring_mlp":
             metrics |= fit_wiring_stage(cfg, labels_dir, students_dir / "wiring_mlp", loggers)
         elif stage == "evaluate":
             metrics |= evaluate_students(cfg, students_dir, out_dir / "eval", loggers)

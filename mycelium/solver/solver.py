@@ -90,6 +90,7 @@ class Solver:
         wiring: str = "auto",
         wiring_model: WiringModel | str | Path | None = None,
         deductive: WiringModule | None = None,
+        deductive_spans: bool = True,
         beam: int = 8,
         op_top_k: int = 1,
         op_weight: float = 1.0,
@@ -118,6 +119,9 @@ class Solver:
         if wiring == "auto":
             wiring = "deductive" if deductive is not None else "learned" if wiring_model is not None else "chain"
         self.deductive = deductive.eval() if wiring == "deductive" else None
+        # the wiring student reads the predicted spans and op distributions as items, or (False)
+        # the problem text alone, as DeductReasoner does: where the segmenter is weak that wins
+        self.deductive_spans = deductive_spans
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.wiring_model = wiring_model if wiring == "learned" else None
         if op_top_k < 1 or op_weight < 0 or implausible_penalty < 0:
@@ -248,7 +252,7 @@ class Solver:
         dists = [op_distribution(c, o) for c, o in zip(choices or [None] * len(p.spans), p.ops)]
         quantities = problem_quantities(p.text, self.deductive.constants)
         ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
-        decoded = self.deductive.predict([ex], with_items=self.deductive.condition)[0]
+        decoded = self.deductive.predict([ex], with_items=self.deductive.condition and self.deductive_spans)[0]
         if decoded is None:
             p.reason = "no_wiring"
             return False
@@ -260,7 +264,8 @@ class Solver:
         its ``choices`` when given, and ``p.ops`` becomes the picks); fill steps, answer, correct,
         reason."""
         try:
-            if not p.spans:
+            text_alone = self.deductive is not None and not self.deductive_spans
+            if not p.spans and not text_alone:
                 p.reason = "no_spans"
                 return
             if self.deductive is not None:

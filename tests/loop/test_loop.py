@@ -202,7 +202,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     assert len(merged) == r1["train_labels"] == 10 + len(solved)
     assert r1["luck_compared"] == len(solved) and r1["luck_ops_differ"] == 0  # the teacher says ADD too
     assert r1["retrained"]  # from round 0's exports:
-    assert continued == [str(loop_dir / "round_000" / "students" / s) for s in ("segmenter", "classifier")]
+    assert continued == [str(loop_dir / "round_000" / "students" / s) for s in ("segmenter", "classifier", "wiring")]
     assert metrics["loop/e2e_val"] == r1["e2e_val"] == 0.5  # val: the last 6 problems, half of them ADD
     assert (loop_dir / "round_001" / "students" / "classifier" / "label_map.json").is_file()
     assert not (loop_dir / "round_001" / "segmenter" / "checkpoints").exists()  # exports kept, checkpoints not
@@ -216,7 +216,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     assert {n: (loop_dir / f"round_{n:03d}" / "round.json").stat().st_mtime_ns for n in (0, 1)} == done
     r2 = read_round(loop_dir, 2)
     assert r2["attempted"] == 8 - len(solved) and r2["added"] == 0 and not r2["retrained"]
-    assert len(continued) == 2  # nothing new: no training
+    assert len(continued) == 3  # nothing new: no training
 
     # round 2 added nothing and there is no teacher mop-up: a round 3 would repeat it, so none runs
     run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=5", "loop.min_delta=-1"), [])

@@ -20,6 +20,7 @@ TINY_CHAIN = [
     "chain.eval.sets=[gsm8k/test]",
     f"chain.students.segmenter.datamodule.splits={SPLITS}",
     f"chain.students.classifier.datamodule.splits={SPLITS}",
+    f"chain.students.wiring.datamodule.splits={SPLITS}",
 ]
 
 
@@ -68,8 +69,8 @@ def test_summary_names_each_eval_set() -> None:
 def test_tiny_chain_end_to_end(tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", "train", n=12, mixed=True)
     write_gsm8k(data, "test", n=6, mixed=True)
-    r = run_entry("train.py", *TINY_CHAIN, "logger=csv", "chain.stages=[teacher,labels,segmenter,classifier,wiring,evaluate]",
-                  "chain.wiring.epochs=5", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
+    r = run_entry("train.py", *TINY_CHAIN, "logger=csv", "chain.stages=[teacher,labels,segmenter,classifier,wiring,wiring_mlp,evaluate]",
+                  "chain.wiring_mlp.epochs=5", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path / "run"
     result = json.loads((run / "chain.json").read_text())
@@ -78,9 +79,10 @@ def test_tiny_chain_end_to_end(tmp_path: Path) -> None:
     assert m["teacher/problems"] == 12 and m["labels/problems"] == 12
     assert 0 <= m["segmenter/test/span_f1"] <= 1 and 0 <= m["classifier/test/acc"] <= 1
     assert m["e2e/gsm8k-test/problems"] == 6
-    assert m["wiring/train_n"] > 0 and 0 <= m["wiring/val_learned"] <= 1
+    assert m["wiring_mlp/train_n"] > 0 and 0 <= m["wiring_mlp/val_learned"] <= 1
+    assert 0 <= m["wiring/test/acc_pure"] <= 1  # the wiring student, tested like the other two
     assert (run / "students" / "wiring_mlp" / "model.safetensors").is_file()  # beside the students: `wiring: auto` finds it
-    for student in ("segmenter", "classifier"):
+    for student in ("segmenter", "classifier", "wiring"):
         assert json.loads((run / "students" / student / "label_map.json").read_text())["student"] == student
         assert (run / student / "checkpoints" / "last.ckpt").is_file()  # each student its own checkpoints
     assert len((run / "eval" / "gsm8k-test" / "predictions.jsonl").read_text().splitlines()) == 6

@@ -139,10 +139,11 @@ def test_tiny_two_fold_multirun_end_to_end(tmp_path: Path, capsys) -> None:
     sweep = tmp_path / "multirun"
     splits = "{train: 0.6, val: 0.4}"  # 16 train problems a fold: a 10% val slice could be empty
     r = run_entry("train.py", "-m", "experiment=mawps_cv", "fold=0,1", "teacher=tiny", "backbone=tiny",
-                  "trainer.max_epochs=1", "chain.wiring.epochs=3",
+                  "trainer.max_epochs=1", "chain.wiring_mlp.epochs=3",
                   "chain.eval.sets=[mawps_cv/fold${fold},gsm8k/test]",  # the transfer beside the fold
                   f"chain.students.segmenter.datamodule.splits={splits}",
                   f"chain.students.classifier.datamodule.splits={splits}",
+                  f"chain.students.wiring.datamodule.splits={splits}",
                   f"hydra.sweep.dir={sweep}", "logger=csv", cwd=tmp_path, data=data)
     assert r.returncode == 0, r.stderr[-3000:]
     jobs = load_jobs(sweep)
@@ -162,6 +163,8 @@ def test_tiny_two_fold_multirun_end_to_end(tmp_path: Path, capsys) -> None:
         assert sum(m[f"{e}errors_{s}"] for s in ("segmentation", "op", "wiring")) <= m[e + "labelled"]
         assert (run / "eval" / f"mawps_cv-fold{fold}" / "labels" / "report.json").is_file()
         assert "segmenter/test/span_f1" not in m  # no test slice of train<k>
+        # the wiring student trained on train<k> and exported beside the other two (the solver's default)
+        assert json.loads((run / "students" / "wiring" / "label_map.json").read_text())["student"] == "wiring"
         # GSM8K test has no traces here: answered and scored, not labelled (a warning says so)
         assert m["e2e/gsm8k-test/problems"] == 3 and "e2e/gsm8k-test/labelled" in m
         assert m["e2e/gsm8k-test/labelled"] == 0 and "e2e/gsm8k-test/errors_wiring" not in m
