@@ -230,7 +230,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     r3 = read_round(loop_dir, 3)
     mopup = [LabelRecord.from_dict(json.loads(line))
              for line in (loop_dir / "round_003" / "mopup.jsonl").read_text().splitlines()]
-    assert r3["added"] == 0 and r3["mopup"] == len(mopup) == 2 and r3["retrained"] and len(continued) == 4
+    assert r3["added"] == 0 and r3["mopup"] == len(mopup) == 2 and r3["retrained"] and len(continued) == 6
     assert all(r.validated and " eats " in r.text for r in mopup)  # teacher labels of the SUB problems
     assert r3["train_labels"] == r1["train_labels"] + 2
 
