@@ -65,6 +65,15 @@ FILE = "mawps/svamp_cv_mawps_dev_folds.jsonl"  # under the data dir
 FOLDS = 5
 SPLITS: tuple[str, ...] = ("all", *(f"fold{k}" for k in range(FOLDS)), *(f"train{k}" for k in range(FOLDS)))
 
+
+def fold_of(problem_id: str) -> int | None:
+    """The fold of a ``mawps-cv/fold{k}/{i}`` id (as ``load`` names problems), else None."""
+    parts = problem_id.split("/")
+    if len(parts) == 3 and parts[0] == ID_PREFIX and parts[1].startswith("fold"):
+        return int(parts[1][4:])
+    return None
+
+
 _OPS = {"+": "ADD", "-": "SUB", "*": "MUL", "/": "DIV"}
 _PLACEHOLDER = re.compile(r"number(\d+)")
 # tokens written against the previous token: punctuation, clitics ("'s", "n't"), "%"

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from mycelium.data.mawps_folds import fold_of
 from mycelium.data.splits import split_of
 from mycelium.errors import UserError
 from mycelium.labels.args import alternatives, extract_numbers, implicit_operands
@@ -201,14 +202,6 @@ class WiringCollator:
             "item_weights": t(iw), "item_ops": t(iops), "item_mask": t(imask),
             "actions": t(actions), "action_items": t(aitem), "examples": list(examples),
         }
-
-
-def fold_of(problem_id: str) -> int | None:
-    """The MAWPS fold of a ``mawps-cv/fold{k}/{i}`` id (``mycelium.data.mawps_folds``), else None."""
-    parts = problem_id.split("/")
-    if len(parts) == 3 and parts[0] == "mawps-cv" and parts[1].startswith("fold"):
-        return int(parts[1][4:])
-    return None
 
 
 class WiringDataModule(L.LightningDataModule):

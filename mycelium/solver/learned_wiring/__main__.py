@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.test_fold is None:
         parts = {s: split_records(records, s) for s in SPLITS}
     else:  # the split of `train.py model=wiring datamodule.test_fold=k` (its val slice trains here)
-        from mycelium.models.wiring_data import fold_of
+        from mycelium.data.mawps_folds import fold_of
 
         valid = [r for r in records if r.validated]
         parts = {"train": [r for r in valid if fold_of(r.id) != args.test_fold], "val": [],
