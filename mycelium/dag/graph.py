@@ -193,17 +193,35 @@ def parse_value(text: str) -> tuple[Fraction, bool] | None:
     return None
 
 
+# A gold written as a float's repr: 12+ decimal places ("0.16666666666666666", MAWPS stores
+# repeating fractions so). Its last digits are float rounding, not the answer.
+_FLOAT_REPR = re.compile(r"^\s*-?\d+\.\d{12,}\s*$")
+FLOAT_REPR_RTOL = Fraction(1, 10**9)
+
+
+def float_repr_close(value: Fraction, gold: str) -> bool:
+    """True when ``gold`` is a float's repr (12 or more decimal places) and ``value`` is within
+    a relative 1e-9 of it: 1/6 matches "0.16666666666666666" and 0.1666...6 + 0.5 matches
+    "0.6666666666666667", while "0.333" still does not match 1/3 (answers are exact otherwise).
+    MAWPS writes every repeating fraction so; GTS and DeductReasoner score with a 1e-4 tolerance."""
+    if not _FLOAT_REPR.match(gold):
+        return False
+    g = Fraction(gold.strip())
+    return abs(Fraction(value) - g) <= FLOAT_REPR_RTOL * max(1, abs(g))
+
+
 def answer_equals(value: Fraction, gold: str) -> bool:
     """Does the exact ``value`` equal the gold answer string?
 
-    Plain numbers are compared exactly (no float tolerance: 1/3 != "0.333"). A percent gold
+    Plain numbers are compared exactly (no float tolerance: 1/3 != "0.333"), except a gold
+    written as a float's repr (``float_repr_close``). A percent gold
     "25%" matches 25 or 1/4 (a DAG may or may not end with the /100). Anything else (LaTeX
     beyond a plain fraction) goes to math-verify.
     """
     parsed = parse_value(gold)
     if parsed is not None:
         g, percent = parsed
-        return value == g or (percent and value == g / 100)
+        return value == g or (percent and value == g / 100) or float_repr_close(value, gold)
     try:
         from math_verify import parse, verify
 

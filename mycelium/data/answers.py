@@ -16,6 +16,8 @@ from fractions import Fraction
 
 from math_verify import parse, verify
 
+from mycelium.dag.graph import float_repr_close, parse_value
+
 _GSM8K_FINAL = re.compile(r"####\s*(.+?)\s*$", re.MULTILINE)
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 _MIXED_LATEX = re.compile(r"(?<![\d.])(\d+)\s*\\d?frac\{(\d+)\}\{(\d+)\}")
@@ -117,9 +119,13 @@ def _normalise(answer: str) -> str:
 
 
 def answers_match(pred: str | None, gold: str | None) -> bool:
-    """True when ``pred`` equals ``gold`` mathematically (math-verify, after normalisation)."""
+    """True when ``pred`` equals ``gold`` mathematically (math-verify, after normalisation), or
+    ``gold`` is a float's repr that an exact ``pred`` rounds to (``float_repr_close``)."""
     if pred is None or gold is None or not pred.strip() or not gold.strip():
         return False
+    value = parse_value(pred)
+    if value is not None and not value[1] and float_repr_close(value[0], gold):
+        return True  # MAWPS's float-repr golds ("0.9166666666666666") against an exact answer
     try:
         return bool(verify(parse(_normalise(gold)), parse(_normalise(pred))))
     except Exception:  # math-verify raises on pathological input; a non-match is the answer

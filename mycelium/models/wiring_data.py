@@ -28,13 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from mycelium.data.answers import answers_match
 from mycelium.data.mawps_folds import fold_of
 from mycelium.data.splits import split_of
 from mycelium.errors import UserError
@@ -131,14 +132,34 @@ def record_items(record: LabelRecord) -> tuple[list[tuple[Span, list[float]]], l
     return items, per_action
 
 
-def make_example(record: LabelRecord, constants: Sequence[str] = ()) -> WiringExample:
-    """A record as a ``WiringExample`` (no actions when it is not validated or not expressible)."""
+TrainOn = Literal["validated", "executes"]
+
+
+def executes_to_gold(record: LabelRecord) -> bool:
+    """True when the record's DAG is grounded and executes to its gold answer, whether or not
+    it validated: what ``train_on="executes"`` trains on. Rejections for the regions
+    (``no_region``, the region checks) or for a tie between equal values
+    (``ambiguous_grounding``: either occurrence gives the same answer) keep a DAG worth
+    learning; ``ungrounded_operand`` and a wrong answer do not."""
+    if record.validated:
+        return True
+    if not record.steps or record.answer is None or record.reason in ("ungrounded_operand", "cot_parse_error"):
+        return False
+    return answers_match(record.answer, record.gold_answer)
+
+
+def make_example(record: LabelRecord, constants: Sequence[str] = (), train_on: TrainOn = "validated") -> WiringExample:
+    """A record as a ``WiringExample``: no actions when it is not validated (with
+    ``train_on="executes"``: when its DAG does not execute to gold, ``executes_to_gold``) or
+    not expressible; no items (it trains from the text alone) when a step has no region."""
     quantities = problem_quantities(record.text, constants)
     ex = WiringExample(record.id, record.text, record.gold_answer, quantities)
-    actions = record_actions(record, quantities) if record.validated else None
-    items = record_items(record) if actions else None
-    if actions and items:
-        ex.actions, (ex.items, ex.action_items) = actions, items
+    learn = record.validated if train_on == "validated" else executes_to_gold(record)
+    actions = record_actions(record, quantities) if learn else None
+    if actions:
+        ex.actions = actions
+        if items := record_items(record):
+            ex.items, ex.action_items = items
     return ex
 
 
@@ -194,7 +215,8 @@ class WiringCollator:
                 a = np.array(e.actions)
                 a[:, 1:3] = np.where(a[:, 1:3] >= n, a[:, 1:3] - n + Q, a[:, 1:3])
                 actions[b, : len(e.actions)] = a
-                aitem[b, : len(e.actions)] = e.action_items
+                if e.action_items:  # none when the record has no regions (trains from the text alone)
+                    aitem[b, : len(e.actions)] = e.action_items
         t = torch.from_numpy
         return {
             "input_ids": t(enc["input_ids"]), "attention_mask": t(enc["attention_mask"]),
@@ -209,7 +231,10 @@ class WiringDataModule(L.LightningDataModule):
     (``split_of`` with ``splits``/``split_salt``), or with ``test_fold=k`` (MAWPS five-fold) fold
     ``k``'s problems are the test set and ``val`` a ``val_fraction`` slice of the other four
     folds, by a hash of the id. ``test_unvalidated`` also tests (from the text alone) problems
-    whose labels did not validate: the five-fold protocol scores every problem of a fold."""
+    whose labels did not validate: the five-fold protocol scores every problem of a fold.
+    ``train_on="executes"`` also trains on problems whose DAG executes to gold but did not
+    validate for its regions or a tie of equal values (``executes_to_gold``): the text-alone
+    wiring reads no region. Raises :class:`WiringLabelsError` for any other ``train_on``."""
 
     labels: tuple[str, ...] = OPS
 
@@ -217,13 +242,16 @@ class WiringDataModule(L.LightningDataModule):
         self, labels_dir: str, tokenizer: Any = None, *, batch_size: int = 8, eval_batch_size: int | None = None,
         max_length: int = 256, splits: dict[str, float] | None = None, split_salt: str = "",
         test_fold: int | None = None, val_fraction: float = 0.05, test_unvalidated: bool = False,
-        constants: Sequence[str] = (), limit: int | None = None, num_workers: int = 0,
+        train_on: TrainOn = "validated", constants: Sequence[str] = (), limit: int | None = None, num_workers: int = 0,
     ) -> None:
         super().__init__()
         self.labels_dir, self.tokenizer = labels_dir, tokenizer
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.max_length, self.splits, self.split_salt = max_length, dict(splits or {"train": 0.9, "val": 0.05, "test": 0.05}), split_salt
         self.test_fold, self.val_fraction, self.test_unvalidated = test_fold, val_fraction, test_unvalidated
+        if train_on not in ("validated", "executes"):
+            raise WiringLabelsError(f"datamodule.train_on={train_on!r}: use 'validated' or 'executes'")
+        self.train_on: TrainOn = train_on
         self.constants, self.limit, self.num_workers = [str(c) for c in constants], limit, num_workers
         self.parts: dict[str, list[WiringExample]] | None = None
 
@@ -243,7 +271,7 @@ class WiringDataModule(L.LightningDataModule):
 
         path = labels_file(self.labels_dir)
         parts: dict[str, list[WiringExample]] = {"train": [], "val": [], "test": []}
-        records = validated = skipped = 0
+        records = validated = skipped = extra = 0
         with open(path, encoding="utf-8") as f:
             for line in f:
                 if not line.strip():
@@ -254,8 +282,11 @@ class WiringDataModule(L.LightningDataModule):
                 rec = LabelRecord.from_dict(json.loads(line))
                 validated += rec.validated
                 split = self.split(rec.id)
-                ex = make_example(rec, self.constants)
+                # val and test always score validated problems only (or, with test_unvalidated,
+                # every test problem from the text alone): train_on widens the training set only
+                ex = make_example(rec, self.constants, self.train_on if split == "train" else "validated")
                 skipped += rec.validated and not ex.actions
+                extra += not rec.validated and bool(ex.actions)
                 if ex.actions or (split == "test" and self.test_unvalidated):
                     parts[split].append(ex)
         if validated == 0:
@@ -266,7 +297,7 @@ class WiringDataModule(L.LightningDataModule):
                 raise WiringLabelsError(f"{path}: no {s} problem among {validated} validated; label more problems or "
                                         "change datamodule.splits / test_fold")
         self.parts = parts
-        self.stats = {"records": records, "validated": validated, "not_expressible": skipped,
+        self.stats = {"records": records, "validated": validated, "not_expressible": skipped, "unvalidated_trained": extra,
                       "problems": {k: len(v) for k, v in parts.items()}}
         return self.stats
 

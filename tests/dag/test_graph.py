@@ -121,6 +121,9 @@ def test_format_value_is_canonical():
         (F(5), "5 \\text{ cm}"),
         (F(8), "2^{3}"),  # not a plain number: math-verify decides
         (F(2), "\\sqrt{4}"),
+        (F(1, 6), "0.16666666666666666"),  # MAWPS's float-repr golds: float rounding, not the answer
+        (F(1, 6) + F(1, 6) + F(1, 2), "0.8333333333333334"),
+        (F(-2, 3), "-0.6666666666666666"),
     ],
 )
 def test_answer_equals(value, gold):
@@ -129,7 +132,7 @@ def test_answer_equals(value, gold):
 
 @pytest.mark.parametrize(
     "value, gold",
-    [(F(71), "72"), (F(1, 3), "0.333"), (F(3, 4), "\\frac{4}{3}"), (F(26), "25%"), (F(1), "x+1"), (F(1), ""), (F(2), "\\sqrt{2}")],
+    [(F(71), "72"), (F(1, 3), "0.333"), (F(1, 3), "0.333333333"), (F(1, 6) + F(1, 10**8), "0.16666666666666666"), (F(3, 4), "\\frac{4}{3}"), (F(26), "25%"), (F(1), "x+1"), (F(1), ""), (F(2), "\\sqrt{2}")],
 )
 def test_answer_not_equals(value, gold):
     assert not answer_equals(value, gold)

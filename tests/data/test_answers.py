@@ -84,12 +84,15 @@ def test_clean_solution_keeps_annotation_positions():
         ("9500", "9{,}500"),
         ("9{,}500", "9500"),
         ("1234567", "1{,}234{,}567"),
+        ("45833333333333333/50000000000000000", "0.9166666666666666"),  # exact sum of MAWPS float reprs
+        ("1/6", "0.16666666666666666"),
     ],
 )
 def test_answers_match_equivalent_forms(pred, gold):
     assert answers_match(pred, gold)
 
 
-@pytest.mark.parametrize("pred, gold", [("73", "72"), (None, "1"), ("", "1"), ("1", ""), ("2 1/2", "21/2"), ("95", "9{,}500")])
+@pytest.mark.parametrize("pred, gold", [("73", "72"), (None, "1"), ("", "1"), ("1", ""), ("2 1/2", "21/2"), ("95", "9{,}500"), ("1/3", "0.333"),
+                                        ("0.16667", "0.16666666666666666")])
 def test_answers_match_rejects(pred, gold):
     assert not answers_match(pred, gold)

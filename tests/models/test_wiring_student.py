@@ -136,3 +136,45 @@ def test_mawps_fold_split_tests_the_fold_and_trains_on_the_rest(tmp_path: Path, 
     assert {e.id for e in dm.parts["test"]} == {f"mawps-cv/fold1/{i}" for i in range(6)}
     assert all("fold1" not in e.id for e in dm.parts["train"] + dm.parts["val"])
     assert len(dm.parts["train"]) + len(dm.parts["val"]) == 12
+
+
+def test_train_on_executes_adds_rejected_dags_that_reach_gold_to_train_only(tmp_path: Path, labels_writer) -> None:
+    tie = half_record()  # rejected for a tie of equal values: its DAG still executes to gold
+    tie.id, tie.validated, tie.reason = "mawps-cv/fold0/0", False, "ambiguous_grounding"
+    regionless = sum_record()  # rejected for its regions: trains from the text alone
+    regionless.id, regionless.validated, regionless.reason = "mawps-cv/fold0/1", False, "no_region"
+    for s in regionless.steps:
+        s.region = None
+    wrong = sum_record()  # a DAG that misses gold never trains
+    wrong.id, wrong.validated, wrong.reason, wrong.answer = "mawps-cv/fold0/2", False, "wrong_answer", "41"
+    ok = [half_record(), sum_record()]
+    for k, r in enumerate(ok):
+        r.id = f"mawps-cv/fold0/{3 + k}"
+    test = half_record()
+    test.id, test.validated, test.reason = "mawps-cv/fold1/0", False, "ambiguous_grounding"
+    path = str(labels_writer(tmp_path / "labels", [tie, regionless, wrong, *ok, test]))
+
+    assert make_example(tie).actions == [] and make_example(tie, train_on="executes").actions
+    ex = make_example(regionless, train_on="executes")
+    assert ex.actions and ex.items == [] and ex.action_items == []
+    assert make_example(wrong, train_on="executes").actions == []
+
+    strict = WiringDataModule(path, test_fold=1, val_fraction=0.0)
+    wide = WiringDataModule(path, test_fold=1, val_fraction=0.0, train_on="executes")
+    strict.parts = wide.parts = None
+    # val_fraction 0 leaves val empty, which scan refuses: split by hand through the same rule
+    for dm in (strict, wide):
+        dm.split = lambda pid, dm=dm: "test" if "fold1" in pid else ("val" if pid.endswith("/4") else "train")
+        dm.scan()
+    assert {e.id for e in strict.parts["train"]} == {"mawps-cv/fold0/3"}
+    assert {e.id for e in wide.parts["train"]} == {"mawps-cv/fold0/0", "mawps-cv/fold0/1", "mawps-cv/fold0/3"}
+    assert wide.parts["test"] == [] and wide.stats["unvalidated_trained"] == 2  # test stays validated-only
+
+    m = module(condition=True)  # a batch mixing examples with and without items collates and trains
+    batch = WiringCollator(m.tokenizer)(wide.parts["train"])
+    assert torch.isfinite(m.loss(batch, batch["item_mask"].any(-1)))
+
+
+def test_train_on_must_be_known() -> None:
+    with pytest.raises(WiringLabelsError, match="train_on"):
+        WiringDataModule("x", train_on="everything")
