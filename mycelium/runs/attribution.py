@@ -19,13 +19,15 @@ steps                has another number of binary steps than the label (an n-ary
 operands             has as many steps but reads other quantities: the multisets of leaf
                      quantities (a written number or implicit constant at its text span, with
                      its value: "20%" read as 20 or as 1/5 differ) are not equal
-structure            reads the same quantities in as many steps, combined in another shape
-                     (``(a+b)*c`` against ``a+(b*c)``; shapes compared with ops erased and
-                     operands unordered)
-op                   has the label's shape over the same quantities, but some step's op
-                     differs, or the operand order of a SUB/DIV
-same_dag             has the label's DAG (ADD/MUL flattened and sorted) yet is wrong: only
-                     when the gold answer and the label disagree (never expected)
+structure            reads the same quantities in as many steps, combined in another order
+                     (``(a+b)*c`` against ``a+(b*c)``): its binary steps, ops erased and
+                     operands unordered, are no binarisation of the label's DAG (ADD/MUL
+                     chains flattened, so ``a+b+c`` is ``(a+b)+c``, ``a+(b+c)``, ``(a+c)+b``)
+op                   combines the label's quantities in the label's order, but some step's
+                     op differs, or the operand order of a SUB/DIV
+same_dag             has the label's DAG (ADD/MUL flattened and sorted) yet is scored wrong:
+                     the solver's answer check and the label's validation disagree (e.g. a
+                     gold answer written as a rounded decimal, labels made by newer rules)
 ===================  ==========================================================================
 
 Only the DAG that produces the answer counts (the steps the last step reaches). The categories
@@ -111,11 +113,21 @@ def _canonical(tree: Tree) -> Tree:
     return ("op", op, tuple(children))
 
 
-def _shape(tree: Tree) -> Tree:
-    """The binary tree with ops erased and operands unordered."""
-    if tree[0] != "op":
-        return tree
-    return ("op", tuple(sorted((_shape(c) for c in tree[2]), key=repr)))
+def _same_shape(got: Tree, gold: Tree) -> bool:
+    """Whether the binary tree ``got`` is some binarisation of the canonical tree ``gold`` with
+    ops erased and operands unordered: the same quantities combined in the same order."""
+    if gold[0] != "op":
+        return got == gold
+    if got[0] != "op" or len(got[2]) != 2:
+        return False
+    children, (left, right) = gold[2], got[2]
+    k = len(children)
+    for mask in range(1, 2 ** k - 1):  # each split of the gold operands into two groups
+        parts = [[c for i, c in enumerate(children) if (mask >> i & 1) == side] for side in (1, 0)]
+        a, b = (part[0] if len(part) == 1 else ("op", gold[1], tuple(part)) for part in parts)
+        if _same_shape(left, a) and _same_shape(right, b):
+            return True
+    return False
 
 
 def dag_difference(pred: Prediction, record: LabelRecord | None) -> str | None:
@@ -140,7 +152,7 @@ def dag_difference(pred: Prediction, record: LabelRecord | None) -> str | None:
         return "steps"
     if Counter(got_leaves) != Counter(gold_leaves):
         return "operands"
-    if _shape(got) != _shape(gold):
+    if not _same_shape(got, _canonical(gold)):
         return "structure"
     return "op"
 
