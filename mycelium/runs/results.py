@@ -197,14 +197,15 @@ def dag_errors(job: dict, eval_set: str, labels_dir: str | Path | None = None) -
     if any(k.startswith(e) for k in job["metrics"]):
         return {c: int(job["metrics"].get(e + c, 0)) for c in CATEGORIES}, "metrics"
     set_dir = Path(job.get("path", "")) / "eval" / eval_set
-    if not (set_dir / "predictions.jsonl").is_file():
-        return None, "no predictions.jsonl"
-    counts = attribute_dir(set_dir)
-    if counts is not None:
-        return counts, "post hoc"
-    if labels_dir is not None:
-        return attribute_dir(set_dir, labels_dir), "--labels"
-    return None, "no test labels (chain.eval.labels=false; --labels <dir> attributes post hoc)"
+    if (set_dir / "predictions.jsonl").is_file():
+        counts = attribute_dir(set_dir)
+        if counts is not None:
+            return counts, "post hoc"
+        if labels_dir is not None:
+            return attribute_dir(set_dir, labels_dir), "--labels"
+    if not job["metrics"].get(f"e2e/{eval_set}/labelled"):
+        return None, "no test labels (chain.eval.labels=false; --labels <dir> attributes post hoc)"
+    return None, f"no {set_dir.relative_to(set_dir.parents[2])}/predictions.jsonl to attribute post hoc"
 
 
 def cv_report(jobs: list[dict], labels_dir: str | Path | None = None) -> str:
