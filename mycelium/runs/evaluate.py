@@ -18,8 +18,8 @@
 - in text-alone mode (``Solver.text_alone``: the wiring student reads the problem alone, no
   segmenter or classifier) none of the span/op scores or stages applies (they stay None and
   the report says so); each wrong answer is put instead where its DAG first differs from the
-  label's (``mycelium.runs.attribution``: no_answer, no_label, not_expressible, steps,
-  operands, structure, op);
+  label's (``mycelium.runs.attribution.CATEGORIES``: no_answer, no_label, not_expressible,
+  steps, operands, structure, op, same_dag);
 - latency p50 / p95 and the count of every no-answer reason.
 
 It writes ``predictions.jsonl`` (one ``Prediction.to_dict()`` a line) and ``report.json``.

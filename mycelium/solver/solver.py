@@ -269,7 +269,8 @@ class Solver:
 
     def answer_with(self, text: str, spans: Sequence[Span], ops: Sequence[str], *, gold_answer: str = "") -> Prediction:
         """Wire and execute given spans and ops (no students): e.g. gold regions and ops, to
-        measure what the wiring alone reaches."""
+        measure what the wiring alone reaches. In text-alone mode the wiring student reads the
+        text only, so ``spans`` and ``ops`` change nothing."""
         p = Prediction(id="", text=text, gold_answer=gold_answer, spans=[tuple(s) for s in spans], ops=list(ops),
                        steps=[], answer=None, correct=False)
         self._finish(p)
