@@ -20,6 +20,9 @@ and each round of the self-improvement loop is this chain with other knobs. Stag
 ``evaluate``    the solver from the exports on every ``chain.eval.sets`` entry; with
                 ``chain.eval.labels``, each set's problems are labelled from their traces
                 too, for span/op scores and the first failing stage of each wrong answer
+                (with ``chain.solver.deductive_spans=false`` the wiring student reads the
+                text alone: only ``<students>/wiring`` is loaded, and each wrong answer is
+                put where its DAG first differs from the label's, mycelium.runs.attribution)
 
 A job writes ``chain.json`` (its overrides and every metric) into its run dir;
 ``python -m mycelium.runs.results <multirun dir>`` turns a sweep's into one table.
@@ -123,7 +126,8 @@ def split_ids(cfg: DictConfig, split: str) -> list[str]:
 def eval_labels(cfg: DictConfig, problems: list, out_dir: Path) -> tuple[dict | None, dict]:
     """Labels of the eval ``problems`` from ``cfg.traces_dir`` (the chain's signal/label
     settings) in ``out_dir``: ``(validated records by id, the labels' metrics)``. They score
-    spans, ops and the first failing stage; the solver never sees them. A set none of whose
+    spans, ops and the first failing stage (text alone: the DAG's first difference); the
+    solver never sees them. A set none of whose
     problems is traced there (GSM8K test beside MAWPS folds) is logged and gets ``(None, {})``."""
     from mycelium.records.traces import TraceStore
     from mycelium.runs.evaluate import load_labels

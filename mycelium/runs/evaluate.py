@@ -6,7 +6,8 @@
   down by the number of gold steps and, for MATH, by level and type. The step count comes
   from the labels when the problem has a validated record, else from GSM8K's calculator
   annotations (``<<48/2=24>>``) in the gold solution, else from the number of predicted
-  spans (``steps_source`` in each prediction's ``extra`` says which);
+  spans (predicted steps in text-alone mode; ``steps_source`` in each prediction's ``extra``
+  says which);
 - against validated labels where they exist: span exact match (precision / recall / F1 of
   predicted spans equal to a gold region) and op accuracy (the classifier on the gold
   regions, and on the predicted spans that match one);
@@ -14,6 +15,11 @@
   (``segmentation``: the span set differs from the gold regions; ``op``: right spans, an op
   differs; ``wiring``: right spans and ops, wrong DAG), and ``wiring_ceiling``, the accuracy
   of this solver's wiring on the gold regions and ops;
+- in text-alone mode (``Solver.text_alone``: the wiring student reads the problem alone, no
+  segmenter or classifier) none of the span/op scores or stages applies (they stay None and
+  the report says so); each wrong answer is put instead where its DAG first differs from the
+  label's (``mycelium.runs.attribution.CATEGORIES``: no_answer, no_label, not_expressible,
+  steps, operands, structure, op, same_dag);
 - latency p50 / p95 and the count of every no-answer reason.
 
 It writes ``predictions.jsonl`` (one ``Prediction.to_dict()`` a line) and ``report.json``.
@@ -39,6 +45,7 @@ from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 from mycelium.models.bio import clean_regions
 from mycelium.records.predictions import Prediction
+from mycelium.runs.attribution import attribute, format_attribution
 from mycelium.solver.solver import Solver
 
 Span = tuple[int, int]
@@ -79,6 +86,10 @@ class EvalReport:
     # span set != gold regions; op: right spans, an op != gold; wiring: right spans and ops)
     errors_by_stage: dict[str, int] = field(default_factory=dict)
     wiring_ceiling: float | None = None  # gold regions + gold ops through this solver's wiring
+    text_alone: bool = False  # the wiring student alone: no span/op scores, no stages (all None)
+    # text alone, wrong answers by the first difference of their DAG from the label's
+    # (mycelium.runs.attribution.CATEGORIES); empty without labels
+    errors_by_dag: dict[str, int] = field(default_factory=dict)
     latency_p50_s: float = 0.0
     latency_p95_s: float = 0.0
     seconds: float = 0.0
@@ -96,6 +107,7 @@ class EvalReport:
             "eval/problems": self.n,
             "eval/correct": self.correct,
             "eval/labelled": self.labelled,
+            "eval/text_alone": int(self.text_alone),
             "eval/latency_p50_s": self.latency_p50_s,
             "eval/latency_p95_s": self.latency_p95_s,
             "eval/problems_per_s": self.n / self.seconds if self.seconds else 0.0,
@@ -111,6 +123,8 @@ class EvalReport:
             m[f"eval/reason={reason}"] = count
         for stage, count in self.errors_by_stage.items():
             m[f"eval/errors_{stage}"] = count
+        for category, count in self.errors_by_dag.items():
+            m[f"eval/dag_errors_{category}"] = count
         if self.wiring_ceiling is not None:
             m["eval/wiring_ceiling"] = self.wiring_ceiling
         return m
@@ -134,6 +148,11 @@ class EvalReport:
             lines.append("wrong answers on labelled problems, by first failing stage: "
                          + ", ".join(f"{k} {v}" for k, v in self.errors_by_stage.items())
                          + f"; gold spans + gold ops wire to gold {self.wiring_ceiling:.3f}")
+        if self.text_alone:
+            lines.append("spans, ops, first failing stage: not applicable (the wiring student reads the text alone)")
+            lines.append(f"wrong answers by first difference from the label's DAG ({self.labelled} labelled): "
+                         + format_attribution(self.errors_by_dag) if self.errors_by_dag else
+                         "no test labels: wrong answers not attributed")
         if self.reasons:
             lines.append("no answer: " + ", ".join(f"{k} {v}" for k, v in self.reasons.items()))
         return "\n".join(lines)
@@ -202,7 +221,7 @@ def evaluate(
         chunk = problems[i : i + batch_size]
         preds += solver.solve_batch([p.text for p in chunk], batch_size, ids=[p.id for p in chunk],
                                     gold_answers=[p.answer for p in chunk])
-    report = EvalReport(n=len(problems), seconds=time.perf_counter() - start)
+    report = EvalReport(n=len(problems), seconds=time.perf_counter() - start, text_alone=solver.text_alone)
 
     tp = n_pred = n_gold = exact = matched = matched_ok = ceiling = 0
     stage_errors: Counter = Counter()
@@ -215,6 +234,8 @@ def evaluate(
             n_steps, source = len(record.steps), "labels"
         elif (k := len(_ANNOTATION.findall(problem.solution))) > 0:
             n_steps, source = k, "annotations"
+        elif report.text_alone:
+            n_steps, source = len(pred.steps), "predicted_steps"
         else:
             n_steps, source = len(pred.spans), "predicted_spans"
         pred.extra.update({"gold_steps": n_steps, "steps_source": source})
@@ -235,6 +256,7 @@ def evaluate(
             b.correct += pred.correct
         if record is not None:
             report.labelled += 1
+        if record is not None and not report.text_alone:
             regions, ops = _gold_regions(record)
             hits = set(pred.spans) & set(regions)
             tp += len(hits)
@@ -256,7 +278,9 @@ def evaluate(
     report.reasons = dict(reasons.most_common())
     latencies = [p.latency_s for p in preds if p.latency_s > 0]
     report.latency_p50_s, report.latency_p95_s = _percentile(latencies, 50), _percentile(latencies, 95)
-    if report.labelled:
+    if labels and report.text_alone:
+        report.errors_by_dag = attribute(preds, labels)
+    if report.labelled and not report.text_alone:
         report.span_precision = tp / n_pred if n_pred else 0.0
         report.span_recall = tp / n_gold if n_gold else 0.0
         pr = report.span_precision + report.span_recall

@@ -10,7 +10,17 @@ job shares are printed above the table. ``time/total_s`` is the sum of a job's s
 A cross-validation sweep (every job evaluated on one ``...fold<k>`` set, e.g.
 ``experiment=mawps_cv``) gets its own report instead (``cv_report``): per-fold and mean
 accuracy beside the published rows, wall time per fold, label yield per fold, and the wrong
-answers by first failing stage pooled over the folds.
+answers on labelled test problems pooled over the folds: by first failing stage
+(segmentation / op / wiring) for the segmenter-classifier solvers, and, for a solver that is
+the wiring student reading the text alone (``solver.deductive_spans=false``), by the first
+difference of its DAG from the label's (``mycelium.runs.attribution``), per fold and pooled.
+That attribution is read from the job's metrics, or computed post hoc from the job's
+``eval/<set>/predictions.jsonl`` and ``eval/<set>/labels`` (a sweep run before it existed);
+``--labels <dir>`` attributes against another labels dir (one covering every fold's
+problems) where a job has no test labels (``chain.eval.labels=false``):
+
+    python -m mycelium.runs.results multirun/mawps_cv/<time> \
+        --labels artifacts/labels/mawps_cv-all/smollm2_135m-dataset/default
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import sys
 from pathlib import Path
 
 from mycelium.errors import UserError
+from mycelium.runs.attribution import CATEGORIES, attribute_dir
 from mycelium.runs.chain import RESULTS_FILE
 
 LABELS = ["labels/validated_rate", "labels/validated_in_region_rate"]
@@ -60,7 +71,8 @@ STAGES = ("segmentation", "op", "wiring")
 def load_jobs(sweep_dir: str | Path) -> list[dict]:
     """Every ``chain.json`` under ``sweep_dir``, in job order (Hydra's numbered subdirs).
 
-    Each job is ``{"dir", "overrides", "metrics"}``, with ``time/total_s`` added to its metrics.
+    Each job is ``{"dir", "path", "overrides", "metrics"}`` (``dir`` relative to ``sweep_dir``,
+    ``path`` the run dir itself), with ``time/total_s`` added to its metrics.
     Raises ``UserError`` when the directory is missing or holds no ``chain.json``.
     """
     root = Path(sweep_dir)
@@ -76,7 +88,7 @@ def load_jobs(sweep_dir: str | Path) -> list[dict]:
         metrics = dict(data.get("metrics", {}))
         times = [v for k, v in metrics.items() if k.startswith("time/") and k.endswith("_s")]
         metrics.setdefault(TOTAL_TIME, round(sum(times), 1))
-        jobs.append({"dir": str(path.parent.relative_to(root)), "overrides": list(data.get("overrides", [])),
+        jobs.append({"dir": str(path.parent.relative_to(root)), "path": str(path.parent), "overrides": list(data.get("overrides", [])),
                      "metrics": metrics})
     return jobs
 
@@ -159,18 +171,59 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def cv_report(jobs: list[dict]) -> str:
+def text_alone(job: dict, eval_set: str) -> bool:
+    """Whether the job's solver was the wiring student reading the text alone: its
+    ``e2e/<set>/text_alone`` metric, else (a job run before that metric) its Hydra config's
+    ``chain.solver.deductive_spans`` is false and the chain trained or had a wiring student."""
+    flag = job["metrics"].get(f"e2e/{eval_set}/text_alone")
+    if flag is not None:
+        return bool(flag)
+    config = Path(job.get("path", "")) / ".hydra" / "config.yaml"
+    if not job.get("path") or not config.is_file():
+        return False
+    from omegaconf import OmegaConf
+
+    chain = OmegaConf.load(config).get("chain", {})
+    return chain.get("solver", {}).get("deductive_spans") is False and any(
+        k.startswith("wiring/") for k in job["metrics"])
+
+
+def dag_errors(job: dict, eval_set: str, labels_dir: str | Path | None = None) -> tuple[dict[str, int] | None, str]:
+    """A text-alone job's wrong answers on ``eval_set`` by ``mycelium.runs.attribution``
+    category, and where they come from: ``"metrics"`` (its chain.json), ``"post hoc"`` (its
+    predictions against its test labels), ``"--labels"`` (against ``labels_dir``, when it has
+    no test labels), or ``(None, why not)``."""
+    e = f"e2e/{eval_set}/dag_errors_"
+    if any(k.startswith(e) for k in job["metrics"]):
+        return {c: int(job["metrics"].get(e + c, 0)) for c in CATEGORIES}, "metrics"
+    set_dir = Path(job.get("path", "")) / "eval" / eval_set
+    if (set_dir / "predictions.jsonl").is_file():
+        counts = attribute_dir(set_dir)
+        if counts is not None:
+            return counts, "post hoc"
+        if labels_dir is not None:
+            return attribute_dir(set_dir, labels_dir), "--labels"
+    if not job["metrics"].get(f"e2e/{eval_set}/labelled"):
+        return None, "no test labels (chain.eval.labels=false; --labels <dir> attributes post hoc)"
+    return None, f"no {set_dir.relative_to(set_dir.parents[2])}/predictions.jsonl to attribute post hoc"
+
+
+def cv_report(jobs: list[dict], labels_dir: str | Path | None = None) -> str:
     """The markdown report of a cross-validation sweep (see the module docstring).
 
     Per fold: train labels validated / traced (the students' data), the students' val scores,
     test problems, correct, accuracy, test problems with validated labels, wall time (the sum
     of the job's stage times). Then the mean over folds (and the pooled accuracy), the
     published rows beside it, and the wrong answers on labelled test problems by first failing
-    stage, summed over folds. Raises ``UserError`` when ``jobs`` is not a CV sweep.
+    stage, summed over folds, for the jobs whose solver reads the segmenter and classifier;
+    for the text-alone jobs (``text_alone``), their wrong answers by first difference from the
+    label's DAG (``dag_errors``; ``labels_dir`` for jobs without test labels), per fold and
+    pooled. Raises ``UserError`` when ``jobs`` is not a CV sweep.
     """
     if not is_cv(jobs):
         raise UserError("not a cross-validation sweep: each job needs one e2e/<data>-fold<k>/accuracy metric")
-    rows = sorted(((fold_of(j), j["metrics"]) for j in jobs), key=lambda r: r[0][0])
+    ordered = sorted(jobs, key=lambda j: fold_of(j)[0])
+    rows = [(fold_of(j), j["metrics"]) for j in ordered]
     data = rows[0][0][2]
     # other eval sets beside the fold (transfer: MAWPS-trained students on GSM8K test)
     others = list(dict.fromkeys(k.split("/")[1] for _, m in rows for k in m
@@ -185,8 +238,9 @@ def cv_report(jobs: list[dict]) -> str:
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(others)]
     accs, n_all, correct_all = [], 0, 0
     errors = dict.fromkeys(STAGES, 0)
-    labelled = wrong_labelled = 0
-    for (fold, name, _), m in rows:
+    labelled = stage_labelled = wrong_labelled = 0  # test labelled: all jobs; with stages
+    dag_rows = []
+    for job, ((fold, name, _), m) in zip(ordered, rows):
         e = f"e2e/{name}/"
         n, acc = int(m.get(e + "problems", 0)), m[e + "accuracy"]
         correct = int(m.get(e + "correct", round(acc * n)))
@@ -197,6 +251,10 @@ def cv_report(jobs: list[dict]) -> str:
         lab = m.get(e + "labelled")
         if lab is not None:
             labelled += int(lab)
+        if text_alone(job, name):  # the stages do not apply: the DAG's first difference does
+            dag_rows.append((fold, n - correct, *dag_errors(job, name, labels_dir)))
+        elif lab is not None:
+            stage_labelled += int(lab)
             wrong = [int(m.get(f"{e}errors_{s}", 0)) for s in STAGES]
             wrong_labelled += sum(wrong)
             for stage, count in zip(STAGES, wrong):
@@ -215,11 +273,32 @@ def cv_report(jobs: list[dict]) -> str:
         lines.append(f"| {solver} ({encoder}), published | {acc:.1f} |")
     folds = ", ".join(str(f[0]) for f, _ in rows)
     lines.append(f"| Mycelium, this sweep (folds {folds}) | {_pct(statistics.mean(accs))} |")
-    if labelled:
+    if dag_rows:
+        lines += ["", "wrong answers of the wiring student from the text alone, by first difference of its DAG "
+                      "from the test label's (mycelium/runs/attribution.py):", "",
+                  "| fold | wrong | " + " | ".join(CATEGORIES) + " | source |",
+                  "|---|---:|" + "---:|" * len(CATEGORIES) + "---|"]
+        pooled, pooled_folds = dict.fromkeys(CATEGORIES, 0), []
+        for fold, wrong, counts, source in dag_rows:
+            if counts is None:
+                lines.append(f"| {fold} | {wrong} |" + " – |" * len(CATEGORIES) + f" {source} |")
+                continue
+            pooled_folds.append((fold, wrong))
+            for c in CATEGORIES:
+                pooled[c] += counts[c]
+            lines.append(f"| {fold} | {wrong} | " + " | ".join(str(counts[c]) for c in CATEGORIES) + f" | {source} |")
+        if pooled_folds:
+            total = sum(w for _, w in pooled_folds)
+            lines.append(f"| pooled (folds {', '.join(str(f) for f, _ in pooled_folds)}) | {total} | "
+                         + " | ".join(f"{pooled[c]} ({pooled[c] / total:.0%})" if total else "0" for c in CATEGORIES)
+                         + " | |")
+        else:
+            lines.append("| pooled | | " + " | ".join("–" for _ in CATEGORIES) + " | no fold has test labels |")
+    if stage_labelled:
         parts = ", ".join(f"{s} {c} ({c / wrong_labelled:.0%})" if wrong_labelled else f"{s} {c}"
                           for s, c in errors.items())
         lines += ["", f"wrong answers on labelled test problems, by first failing stage (pooled over "
-                      f"{len(rows)} folds, {wrong_labelled} wrong of {labelled} labelled): {parts}"]
+                      f"{len(rows) - len(dag_rows)} folds, {wrong_labelled} wrong of {stage_labelled} labelled): {parts}"]
     return "\n".join(lines)
 
 
@@ -228,10 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sweep_dir", help="a multirun dir (e.g. multirun/ablate_label_source/<time>) or one job's run dir")
     parser.add_argument("--metrics", nargs="+", help="metric keys of chain.json (default: chosen per experiment)")
+    parser.add_argument("--labels", help="CV sweeps: a labels dir covering the test folds' problems, to attribute "
+                                         "the wrong answers of jobs run without test labels (chain.eval.labels=false)")
     args = parser.parse_args(argv)
     try:
+        if args.labels is not None and not Path(args.labels).exists():
+            raise UserError(f"--labels {args.labels}: no such labels dir")
         jobs = load_jobs(args.sweep_dir)
-        print(cv_report(jobs) if is_cv(jobs) and not args.metrics else table(jobs, args.metrics))
+        print(cv_report(jobs, args.labels) if is_cv(jobs) and not args.metrics else table(jobs, args.metrics))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -4,6 +4,9 @@
     pred = solver.solve("Natalia sold 48 clips in April. She sold half as many in May. ...")
     pred.answer, pred.reason, pred.steps
 
+    # the wiring student from the text alone (DeductReasoner-style): <dir> needs only wiring/
+    solver = Solver.from_pretrained("artifacts/students/mawps", deductive_spans=False)
+
 ``solve`` never raises on user text: every failure is a ``Prediction`` with ``answer=None``
 and a ``reason``:
 
@@ -61,7 +64,8 @@ class StudentsNotFound(UserError):
 
 
 class Solver:
-    """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder.
+    """Two students (a ``SegmenterModule`` and a ``ClassifierModule``) plus the DAG builder, or
+    the wiring student alone (``text_alone``).
 
     ``wiring`` picks the DAG builder: ``"deductive"`` is the wiring student
     (``mycelium.models.wiring.WiringModule``, ``deductive``): it reads the problem and builds the
@@ -103,11 +107,6 @@ class Solver:
         max_chars: int = 4000,
         batch_size: int = 16,
     ) -> None:
-        self.segmenter = segmenter.eval()
-        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans)
-        self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
-            if span_filter or snap_spans else None
-        self.classifier = classifier.eval()
         if wiring not in WIRINGS:
             raise ValueError(f"wiring strategy must be one of {WIRINGS}, got {wiring!r}")
         if isinstance(wiring_model, (str, Path)):
@@ -122,6 +121,15 @@ class Solver:
         # the wiring student reads the predicted spans and op distributions as items, or (False)
         # the problem text alone, as DeductReasoner does: where the segmenter is weak that wins
         self.deductive_spans = deductive_spans
+        if not self.text_alone and (segmenter is None or classifier is None):
+            raise StudentsNotFound(
+                f"wiring={wiring} with deductive_spans={deductive_spans} reads the segmenter and classifier, and "
+                "one is missing; only the wiring student with deductive_spans=false reads the text alone")
+        self.segmenter = segmenter.eval() if segmenter is not None else None
+        self.classifier = classifier.eval() if classifier is not None else None
+        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans)
+        self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
+            if span_filter or snap_spans else None
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.wiring_model = wiring_model if wiring == "learned" else None
         if op_top_k < 1 or op_weight < 0 or implausible_penalty < 0:
@@ -133,6 +141,11 @@ class Solver:
         self.batch_size = batch_size
         if wiring not in ("learned", "deductive"):  # bad knob: fail now, not per problem
             wire("1 and 2", [(0, 7)], ["SUB"], strategy=wiring, order=order)
+
+    @property
+    def text_alone(self) -> bool:
+        """True when the wiring student reads the problem text alone (no segmenter/classifier)."""
+        return self.deductive is not None and not self.deductive_spans
 
     @classmethod
     def from_pretrained(
@@ -147,24 +160,34 @@ class Solver:
         two export directories (``path`` the segmenter's, ``classifier_path`` the classifier's).
         The wiring student in ``<path>/wiring/`` (``train.py model=wiring``) is used unless
         ``wiring`` names another builder; else an MLP wiring model in ``<path>/wiring_mlp/`` (or a
-        legacy ``<path>/wiring/``) unless ``wiring_model`` names another (see ``Solver``)."""
+        legacy ``<path>/wiring/``) unless ``wiring_model`` names another (see ``Solver``).
+
+        With ``deductive_spans=False`` and the wiring student in use, ``path`` needs only
+        ``wiring/``: the segmenter and classifier are not loaded (the text-alone solver never
+        reads them). Raises ``StudentsNotFound`` (one line) when an export the mode reads is
+        missing."""
         path = Path(path)
-        seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
-        for d in (seg_dir, cls_dir):
-            if not (d / "label_map.json").is_file():
-                raise StudentsNotFound(
-                    f"no student export at {d} (expected {path}/segmenter and {path}/classifier from "
-                    "train.py's <run dir>/export); set students=<dir holding segmenter/ and classifier/>"
-                )
-        segmenter, classifier = load_exported(seg_dir, device), load_exported(cls_dir, device)
-        if not isinstance(segmenter, SegmenterModule) or not isinstance(classifier, ClassifierModule):
-            raise StudentsNotFound(f"{seg_dir} must hold a segmenter export and {cls_dir} a classifier export")
         if kwargs.get("deductive") is None and kwargs.get("wiring", "auto") in ("auto", "deductive") \
                 and classifier_path is None and (path / "wiring" / "label_map.json").is_file():
             deductive = load_exported(path / "wiring", device)
             if not isinstance(deductive, WiringModule):
                 raise StudentsNotFound(f"{path / 'wiring'} must hold the wiring student's export")
             kwargs["deductive"] = deductive
+        if kwargs.get("deductive") is not None and kwargs.get("wiring", "auto") in ("auto", "deductive") \
+                and not kwargs.get("deductive_spans", True):
+            return cls(None, None, **kwargs)  # text alone: the segmenter and classifier are never read
+        seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
+        for d in (seg_dir, cls_dir):
+            if not (d / "label_map.json").is_file():
+                alone = (" (or the wiring student alone in <dir>/wiring with solver.deductive_spans=false)"
+                         if classifier_path is None else "")
+                raise StudentsNotFound(
+                    f"no student export at {d} (expected {path}/segmenter and {path}/classifier from "
+                    f"train.py's <run dir>/export); set students=<dir holding segmenter/ and classifier/>{alone}"
+                )
+        segmenter, classifier = load_exported(seg_dir, device), load_exported(cls_dir, device)
+        if not isinstance(segmenter, SegmenterModule) or not isinstance(classifier, ClassifierModule):
+            raise StudentsNotFound(f"{seg_dir} must hold a segmenter export and {cls_dir} a classifier export")
         mlp = next((d for d in (path / "wiring_mlp", path / "wiring")
                     if is_wiring_dir(d) and not (d / "label_map.json").is_file()), None)  # not the wiring student
         if kwargs.get("wiring_model") is None and kwargs.get("wiring", "auto") in ("auto", "learned") \
@@ -211,6 +234,12 @@ class Solver:
                 todo.append(k)
         if not todo:
             return preds
+        if self.text_alone:  # no student pass but the wiring student's, one problem at a time
+            for k in todo:
+                t0 = time.perf_counter()
+                self._finish(preds[k])
+                preds[k].latency_s = time.perf_counter() - t0
+            return preds
         try:
             start = time.perf_counter()
             spans = self.segmenter.predict_spans([preds[k].text for k in todo], batch_size=batch_size)
@@ -240,7 +269,8 @@ class Solver:
 
     def answer_with(self, text: str, spans: Sequence[Span], ops: Sequence[str], *, gold_answer: str = "") -> Prediction:
         """Wire and execute given spans and ops (no students): e.g. gold regions and ops, to
-        measure what the wiring alone reaches."""
+        measure what the wiring alone reaches. In text-alone mode the wiring student reads the
+        text only, so ``spans`` and ``ops`` change nothing."""
         p = Prediction(id="", text=text, gold_answer=gold_answer, spans=[tuple(s) for s in spans], ops=list(ops),
                        steps=[], answer=None, correct=False)
         self._finish(p)

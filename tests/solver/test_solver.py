@@ -117,3 +117,59 @@ def test_wiring_student_beside_the_students_is_the_default(students: Path, tmp_p
     if p.answer is not None:  # the decoded DAG is what the solver executed
         assert p.steps and str(execute_all(dag_from_steps(p.steps))[-1]) == p.answer
     assert op_distribution([("MUL+ADD", 0.0)], "MUL") == [0.5, 0.0, 0.5, 0.0]  # OPS order: ADD SUB MUL DIV
+
+
+@pytest.fixture(scope="module")
+def wiring_only(tmp_path_factory) -> Path:
+    """A students dir holding the wiring student's export and nothing else."""
+    from functools import partial
+
+    import torch
+
+    from mycelium.models.export import export_student
+    from mycelium.models.wiring import WiringModule
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("wiring_only")
+    export_student(WiringModule(partial(build_tiny), width=32).eval(), out / "wiring")
+    return out
+
+
+def test_text_alone_solver_from_a_wiring_export_alone(wiring_only: Path) -> None:
+    from mycelium.dag.graph import dag_from_steps, execute_all, format_value
+
+    s = Solver.from_pretrained(wiring_only, deductive_spans=False)
+    assert s.text_alone and s.segmenter is None and s.classifier is None and s.wiring == "deductive"
+    texts = [NATALIA, "", "Tom has 5 apples and buys 3 more. How many?"]
+    preds = s.solve_batch(texts, ids=["a", "b", "c"], gold_answers=["72", "", "8"])
+    assert preds[1].reason == "empty_text"
+    for p in (preds[0], preds[2]):
+        assert p.spans == [] and p.ops == []  # no segmenter, no classifier: the DAG is all there is
+        assert (p.answer is None) == (p.reason is not None) and p.latency_s > 0
+        if p.answer is not None:
+            assert p.steps and format_value(execute_all(dag_from_steps(p.steps))[-1]) == p.answer
+
+
+def test_text_alone_ignores_segmenter_and_classifier_beside_it(students: Path, wiring_only: Path, tmp_path: Path) -> None:
+    import shutil
+
+    both = tmp_path / "students"
+    shutil.copytree(students, both)
+    shutil.copytree(wiring_only / "wiring", both / "wiring")
+    alone = Solver.from_pretrained(wiring_only, deductive_spans=False)
+    beside = Solver.from_pretrained(both, deductive_spans=False)
+    assert beside.segmenter is None and beside.text_alone  # not loaded: never read
+    a, b = alone.solve(NATALIA), beside.solve(NATALIA)
+    assert (a.answer, a.reason, a.steps) == (b.answer, b.reason, b.steps)
+    assert not Solver.from_pretrained(both).text_alone  # deductive_spans=true: the spans mode, all three loaded
+
+
+def test_a_wiring_export_alone_needs_text_alone(wiring_only: Path, tmp_path: Path) -> None:
+    for bad in (lambda: Solver.from_pretrained(wiring_only),  # spans mode: reads the segmenter
+                lambda: Solver.from_pretrained(wiring_only, wiring="chain", deductive_spans=False),
+                lambda: Solver.from_pretrained(tmp_path / "empty", deductive_spans=False)):  # nothing there
+        with pytest.raises(StudentsNotFound, match="deductive_spans=false") as e:
+            bad()
+        assert "\n" not in str(e.value)
+    with pytest.raises(StudentsNotFound, match="reads the segmenter and classifier"):
+        Solver(None, None, wiring="chain")
