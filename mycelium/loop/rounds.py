@@ -7,7 +7,8 @@
               train problems) minus the problems that already have a validated label; every
               problem it solves becomes a ``LabelRecord`` (regions = its spans, args from the
               wiring, values from execution), validated by the labels stage's own rule (the
-              DAG executes to gold), and joins the training set; optionally the teacher labels
+              DAG executes to gold and no check of ``labels.reject_checks`` flags it: a right
+              answer by a coincidence of values is not a label), and joins the training set; optionally the teacher labels
               up to ``loop.teacher_mopup`` of the failures; both students retrain
               (``loop.retrain``: ``scratch``, or ``continue`` from round N-1's exports)
     every     E2E accuracy on val (a fixed slice of train outside the pool, the last
@@ -34,6 +35,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -44,6 +46,8 @@ from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem, load_problems
 from mycelium.errors import UserError
+from mycelium.labels.assemble import LabelSettings
+from mycelium.labels.clauses import ParsedText, load_spacy, parse
 from mycelium.labels.stage import LABELS_FILE, write_records
 from mycelium.loggers import student_loggers
 from mycelium.loop.curves import format_table, write_curves
@@ -122,6 +126,16 @@ class Loop:
                 found |= {r.id: r for r in read_records(labels / LABELS_FILE, validated_only=False)}
         return {p.id: found[p.id] for p in problems if p.id in found and found[p.id].validated}
 
+    def check_parses(self, preds: Sequence[Prediction]) -> tuple[LabelSettings, dict[str, ParsedText]]:
+        """The labels settings and the spaCy parse of each solved problem: the labels' automatic
+        checks (``labels.reject_checks``) then judge a solved DAG as they judge a teacher's."""
+        settings = LabelSettings.from_config(self.cfg.signals, self.cfg.labels)
+        if not preds or not settings.reject_checks:
+            return settings, {}
+        texts = [p.text for p in preds]
+        parsed = parse(texts, load_spacy(settings.spacy_model), settings.clauses)
+        return settings, {p.id: x for p, x in zip(preds, parsed)}
+
     def _trace(self, problems: Sequence[Problem], store_dir: Path) -> None:
         """Teacher traces of ``problems`` (the teacher stage's settings) into ``store_dir``."""
         from mycelium.runs.stages import trace_problems
@@ -193,13 +207,13 @@ class Loop:
         todo = [p for p in self.pool if p.id not in covered]
         preds = self.solve(n, todo, Path(prev.students_dir))
         teacher = {i: r for i, r in self.reference().items() if r.validated}
-        added, rejected, agree = [], 0, Agreement()
-        for pred in preds:
-            if not pred.correct:
-                continue
-            record = record_from_prediction(pred)
+        added, rejected, agree = [], Counter(), Agreement()
+        solved_preds = [p for p in preds if p.correct]
+        settings, parsed = self.check_parses(solved_preds)
+        for pred in solved_preds:
+            record = record_from_prediction(pred, parsed.get(pred.id), settings.reject_checks)
             if not record.validated:
-                rejected += 1
+                rejected[record.reason] += 1
                 continue
             added.append(record)
             if record.id in teacher:
@@ -211,10 +225,11 @@ class Loop:
         write_records(rd / "mopup.jsonl", mopup)
         labels_dir = rd / "labels"
         write_records(labels_dir / LABELS_FILE, [*known, *added, *mopup])
-        log.info("round %d: %d of %d pool problems solved and validated (%d rejected), %d by teacher mop-up; "
-                 "vs teacher labels: ops differ %d/%d, regions differ %d/%d", n, len(added), len(todo), rejected,
-                 len(mopup), agree.ops_differ, agree.compared, agree.regions_differ, agree.compared)
-        info = {"attempted": len(todo), "rejected": rejected, "luck_compared": agree.compared,
+        log.info("round %d: %d of %d pool problems solved and validated (%d rejected: %s), %d by teacher mop-up; "
+                 "vs teacher labels: ops differ %d/%d, regions differ %d/%d", n, len(added), len(todo),
+                 rejected.total(), dict(rejected) or "none", len(mopup), agree.ops_differ, agree.compared,
+                 agree.regions_differ, agree.compared)
+        info = {"attempted": len(todo), "rejected": rejected.total(), "luck_compared": agree.compared,
                 "luck_ops_differ": agree.ops_differ, "luck_regions_differ": agree.regions_differ}
         if not added and not mopup:  # nothing new: the students would not change
             log.info("round %d: no new labels; the students stay round %d's", n, prev.round)

@@ -9,16 +9,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mycelium.data.problems import Problem
+from mycelium.labels.checks import check_record
+from mycelium.labels.clauses import ParsedText
 from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.models.bio import clean_regions
 from mycelium.records.labels import LabelRecord
 from mycelium.records.predictions import Prediction
 
 
-def validate(record: LabelRecord) -> LabelRecord:
+def validate(record: LabelRecord, parsed: ParsedText | None = None, reject_checks: Sequence[str] = ()) -> LabelRecord:
     """Set ``record.validated``/``reason`` by the labels stage's rule: every operand grounded
     (a number or implicit constant at a span of the text, or an earlier step's result), every
-    step with a region, and the DAG (executed by the labels stage's own code) equal to gold."""
+    step with a region, the DAG (executed by the labels stage's own code) equal to gold, and,
+    given the spaCy ``parsed`` text, no automatic check of ``reject_checks``
+    (``mycelium.labels.checks``, the labels stage's ``LabelSettings.reject_checks``) flagging
+    it: a right answer reached by a coincidence of values is not a label (``check_<name>``)."""
     reason = None
     n = len(record.text)
     for step in record.steps:
@@ -32,16 +37,21 @@ def validate(record: LabelRecord) -> LabelRecord:
         reason = reason or "no_region"
     answer, correct, failure = execute_labels(record.steps, record.gold_answer) if record.steps else (None, False, None)
     record.answer = answer
-    record.validated = (reason or failure or (None if correct else "wrong_answer")) is None
-    record.reason = None if record.validated else reason or failure or "wrong_answer"
+    reason = reason or failure or (None if correct else "wrong_answer")
+    if reason is None and parsed is not None and reject_checks:
+        counts = check_record(record, parsed)
+        reason = next((f"check_{c}" for c in reject_checks if counts.get(c)), None)
+    record.validated, record.reason = reason is None, reason
     return record
 
 
-def record_from_prediction(pred: Prediction) -> LabelRecord:
+def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
+                           reject_checks: Sequence[str] = ()) -> LabelRecord:
     """A validated labels record of a solved problem (regions = the predicted spans, args from
-    the wiring, values from execution), or the rejected record (``validated`` False) otherwise."""
+    the wiring, values from execution), or the rejected record (``validated`` False) otherwise;
+    ``parsed``/``reject_checks`` as in :func:`validate`."""
     record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
-    return validate(record)
+    return validate(record, parsed, reject_checks)
 
 
 @dataclass

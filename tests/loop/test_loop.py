@@ -103,6 +103,26 @@ def test_wrong_or_ungrounded_labels_are_rejected() -> None:
     assert validate(LabelRecord("p", TEXT, "8", [], None, False)).reason == "no_ops"
 
 
+def test_a_solved_dag_the_labels_checks_flag_is_not_a_label() -> None:
+    from mycelium.labels.assemble import LabelSettings
+    from mycelium.labels.clauses import load_spacy, parse
+
+    text = "Tom has 3 apples and buys 5 more. Ann has 8 apples. How many apples do they have together?"
+    span = lambda w, start=0: (text.index(w, start), text.index(w, start) + len(w))  # noqa: E731
+    # right answer, but its second step reads Ann's written 8 where the value of step 0 is also
+    # 8: the value_coincidence shape the hand audit found behind wrong labels
+    steps = [Step(0, "ADD", [Arg("number", "3", "3", span("3")), Arg("number", "5", "5", span("5"))], None,
+                  region=span("Tom has 3 apples and buys 5 more.")),
+             Step(1, "ADD", [Arg("number", "8", "8", span("8")), Arg("result", "8", step=0)], None,
+                  region=span("Ann has 8 apples."))]
+    (parsed,) = parse([text], load_spacy())
+    checks = LabelSettings().reject_checks
+    assert validate(LabelRecord("p", text, "16", steps, None, False)).validated  # execution alone passes it
+    flagged = validate(LabelRecord("p", text, "16", steps, None, False), parsed, checks)
+    assert not flagged.validated and flagged.reason == "check_value_coincidence"
+    assert validate(LabelRecord("p", text, "16", steps, None, False), parsed, ()).validated  # no checks asked
+
+
 def test_agreement_counts_ops_and_regions_that_differ() -> None:
     mine = record_from_prediction(prediction("ADD", "8"))
     teacher = record_from_prediction(prediction("ADD", "8"))
