@@ -11,6 +11,10 @@ the students are also timed on the problem's sentences as spans (labelled proble
 
     python bench/solver_speed.py                      # 10 problems, 4-layer students
     python bench/solver_speed.py --students artifacts/students/gsm8k --n 20
+    python bench/solver_speed.py --students <dir with wiring/> --text-alone --n 100   # the wiring student alone
+
+``--text-alone``: the wiring student reads the problem text alone (``solver.deductive_spans=false``;
+the students dir needs only ``wiring/``): one encoder pass and a beam a problem, no spaCy parse.
 """
 
 from __future__ import annotations
@@ -35,10 +39,27 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[^.?!\n]+[.?!]?", text) if m.group().strip()]
 
 
+def sentence_row(solver, texts: list[str], label: str, batch_size: int) -> tuple:
+    """The students timed on sentence spans: segmenter pass + classifier on sentences + wiring."""
+    from mycelium.solver.wiring import wire, wired_answer
+
+    t0 = time.perf_counter()
+    solver.segmenter.predict_spans(texts, batch_size=batch_size)
+    items = [(t, s) for t in texts for s in sentence_spans(t)]
+    it = iter(solver.classifier.predict_ops(items, batch_size=batch_size))
+    for t in texts:
+        spans_t = sentence_spans(t)
+        wired_answer(wire(t, spans_t, [next(it) for _ in spans_t]))
+    seconds = time.perf_counter() - t0
+    return label + ", sentence spans", seconds, None, f"{len(items) / len(texts):.1f} spans/problem"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=10, help="GSM8K test problems")
     ap.add_argument("--students", type=Path, default=None, help="dir with segmenter/ and classifier/ exports")
+    ap.add_argument("--text-alone", action="store_true",
+                    help="the wiring student from the text alone (--students needs only wiring/)")
     ap.add_argument("--layers", type=int, default=4, help="backbone layers of the untrained students")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--teacher-batch", type=int, default=10)
@@ -52,7 +73,6 @@ def main() -> None:
     from mycelium.data.problems import load_problems
     from mycelium.runs.evaluate import teacher_baseline
     from mycelium.solver.solver import Solver, export_untrained_students
-    from mycelium.solver.wiring import wire, wired_answer
     from mycelium.teacher.loading import load_model
 
     problems = load_problems("gsm8k", "test", args.data_dir, limit=args.n)
@@ -65,6 +85,9 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="students-"))
         export_untrained_students(tmp, backbone)
         solver, label = Solver.from_pretrained(tmp), f"students (untrained, SmolLM2 {args.layers} layers)"
+    elif args.text_alone:
+        solver = Solver.from_pretrained(args.students, deductive_spans=False)
+        label = f"wiring student, text alone ({args.students})"
     else:
         solver, label = Solver.from_pretrained(args.students), f"students ({args.students})"
     solver.solve_batch(texts[:2])  # warm-up
@@ -72,18 +95,12 @@ def main() -> None:
     preds = solver.solve_batch(texts, args.student_batch, gold_answers=[p.answer for p in problems])
     seconds = time.perf_counter() - t0
     spans = sum(len(p.spans) for p in preds) / len(preds)
-    rows.append((label, seconds, sum(p.correct for p in preds) / len(preds), f"{spans:.1f} spans/problem as segmented"))
+    note = "one encoder pass + beam a problem" if solver.text_alone else f"{spans:.1f} spans/problem as segmented"
+    rows.append((label, seconds, sum(p.correct for p in preds) / len(preds), note))
 
-    t0 = time.perf_counter()
-    solver.segmenter.predict_spans(texts, batch_size=args.student_batch)
-    items = [(t, s) for t in texts for s in sentence_spans(t)]
-    ops = solver.classifier.predict_ops(items, batch_size=args.student_batch)
-    it = iter(ops)
-    for t in texts:
-        spans_t = sentence_spans(t)
-        wired_answer(wire(t, spans_t, [next(it) for _ in spans_t]))
-    seconds = time.perf_counter() - t0
-    rows.append((label + ", sentence spans", seconds, None, f"{len(items) / len(texts):.1f} spans/problem"))
+    if not solver.text_alone:  # text alone, no segmenter or classifier to time on sentences
+        rows.append(sentence_row(solver, texts, label, args.student_batch))
+
 
     # teacher with CoT
     model, tokenizer = load_model(MODEL_ID, **GGUF, cache_dir=args.cache_dir)
