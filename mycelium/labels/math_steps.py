@@ -1,0 +1,330 @@
+"""MATH solutions as steps: the statements of a solution's math, executed as a symbolic DAG.
+
+``math_steps(problem, cot)`` walks the relation chains of the CoT's math in order
+(``mycelium.labels.math_text.statements``) and keeps what each one computes:
+
+1. **Solve** "x = 3/4" (a name set to a value) when an equation met before (in the problem
+   or the CoT) has x as its only unknown once the names known so far are substituted, and
+   solves to that value: SUBS steps for the known names, then SOLVE(equation, x).
+2. **Evaluate** the first piece of a chain whose names are all known ("\\frac{32}{2} = 16",
+   "\\sqrt{10^2 - 8^2} = 6", "\\frac{c}{b}" once b and c are): one numeric op node per
+   operator of that piece (ADD, MUL, POW, BINOM, FACT, GCD, FLOOR, ...; as GSM8K's
+   arithmetic), a known name read as the step or literal that set it. A chain "name = ..."
+   names the result.
+3. **Bind** "x = a + 7" (a name set to an expression of unknowns) to that expression as the
+   problem writes it.
+4. **Transform** a chain of equal expressions with unknowns ("(x+1)(x+2) = x^2+3x+2"): its
+   first piece, from the problem or an earlier step, with the known names substituted
+   (SUBS) and then EXPAND, FACTOR or SIMPLIFY as the last piece shows.
+5. **Equations** ("2x = 3/2", "1 - 4k = 9") are remembered for 1, each with the operand it
+   is: the problem's own equation when equivalent (same solutions), an earlier equation
+   with known names substituted (SUBS steps), else the CoT's text (ungrounded).
+
+Grounding of a literal (a number in a piece): an earlier step's value, else the same number
+written in the problem (an unused occurrence first, math before prose), else (when allowed)
+a constant of the notation or of a formula (pi; 2 and 3 as exponents and root indices;
+``FORMULA_CONSTANTS`` 1 and 2), else
+it stays ungrounded (no span): the problem is then rejected, as GSM8K's ungrounded operands.
+A negative literal whose magnitude is written is NEG of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy
+
+from mycelium.dag.graph import format_value
+from mycelium.dag.latex import Tex
+from mycelium.dag.ops import ExecutionError
+from mycelium.dag.steps import Arg, Step
+from mycelium.dag.symbolic import Value, apply_any, deadline, is_rational, parse_symbolic, to_sympy, values_equal
+from mycelium.labels.math_text import Piece, ProblemIndex, Statement, statements
+
+_OPS = {"add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "pow": "POW", "sqrt": "SQRT", "root": "ROOT",
+        "mod": "MOD", "neg": "NEG", "fact": "FACT", "binom": "BINOM", "gcd": "GCD", "lcm": "LCM",
+        "floor": "FLOOR", "ceil": "CEIL", "abs": "ABS"}
+EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the notation's, not data
+# numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
+# half, an average of two, a square)
+FORMULA_CONSTANTS = (Fraction(1), Fraction(2))
+
+
+@dataclass
+class MathStep:
+    """A step found in the CoT and where: ``pos`` the char position of its statement."""
+
+    step: Step
+    pos: int
+    ungrounded: bool
+
+
+@dataclass
+class _State:
+    problem: ProblemIndex
+    constants: bool
+    steps: list[MathStep] = field(default_factory=list)
+    values: list[Value] = field(default_factory=list)
+    bind: dict[str, Arg] = field(default_factory=dict)
+    equations: list[tuple[sympy.Basic, Arg]] = field(default_factory=list)
+    used: set = field(default_factory=set)
+    evaluated: dict[str, Arg] = field(default_factory=dict)  # a piece's text -> its value's arg
+
+
+class _Skip(Exception):
+    """This piece is not for this rule (an unknown name, an unsupported node)."""
+
+
+def _name(t: Tex) -> str | None:
+    """A chain's first piece that names a quantity: "x", "a_1", "AE" (letters only)."""
+    if t.kind == "sym":
+        return t.name
+    if t.kind == "mul" and all(c.kind == "sym" and len(c.name) == 1 for c in t.args) and len(t.args) <= 3:
+        return "".join(c.name for c in t.args)
+    return None
+
+
+def _value_of(s: _State, arg: Arg) -> Value:
+    if arg.kind == "result":
+        return s.values[arg.step]
+    if arg.kind in ("expr", "constant"):
+        return parse_symbolic(arg.value)
+    return Fraction(arg.value)
+
+
+def _add(s: _State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
+    """Execute op on the args' values, append the step, return a result arg for it."""
+    value = apply_any(op, [_value_of(s, a) for a in args])
+    k = len(s.steps)
+    ungrounded = any(a.kind not in ("result", "constant") and a.span is None for a in args)
+    s.steps.append(MathStep(Step(k, op, args, None, expr=expr), pos, ungrounded))
+    s.values.append(value)
+    return Arg("result", format_value(value), step=k)
+
+
+def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False) -> Arg:
+    written = sorted((w for w in s.problem.numbers if w.value == value),
+                     key=lambda w: (w.span in s.used, not w.in_math, w.span))
+    if written:  # the problem writes it: data, even when a step happens to have the same value
+        w = written[0]
+        s.used.add(w.span)
+        return Arg("number", format_value(value), text=w.text, span=w.span)
+    for k in range(len(s.values) - 1, -1, -1):  # an earlier step's value: the CoT reuses it
+        v = s.values[k]
+        if is_rational(v) and Fraction(v) == value:
+            return Arg("result", format_value(value), step=k)
+    if value < 0 and any(w.value == -value for w in s.problem.numbers):
+        inner = _ground_number(s, -value, text.lstrip("-"), pos, expr)
+        return _add(s, "NEG", [inner], pos, expr)
+    if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS):
+        return Arg("constant", format_value(value), text=text)
+    return Arg("number", format_value(value), text=text)  # ungrounded: no span
+
+
+def _computable(s: _State, t: Tex) -> bool:
+    if t.kind == "num" or t.kind == "const":
+        return True
+    if t.kind == "sym":
+        return t.name in s.bind
+    if t.kind not in _OPS:
+        return False
+    return all(_computable(s, c) for c in t.args if c is not None)
+
+
+def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -> Arg:
+    """Op nodes for tree ``t`` (post-order), returning the arg that stands for its value."""
+    if t.kind == "num":
+        return _ground_number(s, t.value, t.text, pos, expr, exponent)
+    if t.kind == "const":
+        return Arg("constant", "\\pi", text=t.text)
+    if t.kind == "sym":
+        return s.bind[t.name]
+    children = [c for c in t.args if c is not None]
+    args = [_decompose(s, c, pos, expr, exponent=(t.kind in ("pow", "root") and i == 1)) for i, c in enumerate(children)]
+    return _add(s, _OPS[t.kind], args, pos, expr)
+
+
+def _var_arg(s: _State, name: str) -> Arg:
+    span = s.problem.variables.get(name)
+    return Arg("expr", name if len(name) == 1 or "_" in name else " ".join(name), text=name, span=span)
+
+
+def _problem_expression(s: _State, value: sympy.Basic) -> Arg | None:
+    """The problem's own writing of an expression equal to ``value``, as an expr arg."""
+    for p in s.problem.expressions:
+        if p.value.free_symbols and _same(p.value, value):
+            return Arg("expr", s.problem.text[p.span[0]:p.span[1]], text=s.problem.text[p.span[0]:p.span[1]], span=p.span)
+    return None
+
+
+def _same(a: sympy.Basic, b: sympy.Basic) -> bool:
+    try:
+        with deadline(1.0):
+            return a == b or (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr) and sympy.expand(a - b) == 0)
+    except (ExecutionError, TypeError, ValueError, AttributeError, RecursionError):
+        return False
+
+
+def _solutions(eq: sympy.Basic, var: sympy.Symbol) -> set | None:
+    try:
+        with deadline(1.0):
+            expr = eq.lhs - eq.rhs if isinstance(eq, sympy.Equality) else eq
+            return {x for x in sympy.solve(expr, var) if not x.has(sympy.I)}
+    except (ExecutionError, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
+        return None
+
+
+def _equivalent(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """Two equations with the same unknowns and (one unknown) the same solutions, or (several)
+    proportional sides."""
+    fa, fb = a.free_symbols, b.free_symbols
+    if fa != fb or not fa:
+        return False
+    if len(fa) == 1:
+        v = next(iter(fa))
+        sa, sb = _solutions(a, v), _solutions(b, v)
+        return sa is not None and sa == sb and bool(sa)
+    try:
+        with deadline(1.0):
+            ratio = sympy.simplify((a.lhs - a.rhs) / (b.lhs - b.rhs))
+            return ratio.is_number and ratio != 0
+    except (ExecutionError, TypeError, ValueError, ZeroDivisionError, AttributeError, RecursionError):
+        return False
+
+
+def _substituted(s: _State, base: Arg, value: sympy.Basic, names: list[str], pos: int, expr: str) -> Arg:
+    """SUBS steps replacing each known name in ``value`` (whose arg is ``base``)."""
+    cur = base
+    for n in names:
+        cur = _add(s, "SUBS", [cur, _var_arg(s, n), s.bind[n]], pos, expr)
+    return cur
+
+
+def _known(s: _State, value: sympy.Basic) -> list[str]:
+    return sorted(str(x) for x in value.free_symbols if str(x) in s.bind)
+
+
+def _subs_value(s: _State, value: sympy.Basic, names: list[str]) -> sympy.Basic:
+    return value.subs({sympy.Symbol(n): to_sympy(_value_of(s, s.bind[n])) for n in names})
+
+
+def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg | None:
+    var = sympy.Symbol(name)
+    for eq, arg in reversed(s.equations):
+        if var not in eq.free_symbols:
+            continue
+        known = _known(s, eq)
+        if set(str(x) for x in eq.free_symbols) - set(known) != {name}:
+            continue
+        sols = _solutions(_subs_value(s, eq, known), var)
+        if not sols or len(sols) != 1 or not values_equal(next(iter(sols)), target):
+            continue
+        cur = _substituted(s, arg, eq, known, pos, expr)
+        return _add(s, "SOLVE", [cur, _var_arg(s, name)], pos, expr)
+    return None
+
+
+def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int) -> None:
+    for peq, span in s.problem.equations:
+        if _equivalent(peq, eq):
+            s.equations.append((peq, Arg("expr", s.problem.text[span[0]:span[1]], text=s.problem.text[span[0]:span[1]], span=span)))
+            return
+    for keq, karg in reversed(s.equations):
+        known = [n for n in _known(s, keq) if sympy.Symbol(n) not in eq.free_symbols]
+        if known and _equivalent(_subs_value(s, keq, known), eq):
+            s.equations.append((eq, _substituted(s, karg, keq, known, pos, text)))
+            return
+        if not known and _equivalent(keq, eq):
+            return  # a rewriting of one already known
+    s.equations.append((eq, Arg("expr", text, text=text)))  # the CoT's own equation: ungrounded
+
+
+def _transform(s: _State, first: Piece, last: Piece, pos: int, expr: str) -> Arg | None:
+    """SUBS of the known names in ``first`` then EXPAND/FACTOR/SIMPLIFY to ``last``."""
+    base = _problem_expression(s, first.value)
+    if base is None:
+        for k in range(len(s.values) - 1, -1, -1):
+            v = s.values[k]
+            if not is_rational(v) and isinstance(v, sympy.Expr) and _same(v, first.value):
+                base = Arg("result", format_value(v), step=k)
+                break
+    if base is None:
+        return None
+    known = _known(s, first.value)
+    cur = _substituted(s, base, first.value, known, pos, expr)
+    now = s.values[cur.step] if cur.kind == "result" else first.value
+    if _same(now, last.value) and (now == last.value or not isinstance(now, sympy.Expr) or not now.free_symbols):
+        return cur if cur.kind == "result" else None
+    for op, fn in (("EXPAND", sympy.expand), ("FACTOR", sympy.factor)):
+        try:
+            with deadline(1.0):
+                if fn(to_sympy(now)) == last.value:
+                    return _add(s, op, [cur], pos, expr)
+        except (ExecutionError, TypeError, ValueError, AttributeError, RecursionError):
+            continue
+    return _add(s, "SIMPLIFY", [cur], pos, expr)
+
+
+def _statement(s: _State, st: Statement) -> None:
+    pieces, pos, text = st.pieces, st.span[0], st.text
+    name = _name(pieces[0].tree) if len(pieces) >= 2 else None
+    rest = pieces[1:] if name else pieces
+    subbed = [_subs_value(s, p.value, _known(s, p.value)) for p in pieces]
+    closed = [not v.free_symbols for v in subbed[len(pieces) - len(rest):]]
+    if name and name not in s.bind and any(closed):  # rule 1: a value for an unknown an equation gives
+        target = subbed[len(pieces) - len(rest) + max(i for i, c in enumerate(closed) if c)]
+        arg = _try_solve(s, name, target, pos, text)
+        if arg is not None:
+            s.bind[name] = arg
+            return
+    if all(closed):  # no unknown left: evaluate
+        ops = [p for p in rest if p.tree.kind in _OPS and _computable(s, p.tree)]
+        if ops:  # rule 2: the first piece that computes something (once: a CoT repeats itself)
+            key = re.sub(r"\s+", "", ops[0].tree and text[ops[0].span[0] - pos:ops[0].span[1] - pos])
+            arg = s.evaluated.get(key) if not _known(s, ops[0].value) else None
+            if arg is None:
+                arg = s.evaluated[key] = _decompose(s, ops[0].tree, pos, text)
+        else:  # rule 4 with known names: "x - a + 3 = (a+7) - a + 3 = 10" once x = a + 7
+            with_names = [p for p in rest if p.value.free_symbols]
+            arg = _transform(s, with_names[0], rest[-1], pos, text) if with_names else None
+            if arg is None and name and _computable(s, rest[-1].tree):
+                leaf = _decompose(s, rest[-1].tree, pos, text)
+                arg = leaf if leaf.kind == "result" or leaf.span is not None else None
+        if name and arg is not None:
+            s.bind[name] = arg
+        return
+    if name and name not in s.bind:  # rule 3: a name for an expression
+        arg = _problem_expression(s, rest[0].value)
+        if arg is not None:
+            s.bind[name] = arg
+            return
+    if len(pieces) < 2:
+        return
+    first, last = pieces[0], pieces[-1]
+    if _same(subbed[0], subbed[-1]):  # rule 4: a chain of equal expressions
+        arg = _transform(s, first, last, pos, text)
+        if arg is not None and name:
+            s.bind[name] = arg
+        return
+    if isinstance(first.value, sympy.Expr) and isinstance(last.value, sympy.Expr):  # rule 5
+        _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos)
+
+
+def math_steps(problem: str, cot: str, constants: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
+    """The steps of a MATH solution (see the module doc), and the value of every chain the
+    CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
+    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``)."""
+    s = _State(ProblemIndex.build(problem), constants)
+    stated: list[sympy.Basic] = []
+    for st in statements(cot):
+        stated.append(st.pieces[-1].value)
+        mark = (len(s.steps), dict(s.bind), len(s.equations), set(s.used), dict(s.evaluated))
+        try:
+            _statement(s, st)
+        except (ExecutionError, _Skip, KeyError, TypeError, ValueError, AttributeError, RecursionError):
+            # a statement the language does not execute leaves nothing behind; the next may
+            del s.steps[mark[0]:], s.values[mark[0]:], s.equations[mark[2]:]
+            s.bind, s.used, s.evaluated = mark[1], mark[3], mark[4]
+    return s.steps, stated
