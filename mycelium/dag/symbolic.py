@@ -3,14 +3,16 @@
 ==========  =====  ================================  ==========================================
 name        arity  value                             why it is in the set
 ==========  =====  ================================  ==========================================
-SOLVE       2      the solution of equation a for    "2x = 3/2, so x = 3/4"; a system's member
-                   variable b (unique; several       equation solved for one unknown. Several
-                   solutions: their set)             roots: a FiniteSet (the CoT picks one)
+SOLVE       2..5   the solution for the variable     "2x = 3/2, so x = 3/4"; "x + y = 10,
+                   (last operand) of the equation    x - y = 2": SOLVE(eq1, eq2, x) solves the
+                   or system (the others); unique,   system for all its unknowns and keeps x.
+                   else the set of solutions         Several roots: a FiniteSet
 SUBS        3      a with variable b replaced by c   "plug x = 4 into 1 - kx = -3y"; an earlier
                                                      step's value for a named quantity
 SIMPLIFY    1      sympy.simplify(a)                 "(a+7) - a + 3 = 10"
 EXPAND      1      sympy.expand(a)                   "(x+1)(x+2) = x^2+3x+2"
 FACTOR      1      sympy.factor(a)                   "x^2-1 = (x-1)(x+1)"
+TUPLE       2..10  the tuple (a, b, ...)             coordinates "(7, 2)", ordered-pair answers
 ==========  =====  ================================  ==========================================
 
 Operands and results are ``Value``s: a ``Fraction`` (every rational, as the numeric ops'
@@ -105,6 +107,21 @@ def _solve(eq: Value, var: Value) -> sympy.Basic:
     return sols[0] if len(sols) == 1 else sympy.FiniteSet(*sols)
 
 
+def _solve_system(*args: Value) -> sympy.Basic:
+    """SOLVE(eq1, ..., eqk, var): one equation, or a system solved for all its unknowns."""
+    *eqs, var = args
+    if len(eqs) == 1:
+        return _solve(eqs[0], var)
+    v = _var(var)
+    exprs = [_as_zero(to_sympy(e)) for e in eqs]
+    unknowns = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
+    sols = sympy.solve(exprs, unknowns, dict=True)
+    values = {d[v] for d in sols if v in d and not d[v].has(sympy.I)}
+    if not values:
+        raise ExecutionError(Reason.BAD_VALUE, f"the system has no real solution for {v}")
+    return next(iter(values)) if len(values) == 1 else sympy.FiniteSet(*values)
+
+
 def _subs(expr: Value, var: Value, value: Value) -> sympy.Basic:
     e = to_sympy(expr)
     out = e.subs(_var(var), to_sympy(value))
@@ -151,9 +168,10 @@ def _numeric(op: str) -> Callable[..., sympy.Basic]:
 
 
 SYMBOLIC_OPS: dict[str, tuple[int, int, Callable[..., sympy.Basic]]] = {
-    "SOLVE": (2, 2, _solve),
+    "SOLVE": (2, 5, _solve_system),
     "SUBS": (3, 3, _subs),
     "SIMPLIFY": (1, 1, lambda a: sympy.simplify(to_sympy(a))),
+    "TUPLE": (2, 10, lambda *xs: sympy.Tuple(*(to_sympy(x) for x in xs))),
     "EXPAND": (1, 1, lambda a: sympy.expand(to_sympy(a))),
     "FACTOR": (1, 1, lambda a: sympy.factor(to_sympy(a))),
 }

@@ -86,6 +86,9 @@ class LabelSettings:
     # math_steps=symbolic: 1 and 2 (and exponents 2, 3) a formula brings may be operands the
     # problem does not write (Arg kind "constant"); false: every literal must be written
     math_constants: bool = True
+    # math_steps=symbolic: a literal neither written nor computed before may come from arithmetic a
+    # CoT sentence states in words, when exactly one op of two numbers there makes it
+    math_prose: bool = True
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region")
@@ -124,6 +127,7 @@ class LabelSettings:
             unshare_regions=labels.get("unshare_regions", False),
             math_steps=labels.get("math_steps", "symbolic"),
             math_constants=labels.get("math_constants", True),
+            math_prose=labels.get("math_prose", True),
         )
 
 
@@ -247,7 +251,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     cot_steps, d = _cot_steps(trace, s)
     symbolic = trace.type is not None and not trace.annotations and s.math_steps == "symbolic"
     if symbolic:  # MATH: the solution's LaTeX statements as a symbolic DAG
-        found_math, stated = math_steps(trace.text, trace.cot, s.math_constants)
+        found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose)
         record.cot_executes = any(_states_gold(v, trace.gold_answer) for v in stated[-3:])
         parse_failed = False
         steps = [m.step for m in found_math]

@@ -45,7 +45,8 @@ from mycelium.labels.math_text import Piece, ProblemIndex, Statement, statements
 
 _OPS = {"add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "pow": "POW", "sqrt": "SQRT", "root": "ROOT",
         "mod": "MOD", "neg": "NEG", "fact": "FACT", "binom": "BINOM", "gcd": "GCD", "lcm": "LCM",
-        "floor": "FLOOR", "ceil": "CEIL", "abs": "ABS"}
+        "floor": "FLOOR", "ceil": "CEIL", "abs": "ABS", "tuple": "TUPLE"}
+FUNCTION_NAMES = ("f", "g", "h", "p", "q")  # letters MATH defines functions with: "f(x) = x^3 + 3"
 EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the notation's, not data
 # numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
 # half, an average of two, a square)
@@ -71,6 +72,10 @@ class _State:
     equations: list[tuple[sympy.Basic, Arg]] = field(default_factory=list)
     used: set = field(default_factory=set)
     evaluated: dict[str, Arg] = field(default_factory=dict)  # a piece's text -> its value's arg
+    functions: dict[str, tuple[str, Arg]] = field(default_factory=dict)  # "f" -> (its variable, its expression)
+    cot: str = ""
+    prose: bool = False  # recover arithmetic the CoT states in words (``_recover``)
+    sentences: list[tuple[int, int]] = field(default_factory=list)
 
 
 class _Skip(Exception):
@@ -120,10 +125,78 @@ def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, e
         return _add(s, "NEG", [inner], pos, expr)
     if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS):
         return Arg("constant", format_value(value), text=text)
+    if s.prose and (found := _recover(s, value, pos)) is not None:
+        return found
     return Arg("number", format_value(value), text=text)  # ungrounded: no span
 
 
+_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z$\\])|\n\s*\n")
+_PROSE_NUMBER = re.compile(r"(?<![\w.^_{])\d+(?:\.\d+)?(?![\w}])")
+
+
+def _sentences(cot: str) -> list[tuple[int, int]]:
+    cuts = [0] + [m.end() for m in _SENTENCE.finditer(cot)] + [len(cot)]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _strict(s: _State, value: Fraction) -> Arg | None:
+    """``value`` as a problem number (unused first) or an earlier step's value; no fallbacks."""
+    written = sorted((w for w in s.problem.numbers if w.value == value), key=lambda w: (w.span in s.used, not w.in_math, w.span))
+    if written:
+        w = written[0]
+        return Arg("number", format_value(value), text=w.text, span=w.span)
+    for k in range(len(s.values) - 1, -1, -1):
+        if is_rational(s.values[k]) and Fraction(s.values[k]) == value:
+            return Arg("result", format_value(value), step=k)
+    return None
+
+
+def _recover(s: _State, value: Fraction, pos: int) -> Arg | None:
+    """Arithmetic the CoT states in words: the last sentence before ``pos`` that writes
+    ``value`` ("4 options for the white sock and 4 for the brown sock for a total of 16")
+    and two other numbers there, each a problem number or an earlier step's value, that one
+    op (ADD, SUB, MUL, DIV, in the order written) turns into ``value``, and only one such
+    (op, operands) does: that op becomes a step. None otherwise (no guess among several)."""
+    for a, b in reversed([x for x in s.sentences if x[0] < pos]):
+        nums = [(Fraction(m.group()), (a + m.start(), a + m.end())) for m in _PROSE_NUMBER.finditer(s.cot[a:b])]
+        mentions = [sp for v, sp in nums if v == value and sp[1] <= pos]  # written before the statement
+        if not mentions:
+            continue
+        others = [(v, sp) for v, sp in nums if sp[1] <= mentions[-1][0] and v != value]
+        found = set()
+        for i in range(len(others)):
+            for j in range(i + 1, len(others)):
+                x, y = others[i][0], others[j][0]
+                for op, r in (("ADD", x + y), ("SUB", x - y), ("MUL", x * y), ("DIV", x / y if y else None)):
+                    if r == value:
+                        found.add((op, x, y))
+        if not found:
+            continue
+        if len(found) != 1:
+            return None
+        op, x, y = next(iter(found))
+        args = []
+        for v in (x, y):
+            arg = _strict(s, v)
+            if arg is None:
+                return None
+            if arg.span is not None:
+                s.used.add(arg.span)
+            args.append(arg)
+        return _add(s, op, args, a, s.cot[a:b].strip())
+    return None
+
+
+def _call(s: _State, t: Tex) -> Tex | None:
+    """The argument of "f(3)" (read as f times 3) when f is a function defined so far."""
+    if t.kind == "mul" and len(t.args) == 2 and t.args[0].kind == "sym" and t.args[0].name in s.functions:
+        return t.args[1]
+    return None
+
+
 def _computable(s: _State, t: Tex) -> bool:
+    if (inner := _call(s, t)) is not None:
+        return _computable(s, inner)
     if t.kind == "num" or t.kind == "const":
         return True
     if t.kind == "sym":
@@ -141,6 +214,9 @@ def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -
         return Arg("constant", "\\pi", text=t.text)
     if t.kind == "sym":
         return s.bind[t.name]
+    if (inner := _call(s, t)) is not None:  # f(3): the definition of f with its variable set to 3
+        var, definition = s.functions[t.args[0].name]
+        return _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
     children = [c for c in t.args if c is not None]
     args = [_decompose(s, c, pos, expr, exponent=(t.kind in ("pow", "root") and i == 1)) for i, c in enumerate(children)]
     return _add(s, _OPS[t.kind], args, pos, expr)
@@ -210,11 +286,18 @@ def _subs_value(s: _State, value: sympy.Basic, names: list[str]) -> sympy.Basic:
     return value.subs({sympy.Symbol(n): to_sympy(_value_of(s, s.bind[n])) for n in names})
 
 
+def _grounded(arg: Arg) -> bool:
+    return arg.kind == "result" or arg.span is not None
+
+
 def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg | None:
+    """SOLVE for ``name`` from one equation met so far (grounded ones first, latest first),
+    or from a system of two, whose only unknown (unknowns) once the known names are
+    substituted is ``name`` (``name`` and one other), when it gives ``target``."""
     var = sympy.Symbol(name)
-    for eq, arg in reversed(s.equations):
-        if var not in eq.free_symbols:
-            continue
+    order = [e for e in reversed(s.equations) if _grounded(e[1])] + [e for e in reversed(s.equations) if not _grounded(e[1])]
+    candidates = [e for e in order if var in e[0].free_symbols]
+    for eq, arg in candidates:
         known = _known(s, eq)
         if set(str(x) for x in eq.free_symbols) - set(known) != {name}:
             continue
@@ -223,7 +306,34 @@ def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg 
             continue
         cur = _substituted(s, arg, eq, known, pos, expr)
         return _add(s, "SOLVE", [cur, _var_arg(s, name)], pos, expr)
+    for i, (e1, a1) in enumerate(candidates):  # a system of two equations in two unknowns
+        for e2, a2 in order:
+            if e2 is e1 or (e1, a1) in [(x, y) for x, y in order[:0]]:
+                continue
+            k1, k2 = _known(s, e1), _known(s, e2)
+            unknowns = {str(x) for x in e1.free_symbols | e2.free_symbols} - set(k1) - set(k2)
+            if len(unknowns) != 2 or name not in unknowns:
+                continue
+            x1, x2 = _subs_value(s, e1, k1), _subs_value(s, e2, k2)
+            value = _system(x1, x2, var, [sympy.Symbol(u) for u in sorted(unknowns)])
+            if value is None or not values_equal(value, target):
+                continue
+            c1 = _substituted(s, a1, e1, k1, pos, expr)
+            c2 = _substituted(s, a2, e2, k2, pos, expr)
+            return _add(s, "SOLVE", [c1, c2, _var_arg(s, name)], pos, expr)
     return None
+
+
+def _system(e1: sympy.Basic, e2: sympy.Basic, var: sympy.Symbol, unknowns: list) -> sympy.Basic | None:
+    """The unique real value of ``var`` in the solutions of the system, or None."""
+    try:
+        with deadline(1.0):
+            z = [e.lhs - e.rhs if isinstance(e, sympy.Equality) else e for e in (e1, e2)]
+            sols = sympy.solve(z, unknowns, dict=True)
+            values = {d[var] for d in sols if var in d and not d[var].has(sympy.I) and not d[var].free_symbols}
+            return next(iter(values)) if len(values) == 1 else None
+    except (ExecutionError, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
+        return None
 
 
 def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int) -> None:
@@ -256,7 +366,8 @@ def _transform(s: _State, first: Piece, last: Piece, pos: int, expr: str) -> Arg
     cur = _substituted(s, base, first.value, known, pos, expr)
     now = s.values[cur.step] if cur.kind == "result" else first.value
     if _same(now, last.value) and (now == last.value or not isinstance(now, sympy.Expr) or not now.free_symbols):
-        return cur if cur.kind == "result" else None
+        # the problem's expression as written, simplified (sympy's reading already is)
+        return cur if cur.kind == "result" else _add(s, "SIMPLIFY", [cur], pos, expr)
     for op, fn in (("EXPAND", sympy.expand), ("FACTOR", sympy.factor)):
         try:
             with deadline(1.0):
@@ -267,8 +378,28 @@ def _transform(s: _State, first: Piece, last: Piece, pos: int, expr: str) -> Arg
     return _add(s, "SIMPLIFY", [cur], pos, expr)
 
 
+def _definition(s: _State, pieces: list[Piece], text: str, source: str) -> bool:
+    """Remember "f(x) = x^3 + 3" (a function of one variable): the expression as an arg
+    grounded where it is written (``source`` "problem": the problem text; else the CoT's,
+    ungrounded unless the problem writes it too)."""
+    t = pieces[0].tree
+    if len(pieces) != 2 or t.kind != "mul" or len(t.args) != 2 or t.args[0].kind != "sym" \
+            or t.args[0].name not in FUNCTION_NAMES or t.args[1].kind != "sym":
+        return False
+    body = pieces[1]
+    if source == "problem":
+        written = text[body.span[0]:body.span[1]]
+        arg = Arg("expr", written, text=written, span=body.span)
+    else:
+        arg = _problem_expression(s, body.value) or Arg("expr", sympy.latex(body.value), text=sympy.latex(body.value))
+    s.functions[t.args[0].name] = (t.args[1].name, arg)
+    return True
+
+
 def _statement(s: _State, st: Statement) -> None:
     pieces, pos, text = st.pieces, st.span[0], st.text
+    if _definition(s, pieces, "", "cot"):
+        return
     name = _name(pieces[0].tree) if len(pieces) >= 2 else None
     rest = pieces[1:] if name else pieces
     subbed = [_subs_value(s, p.value, _known(s, p.value)) for p in pieces]
@@ -312,11 +443,18 @@ def _statement(s: _State, st: Statement) -> None:
         _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos)
 
 
-def math_steps(problem: str, cot: str, constants: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
+def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
     """The steps of a MATH solution (see the module doc), and the value of every chain the
     CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
-    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``)."""
-    s = _State(ProblemIndex.build(problem), constants)
+    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``); ``prose``:
+    recover a literal from arithmetic a CoT sentence states in words (``_recover``)."""
+    s = _State(ProblemIndex.build(problem), constants, cot=cot, prose=prose, sentences=_sentences(cot))
+    for st in statements(problem):
+        _definition(s, st.pieces, problem, "problem")
+    for eq, span in s.problem.equations:  # the problem's own equations may be solved as written
+        if eq.free_symbols:
+            text = problem[span[0]:span[1]]
+            s.equations.append((eq, Arg("expr", text, text=text, span=span)))
     stated: list[sympy.Basic] = []
     for st in statements(cot):
         stated.append(st.pieces[-1].value)
