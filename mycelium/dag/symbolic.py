@@ -12,6 +12,9 @@ SUBS        3      a with variable b replaced by c   "plug x = 4 into 1 - kx = -
 SIMPLIFY    1      sympy.simplify(a)                 "(a+7) - a + 3 = 10"
 EXPAND      1      sympy.expand(a)                   "(x+1)(x+2) = x^2+3x+2"
 FACTOR      1      sympy.factor(a)                   "x^2-1 = (x-1)(x+1)"
+EQ          2      the equation a = b                "x + (8 - x) + (15 - x) + 2 = 20": an
+                                                     equation the CoT writes from the problem's
+                                                     numbers, its sides built by numeric ops
 TUPLE       2..10  the tuple (a, b, ...)             coordinates "(7, 2)", ordered-pair answers
 ==========  =====  ================================  ==========================================
 
@@ -171,6 +174,7 @@ SYMBOLIC_OPS: dict[str, tuple[int, int, Callable[..., sympy.Basic]]] = {
     "SOLVE": (2, 5, _solve_system),
     "SUBS": (3, 3, _subs),
     "SIMPLIFY": (1, 1, lambda a: sympy.simplify(to_sympy(a))),
+    "EQ": (2, 2, lambda a, b: sympy.Eq(to_sympy(a), to_sympy(b), evaluate=False)),
     "TUPLE": (2, 10, lambda *xs: sympy.Tuple(*(to_sympy(x) for x in xs))),
     "EXPAND": (1, 1, lambda a: sympy.expand(to_sympy(a))),
     "FACTOR": (1, 1, lambda a: sympy.factor(to_sympy(a))),

@@ -18,7 +18,9 @@
    (SUBS) and then EXPAND, FACTOR or SIMPLIFY as the last piece shows.
 5. **Equations** ("2x = 3/2", "1 - 4k = 9") are remembered for 1, each with the operand it
    is: the problem's own equation when equivalent (same solutions), an earlier equation
-   with known names substituted (SUBS steps), else the CoT's text (ungrounded).
+   with known names substituted (SUBS steps), else the CoT's own equation built from its
+   sides' ops (numbers grounded as in 2, unknown names as variables) and EQ; an equation
+   whose sides the language does not read stays the CoT's text (ungrounded).
 
 Grounding of a literal (a number in a piece): an earlier step's value, else the same number
 written in the problem (an unused occurrence first, math before prose), else (when allowed)
@@ -76,6 +78,7 @@ class _State:
     cot: str = ""
     prose: bool = False  # recover arithmetic the CoT states in words (``_recover``)
     sentences: list[tuple[int, int]] = field(default_factory=list)
+    recovered: set = field(default_factory=set)  # sentences whose arithmetic made a step
 
 
 class _Skip(Exception):
@@ -99,27 +102,41 @@ def _value_of(s: _State, arg: Arg) -> Value:
     return Fraction(arg.value)
 
 
+_NAME = re.compile(r"[A-Za-z](?:_\w+)?|\\[a-z]+|(?:[A-Z] )+[A-Z]")
+
+
+def is_name(arg: Arg) -> bool:
+    """An expr arg that is only a variable's name ("x", "a_1", "AE"): it carries no data, so
+    it is grounded wherever the problem or the CoT names it."""
+    return arg.kind == "expr" and bool(_NAME.fullmatch(arg.value))
+
+
 def _add(s: _State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
     """Execute op on the args' values, append the step, return a result arg for it."""
     value = apply_any(op, [_value_of(s, a) for a in args])
     k = len(s.steps)
-    ungrounded = any(a.kind not in ("result", "constant") and a.span is None for a in args)
+    ungrounded = any(a.kind not in ("result", "constant") and a.span is None and not is_name(a) for a in args)
     s.steps.append(MathStep(Step(k, op, args, None, expr=expr), pos, ungrounded))
     s.values.append(value)
     return Arg("result", format_value(value), step=k)
 
 
-def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False) -> Arg:
+def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False,
+                   avoid: frozenset = frozenset()) -> Arg:
     written = sorted((w for w in s.problem.numbers if w.value == value),
                      key=lambda w: (w.span in s.used, not w.in_math, w.span))
     if written:  # the problem writes it: data, even when a step happens to have the same value
         w = written[0]
         s.used.add(w.span)
         return Arg("number", format_value(value), text=w.text, span=w.span)
-    for k in range(len(s.values) - 1, -1, -1):  # an earlier step's value: the CoT reuses it
-        v = s.values[k]
-        if is_rational(v) and Fraction(v) == value:
-            return Arg("result", format_value(value), step=k)
+    same = [k for k in range(len(s.values) - 1, -1, -1) if is_rational(s.values[k]) and Fraction(s.values[k]) == value]
+    fresh = [k for k in same if k not in avoid]
+    if fresh:  # an earlier step's value: the CoT reuses it
+        return Arg("result", format_value(value), step=fresh[0])
+    if same and s.prose and (found := _recover(s, value, pos)) is not None:
+        return found  # "16 + 8 + 8": the second 8 another sentence made
+    if same:
+        return Arg("result", format_value(value), step=same[0])
     if value < 0 and any(w.value == -value for w in s.problem.numbers):
         inner = _ground_number(s, -value, text.lstrip("-"), pos, expr)
         return _add(s, "NEG", [inner], pos, expr)
@@ -157,7 +174,7 @@ def _recover(s: _State, value: Fraction, pos: int) -> Arg | None:
     and two other numbers there, each a problem number or an earlier step's value, that one
     op (ADD, SUB, MUL, DIV, in the order written) turns into ``value``, and only one such
     (op, operands) does: that op becomes a step. None otherwise (no guess among several)."""
-    for a, b in reversed([x for x in s.sentences if x[0] < pos]):
+    for a, b in reversed([x for x in s.sentences if x[0] < pos and x not in s.recovered]):
         nums = [(Fraction(m.group()), (a + m.start(), a + m.end())) for m in _PROSE_NUMBER.finditer(s.cot[a:b])]
         mentions = [sp for v, sp in nums if v == value and sp[1] <= pos]  # written before the statement
         if not mentions:
@@ -183,6 +200,7 @@ def _recover(s: _State, value: Fraction, pos: int) -> Arg | None:
             if arg.span is not None:
                 s.used.add(arg.span)
             args.append(arg)
+        s.recovered.add((a, b))
         return _add(s, op, args, a, s.cot[a:b].strip())
     return None
 
@@ -194,31 +212,39 @@ def _call(s: _State, t: Tex) -> Tex | None:
     return None
 
 
-def _computable(s: _State, t: Tex) -> bool:
+def _computable(s: _State, t: Tex, unknowns: bool = False) -> bool:
+    """Can ``t`` be evaluated (its names all known; with ``unknowns``, unknown names stay
+    symbols: an equation's sides)?"""
     if (inner := _call(s, t)) is not None:
-        return _computable(s, inner)
+        return _computable(s, inner, unknowns)
     if t.kind == "num" or t.kind == "const":
         return True
     if t.kind == "sym":
-        return t.name in s.bind
+        return unknowns or t.name in s.bind
     if t.kind not in _OPS:
         return False
-    return all(_computable(s, c) for c in t.args if c is not None)
+    return all(_computable(s, c, unknowns) for c in t.args if c is not None)
 
 
 def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -> Arg:
-    """Op nodes for tree ``t`` (post-order), returning the arg that stands for its value."""
+    """Op nodes for tree ``t`` (post-order), returning the arg that stands for its value; an
+    unknown name is a variable arg."""
     if t.kind == "num":
         return _ground_number(s, t.value, t.text, pos, expr, exponent)
     if t.kind == "const":
         return Arg("constant", "\\pi", text=t.text)
     if t.kind == "sym":
-        return s.bind[t.name]
+        return s.bind[t.name] if t.name in s.bind else _var_arg(s, t.name)
     if (inner := _call(s, t)) is not None:  # f(3): the definition of f with its variable set to 3
         var, definition = s.functions[t.args[0].name]
         return _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
-    children = [c for c in t.args if c is not None]
-    args = [_decompose(s, c, pos, expr, exponent=(t.kind in ("pow", "root") and i == 1)) for i, c in enumerate(children)]
+    args: list[Arg] = []
+    for i, c in enumerate(c for c in t.args if c is not None):
+        if c.kind == "num":  # siblings read different steps where the CoT made several of one value
+            taken = frozenset(a.step for a in args if a.kind == "result")
+            args.append(_ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken))
+        else:
+            args.append(_decompose(s, c, pos, expr))
     return _add(s, _OPS[t.kind], args, pos, expr)
 
 
@@ -336,7 +362,7 @@ def _system(e1: sympy.Basic, e2: sympy.Basic, var: sympy.Symbol, unknowns: list)
         return None
 
 
-def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int) -> None:
+def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int, sides: tuple[Piece, Piece] | None = None) -> None:
     for peq, span in s.problem.equations:
         if _equivalent(peq, eq):
             s.equations.append((peq, Arg("expr", s.problem.text[span[0]:span[1]], text=s.problem.text[span[0]:span[1]], span=span)))
@@ -348,6 +374,12 @@ def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int) -> None:
             return
         if not known and _equivalent(keq, eq):
             return  # a rewriting of one already known
+    if sides is not None and all(_computable(s, p.tree, unknowns=True) for p in sides):
+        # the CoT's own equation from the problem's numbers ("x + (8 - x) + (15 - x) + 2 = 20"):
+        # its sides' ops, then EQ
+        lhs, rhs = (_decompose(s, p.tree, pos, text) for p in sides)
+        s.equations.append((eq, _add(s, "EQ", [lhs, rhs], pos, text)))
+        return
     s.equations.append((eq, Arg("expr", text, text=text)))  # the CoT's own equation: ungrounded
 
 
@@ -440,7 +472,7 @@ def _statement(s: _State, st: Statement) -> None:
             s.bind[name] = arg
         return
     if isinstance(first.value, sympy.Expr) and isinstance(last.value, sympy.Expr):  # rule 5
-        _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos)
+        _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos, (first, last))
 
 
 def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
