@@ -243,7 +243,11 @@ def answer_equals(value: Fraction, gold: str) -> bool:
 
 def _symbolic_equals(value: Value, gold: str) -> bool:
     """A symbolic value against a gold string: math-verify on both as LaTeX (expressions,
-    intervals, tuples, sets, as the evaluation compares answers)."""
+    intervals, tuples, sets, as the evaluation compares answers). An equation never matches."""
+    import sympy
+
+    if isinstance(value, (sympy.Equality, sympy.logic.boolalg.Boolean)):
+        return False  # an equation is a step towards the answer, never the answer ("ab + a + b = 1")
     try:
         from math_verify import parse, verify
 

@@ -81,7 +81,7 @@ class Tex:
     text: str = ""
 
 
-_GREEK = ("alpha beta gamma delta epsilon theta lambda mu nu rho sigma tau phi psi omega").split()
+GREEK = tuple("alpha beta gamma delta epsilon theta lambda mu nu rho sigma tau phi psi omega".split())
 _SKIP = {"left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "displaystyle", "quad", "qquad",
          "limits", "nolimits", "circ", "$", ",", "!", ";", ":", " ", "boxed", "fbox"}
 _SPACE = {"\\,", "\\!", "\\;", "\\:", "\\ ", "~"}
@@ -154,7 +154,7 @@ def tokenize(s: str) -> list[Token]:
             if name in _SKIP:
                 i = end
                 continue
-            if name in _GREEK:
+            if name in GREEK:
                 out.append(Token("SYM", name, (i, end)))
             elif name in _CMD:
                 out.append(Token(_CMD[name], m.group(), (i, end)))

@@ -39,7 +39,7 @@ from fractions import Fraction
 import sympy
 
 from mycelium.dag.graph import format_value
-from mycelium.dag.latex import Tex
+from mycelium.dag.latex import GREEK, Tex
 from mycelium.dag.ops import ExecutionError
 from mycelium.dag.steps import Arg, Step
 from mycelium.dag.symbolic import Value, apply_any, deadline, is_rational, parse_symbolic, to_sympy, values_equal
@@ -52,7 +52,7 @@ FUNCTION_NAMES = ("f", "g", "h", "p", "q")  # letters MATH defines functions wit
 EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the notation's, not data
 # numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
 # half, an average of two, a square)
-FORMULA_CONSTANTS = (Fraction(1), Fraction(2))
+FORMULA_CONSTANTS = (Fraction(1), Fraction(2), Fraction(1, 2))
 
 
 @dataclass
@@ -115,7 +115,8 @@ def _add(s: _State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
     """Execute op on the args' values, append the step, return a result arg for it."""
     value = apply_any(op, [_value_of(s, a) for a in args])
     k = len(s.steps)
-    ungrounded = any(a.kind not in ("result", "constant") and a.span is None and not is_name(a) for a in args)
+    ungrounded = any(a.kind not in ("result", "constant") and a.span is None and not is_name(a) for a in args) \
+        or all(a.kind == "constant" for a in args)  # no data: "2 \\cdot 2 \\cdot 2" of nothing written
     s.steps.append(MathStep(Step(k, op, args, None, expr=expr), pos, ungrounded))
     s.values.append(value)
     return Arg("result", format_value(value), step=k)
@@ -129,6 +130,8 @@ def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, e
         w = written[0]
         s.used.add(w.span)
         return Arg("number", format_value(value), text=w.text, span=w.span)
+    if s.constants and value == 1:  # the unit of "n - 1", "\\frac{1}{6}": a constant, not a step that made 1
+        return Arg("constant", "1", text=text)
     same = [k for k in range(len(s.values) - 1, -1, -1) if is_rational(s.values[k]) and Fraction(s.values[k]) == value]
     fresh = [k for k in same if k not in avoid]
     if fresh:  # an earlier step's value: the CoT reuses it
@@ -238,6 +241,10 @@ def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -
     if (inner := _call(s, t)) is not None:  # f(3): the definition of f with its variable set to 3
         var, definition = s.functions[t.args[0].name]
         return _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
+    if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants \
+            and Fraction(t.args[0].value, t.args[1].value) in FORMULA_CONSTANTS \
+            and not any(w.value in (t.args[0].value, t.args[1].value) for w in s.problem.numbers):
+        return Arg("constant", "1/2", text=f"\\frac{{{t.args[0].text}}}{{{t.args[1].text}}}")  # "\\frac{1}{2}bh"
     args: list[Arg] = []
     for i, c in enumerate(c for c in t.args if c is not None):
         if c.kind == "num":  # siblings read different steps where the CoT made several of one value
@@ -250,6 +257,8 @@ def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -
 
 def _var_arg(s: _State, name: str) -> Arg:
     span = s.problem.variables.get(name)
+    if name in GREEK:
+        return Arg("expr", "\\" + name, text=name, span=span)
     return Arg("expr", name if len(name) == 1 or "_" in name else " ".join(name), text=name, span=span)
 
 
@@ -450,7 +459,7 @@ def _statement(s: _State, st: Statement) -> None:
             if arg is None:
                 arg = s.evaluated[key] = _decompose(s, ops[0].tree, pos, text)
         else:  # rule 4 with known names: "x - a + 3 = (a+7) - a + 3 = 10" once x = a + 7
-            with_names = [p for p in rest if p.value.free_symbols]
+            with_names = [p for p in rest if p.value.free_symbols and p.tree.kind != "sym"]
             arg = _transform(s, with_names[0], rest[-1], pos, text) if with_names else None
             if arg is None and name and _computable(s, rest[-1].tree):
                 leaf = _decompose(s, rest[-1].tree, pos, text)
@@ -466,7 +475,7 @@ def _statement(s: _State, st: Statement) -> None:
     if len(pieces) < 2:
         return
     first, last = pieces[0], pieces[-1]
-    if _same(subbed[0], subbed[-1]):  # rule 4: a chain of equal expressions
+    if _same(subbed[0], subbed[-1]) and first.tree.kind != "sym":  # rule 4: a chain of equal expressions
         arg = _transform(s, first, last, pos, text)
         if arg is not None and name:
             s.bind[name] = arg
