@@ -46,7 +46,7 @@ from mycelium.labels.grounding import Grounder
 from mycelium.labels.regions import regions_for_ops
 from mycelium.labels.relations import is_relation_operand, moved_counts, relation_regions
 from mycelium.labels.cot_ops import Found
-from mycelium.labels.math_steps import math_steps
+from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
 from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
 from mycelium.labels.validate import execute_steps, output_index, prune
 from mycelium.records.labels import LabelRecord
@@ -89,6 +89,9 @@ class LabelSettings:
     # math_steps=symbolic: a literal neither written nor computed before may come from arithmetic a
     # CoT sentence states in words, when exactly one op of two numbers there makes it
     math_prose: bool = True
+    # math_steps=symbolic: when the CoT's steps do not reach gold grounded, label the problem's own
+    # math instead (mycelium.labels.math_steps.problem_steps: its expressions, its equations solved)
+    math_problem_steps: bool = True
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region")
@@ -128,6 +131,7 @@ class LabelSettings:
             math_steps=labels.get("math_steps", "symbolic"),
             math_constants=labels.get("math_constants", True),
             math_prose=labels.get("math_prose", True),
+            math_problem_steps=labels.get("math_problem_steps", True),
         )
 
 
@@ -154,6 +158,20 @@ class _MathOp(NamedTuple):
 
     op: str
     found: Found
+
+
+def _reaches_gold(found: list[MathStep], gold: str) -> bool:
+    """Does a step give ``gold`` with every step it depends on grounded?"""
+    steps = [m.step for m in found]
+    try:
+        values = execute_all(dag_from_steps(steps, symbolic=True))
+    except ExecutionError:
+        return False
+    hits = [i for i, v in enumerate(values) if answer_equals(v, gold)]
+    if not hits:
+        return False
+    _, kept = prune(steps, hits[-1])
+    return not any(found[i].ungrounded for i in kept)
 
 
 def _states_gold(value, gold: str) -> bool:
@@ -252,6 +270,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     symbolic = trace.type is not None and not trace.annotations and s.math_steps == "symbolic"
     if symbolic:  # MATH: the solution's LaTeX statements as a symbolic DAG
         found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose)
+        if s.math_problem_steps and not _reaches_gold(found_math, trace.gold_answer):
+            from_problem = problem_steps(trace.text, trace.cot, trace.gold_answer, s.math_constants)
+            if _reaches_gold(from_problem, trace.gold_answer):
+                found_math = from_problem
         record.cot_executes = any(_states_gold(v, trace.gold_answer) for v in stated[-3:])
         parse_failed = False
         steps = [m.step for m in found_math]

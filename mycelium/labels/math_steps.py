@@ -484,11 +484,7 @@ def _statement(s: _State, st: Statement) -> None:
         _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos, (first, last))
 
 
-def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
-    """The steps of a MATH solution (see the module doc), and the value of every chain the
-    CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
-    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``); ``prose``:
-    recover a literal from arithmetic a CoT sentence states in words (``_recover``)."""
+def _new_state(problem: str, cot: str, constants: bool, prose: bool) -> _State:
     s = _State(ProblemIndex.build(problem), constants, cot=cot, prose=prose, sentences=_sentences(cot))
     for st in statements(problem):
         _definition(s, st.pieces, problem, "problem")
@@ -496,14 +492,61 @@ def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = Tru
         if eq.free_symbols:
             text = problem[span[0]:span[1]]
             s.equations.append((eq, Arg("expr", text, text=text, span=span)))
+    return s
+
+
+def _run(s: _State, st: Statement) -> None:
+    """``_statement``, leaving nothing behind when the language does not execute it."""
+    mark = (len(s.steps), dict(s.bind), len(s.equations), set(s.used), dict(s.evaluated))
+    try:
+        _statement(s, st)
+    except (ExecutionError, _Skip, KeyError, TypeError, ValueError, AttributeError, RecursionError):
+        del s.steps[mark[0]:], s.values[mark[0]:], s.equations[mark[2]:]
+        s.bind, s.used, s.evaluated = mark[1], mark[3], mark[4]
+
+
+def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
+    """The steps of a MATH solution (see the module doc), and the value of every chain the
+    CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
+    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``); ``prose``:
+    recover a literal from arithmetic a CoT sentence states in words (``_recover``)."""
+    s = _new_state(problem, cot, constants, prose)
     stated: list[sympy.Basic] = []
     for st in statements(cot):
         stated.append(st.pieces[-1].value)
-        mark = (len(s.steps), dict(s.bind), len(s.equations), set(s.used), dict(s.evaluated))
-        try:
-            _statement(s, st)
-        except (ExecutionError, _Skip, KeyError, TypeError, ValueError, AttributeError, RecursionError):
-            # a statement the language does not execute leaves nothing behind; the next may
-            del s.steps[mark[0]:], s.values[mark[0]:], s.equations[mark[2]:]
-            s.bind, s.used, s.evaluated = mark[1], mark[3], mark[4]
+        _run(s, st)
     return s.steps, stated
+
+
+def problem_steps(problem: str, cot: str, gold: str, constants: bool = True) -> list[MathStep]:
+    """Steps from the problem's own math, read as the CoT's is ("If $x = 2$ and $y = 5$, what
+    is $\\frac{x^4+2y^2}{6}$?": the names bound, the expression evaluated), then, when no
+    step gives ``gold``, SOLVE for a name of the question from the problem's equations
+    ("Solve for $x$: $3^{2x} = \\sqrt{27}$"). The fallback for a CoT whose reasoning the
+    language does not read; each step's ``pos`` is where the CoT states its answer
+    (``\\boxed``), so the teacher's attention there gives it a region. Returns [] when
+    ``gold`` does not read."""
+    from mycelium.dag.graph import answer_equals
+
+    s = _new_state(problem, "", constants, prose=False)
+    for st in statements(problem):
+        _run(s, st)
+    if not any(answer_equals(v, gold) for v in s.values):
+        try:
+            target = parse_symbolic(gold)
+        except ExecutionError:
+            target = None
+        names = sorted(s.problem.variables, key=lambda n: -s.problem.variables[n][0])  # the question's last
+        for name in names if target is not None else ():
+            if name in s.bind:
+                continue
+            try:
+                if _try_solve(s, name, target, len(problem), "") is not None:
+                    break
+            except (ExecutionError, TypeError, ValueError, AttributeError, RecursionError):
+                continue
+    at = max(cot.rfind("\\boxed"), 0)
+    for m in s.steps:
+        m.pos = at
+        m.step.expr = f"(problem) {m.step.expr}".strip()
+    return s.steps
