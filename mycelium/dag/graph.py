@@ -29,7 +29,8 @@ from typing import Sequence, Union
 
 from mycelium.dag.ops import OPS, ExecutionError, Reason, apply_op, check_arity
 from mycelium.dag.steps import EXPRESSION_KINDS, Arg, Step
-from mycelium.dag.symbolic import SYMBOLIC_OPS, Value, apply_any, format_symbolic, is_rational, parse_symbolic
+from mycelium.dag.symbolic import (SYMBOLIC_OPS, Value, apply_any, format_symbolic, is_rational, parse_symbolic,
+                                   values_equal)
 
 __all__ = [
     "DAG", "ExecutionError", "Node", "Reason", "Ref", "answer_equals", "dag_from_steps",
@@ -242,12 +243,21 @@ def answer_equals(value: Fraction, gold: str) -> bool:
 
 
 def _symbolic_equals(value: Value, gold: str) -> bool:
-    """A symbolic value against a gold string: math-verify on both as LaTeX (expressions,
-    intervals, tuples, sets, as the evaluation compares answers). An equation never matches."""
+    """A symbolic value against a gold string: exactly (``values_equal``) when
+    ``mycelium.dag.latex`` reads the gold, else math-verify on both as LaTeX (intervals,
+    tuples, sets, as the evaluation compares answers). An equation never matches."""
     import sympy
 
     if isinstance(value, (sympy.Equality, sympy.logic.boolalg.Boolean)):
         return False  # an equation is a step towards the answer, never the answer ("ab + a + b = 1")
+    try:  # a gold our reader reads is compared exactly (fast); math-verify for the rest
+        g = parse_symbolic(gold.strip().strip("$"))
+        if isinstance(g, sympy.Equality) and isinstance(g.lhs, sympy.Symbol):
+            g = g.rhs  # "x = 5"
+        if not isinstance(g, sympy.Equality):
+            return values_equal(value, g)
+    except ExecutionError:
+        pass
     try:
         from math_verify import parse, verify
 

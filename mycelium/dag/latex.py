@@ -164,7 +164,7 @@ def tokenize(s: str) -> list[Token]:
             continue
         kind = {"+": "OP", "-": "OP", "*": "MULOP", "/": "DIVOP", "^": "POW", "_": "SUB", "!": "FACT",
                 "(": "LP", ")": "RP", "[": "LB", "]": "RB", "{": "LBRACE", "}": "RBRACE", "|": "BAR",
-                "=": "EQ", ",": "COMMA", "%": "PCT", "'": "PRIME", ".": "DOT"}.get(c)
+                "=": "EQ", ",": "COMMA", "%": "PCT"}.get(c)
         if kind is None:
             raise TexError(TexFailure.UNSUPPORTED, repr(c))
         out.append(Token(kind, c, (i, i + 1)))

@@ -40,6 +40,7 @@ import sympy
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.latex import GREEK, Tex
+from mycelium.dag.latex import to_sympy as tex_to_sympy
 from mycelium.dag.ops import ExecutionError
 from mycelium.dag.steps import Arg, Step
 from mycelium.dag.symbolic import Value, apply_any, deadline, is_rational, parse_symbolic, to_sympy, values_equal
@@ -240,7 +241,10 @@ def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -
         return s.bind[t.name] if t.name in s.bind else _var_arg(s, t.name)
     if (inner := _call(s, t)) is not None:  # f(3): the definition of f with its variable set to 3
         var, definition = s.functions[t.args[0].name]
-        return _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
+        key = f"{t.args[0].name}({sympy.srepr(_subs_value(s, tex_to_sympy(inner), list(s.bind)))})"
+        if key not in s.evaluated:  # "f(-2) = -5, so g(f(-2))": f(-2) once
+            s.evaluated[key] = _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
+        return s.evaluated[key]
     if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants \
             and Fraction(t.args[0].value, t.args[1].value) in FORMULA_CONSTANTS \
             and not any(w.value in (t.args[0].value, t.args[1].value) for w in s.problem.numbers):
@@ -318,7 +322,8 @@ def _known(s: _State, value: sympy.Basic) -> list[str]:
 
 
 def _subs_value(s: _State, value: sympy.Basic, names: list[str]) -> sympy.Basic:
-    return value.subs({sympy.Symbol(n): to_sympy(_value_of(s, s.bind[n])) for n in names})
+    names = [n for n in names if sympy.Symbol(n) in value.free_symbols]
+    return value.subs({sympy.Symbol(n): to_sympy(_value_of(s, s.bind[n])) for n in names}) if names else value
 
 
 def _grounded(arg: Arg) -> bool:
@@ -444,7 +449,7 @@ def _statement(s: _State, st: Statement) -> None:
     name = _name(pieces[0].tree) if len(pieces) >= 2 else None
     rest = pieces[1:] if name else pieces
     subbed = [_subs_value(s, p.value, _known(s, p.value)) for p in pieces]
-    closed = [not v.free_symbols for v in subbed[len(pieces) - len(rest):]]
+    closed = [not v.free_symbols or _computable(s, p.tree) for v, p in zip(subbed[len(pieces) - len(rest):], rest)]
     if name and name not in s.bind and any(closed):  # rule 1: a value for an unknown an equation gives
         target = subbed[len(pieces) - len(rest) + max(i for i, c in enumerate(closed) if c)]
         arg = _try_solve(s, name, target, pos, text)

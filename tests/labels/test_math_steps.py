@@ -1,0 +1,116 @@
+from fractions import Fraction as F
+
+from mycelium.dag.graph import answer_equals, dag_from_steps, execute_all
+from mycelium.labels.math_steps import is_name, math_steps, problem_steps
+
+
+def _run(problem, cot, **kw):
+    found, _ = math_steps(problem, cot, **kw)
+    steps = [m.step for m in found]
+    return found, steps, execute_all(dag_from_steps(steps, symbolic=True)) if steps else []
+
+
+def _spans(problem, step):
+    return [problem[a.span[0]:a.span[1]] if a.span else a.kind for a in step.args]
+
+
+def test_arithmetic_grounds_in_problem_numbers_and_results():
+    problem = "The arithmetic mean of four numbers is 15. Two of the numbers are 10 and 18 and the other two are equal."
+    cot = r"The sum is $15\times4=60$. Then $60-10-18=32$, and each is $\frac{32}{2}=16$."
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["MUL", "SUB", "SUB", "DIV"]
+    assert _spans(problem, steps[0]) == ["15", "four"]
+    assert steps[1].args[0].kind == "result" and steps[1].args[0].step == 0
+    assert values[-1] == 16 and not any(m.ungrounded for m in found)
+
+
+def test_a_value_stated_for_an_unknown_is_solved_from_the_problem_equation():
+    problem = r"Solve for $r$ in the equation $19-3=2+r$."
+    cot = r"First we simplify the left side, which gives $16 = 2+r$. So $r=\boxed{14}$."
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["SOLVE"]
+    assert _spans(problem, steps[0]) == ["19-3=2+r", "r"]
+    assert values == [14]
+
+
+def test_known_names_are_substituted_before_solving():
+    problem = r"For what value of $k$ does the line $1-kx = -3y$ contain the point $(4,-3)$?"
+    cot = r"We plug $x = 4$ and $y = -3$ into the equation to get $1 - 4k = -3\cdot -3 \Rightarrow k = \boxed{-2}$."
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["SUBS", "SUBS", "SOLVE"]
+    assert values[-1] == -2 and not any(m.ungrounded for m in found)
+
+
+def test_an_expression_with_a_bound_name_is_substituted():
+    problem = r"Evaluate $(x-a+3)$ if the value of $x$ is $(a+7)$."
+    cot = r"Substituting $x = a+7$ gives $x-a + 3 = (a+7) - a + 3 = \boxed{10}$."
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["SUBS"]
+    assert _spans(problem, steps[0]) == ["(x-a+3)", "x", "(a+7)"]
+    assert values == [10]
+
+
+def test_a_chain_of_equal_expressions_is_a_transform_of_the_problem_expression():
+    problem = r"Expand $(x+1)(x+2)$."
+    found, steps, values = _run(problem, r"We get $(x+1)(x+2) = x^2+3x+2$.")
+    assert [s.op for s in steps] == ["EXPAND"]
+    assert answer_equals(values[0], "x^2+3x+2")
+
+
+def test_functions_defined_in_the_problem_are_called_by_subs():
+    problem = r"Let $f(x)=x^3+3$ and $g(x) = 2x^2 + 2x +1$. What is $g(f(-2))$?"
+    cot = r"We note that $f(-2)=(-2)^3+3=-5$, so $g(f(-2))=g(-5)=41.$"
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["SUBS", "SUBS"]
+    assert values == [-5, 41]
+
+
+def test_the_cots_own_equation_is_built_from_grounded_sides():
+    problem = "There are 20 people in my club. 8 of them are left-handed. 15 of them like jazz music. 2 of them dislike both."
+    cot = r"Let it be $x$. We get $x + (8 - x) + (15 - x) + 2 = 20$, so $x = \boxed{5}$."
+    found, steps, values = _run(problem, cot)
+    assert steps[-2].op == "EQ" and steps[-1].op == "SOLVE"
+    assert values[-1] == 5 and not any(m.ungrounded for m in found)
+    assert is_name(steps[-1].args[-1])  # the CoT's own unknown: a name, no data
+
+
+def test_arithmetic_stated_in_words_is_recovered_once_per_sentence():
+    problem = "I have 10 socks: 4 white, 4 brown, and 2 blue. How many pairs of different colors?"
+    cot = ("White and brown: there are 4 options for the white sock and 4 options for the brown sock for a total of 16. "
+           "Brown and blue: there are 4 options for the brown sock and 2 for the blue sock for a total of 8. "
+           "White and blue: there are 4 options for the white sock and 2 for the blue sock for a total of 8. "
+           r"This gives $16 + 8 + 8 = \boxed{32}$.")
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["MUL", "MUL", "MUL", "ADD"]
+    assert {a.step for a in steps[-1].args} == {0, 1, 2}
+    found, steps, _ = _run(problem, cot, prose=False)
+    assert any(m.ungrounded for m in found)
+
+
+def test_a_number_neither_written_nor_computed_is_ungrounded():
+    found, steps, _ = _run("What is the area of a circle of radius 3?", r"It is $\pi \cdot 3^2 = 9\pi$, or $9 \cdot 7 = 63$.",
+                           constants=False)
+    assert found[-1].ungrounded
+
+
+def test_constants_are_typed_and_never_alone():
+    found, steps, values = _run("Find the area of a triangle with base 6 and height 8.", r"$\frac{1}{2}(6)(8) = 24$")
+    assert steps[0].op == "MUL" and steps[0].args[0].kind == "constant" and values == [24]
+    found, _, _ = _run("What is it?", r"$2 \cdot 2 = 4$")
+    assert found[0].ungrounded
+
+
+def test_a_statement_that_fails_leaves_nothing_behind():
+    found, steps, _ = _run("Compute $12$ and $3$.", r"$\frac{12}{0} = 1$ and $12 \div 3 = 4$.")
+    assert [s.op for s in steps] == ["DIV"] and steps[0].args[1].value == "3"
+
+
+def test_problem_steps_label_the_problems_own_math():
+    problem = r"If $x = 2$ and $y = 5$, then what is the value of $\frac{x^4+2y^2}{6}$?"
+    found = problem_steps(problem, r"It is $\boxed{11}$.", "11")
+    steps = [m.step for m in found]
+    assert execute_all(dag_from_steps(steps, symbolic=True))[-1] == 11
+    assert all(s.expr.startswith("(problem)") for s in steps)
+    solved = problem_steps(r"Solve for $x$: $3^{2x} = \sqrt{27}$.", r"$x = \boxed{\frac{3}{4}}$", r"\frac{3}{4}")
+    assert [m.step.op for m in solved] == ["SOLVE"]
+    assert execute_all(dag_from_steps([m.step for m in solved], symbolic=True)) == [F(3, 4)]
