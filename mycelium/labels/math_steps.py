@@ -22,8 +22,10 @@
    sides' ops (numbers grounded as in 2, unknown names as variables) and EQ; an equation
    whose sides the language does not read stays the CoT's text (ungrounded).
 
-Grounding of a literal (a number in a piece): an earlier step's value, else the same number
-written in the problem (an unused occurrence first, math before prose), else (when allowed)
+Grounding of a literal (a number in a piece): the same number written in the problem (an
+unused occurrence first, math before prose; a picture's labels count, its coordinates do
+not), else an earlier step's value, else a word that implies it ("half", "%", "dozen":
+``mycelium.labels.args.implicit_operands``), else (when allowed)
 a constant of the notation or of a formula (pi; 2 and 3 as exponents and root indices;
 ``FORMULA_CONSTANTS`` 1 and 2), else
 it stays ungrounded (no span): the problem is then rejected, as GSM8K's ungrounded operands.
@@ -141,6 +143,10 @@ def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, e
         return found  # "16 + 8 + 8": the second 8 another sentence made
     if same:
         return Arg("result", format_value(value), step=same[0])
+    implied = [arg for v, arg in s.problem.implicit if v == value and arg.span not in s.used]
+    if implied:  # a word that implies it ("half", "dozen", "%"), as GSM8K's implicit operands
+        s.used.add(implied[0].span)
+        return Arg("implicit", format_value(value), text=implied[0].text, span=implied[0].span)
     if value < 0 and any(w.value == -value for w in s.problem.numbers):
         inner = _ground_number(s, -value, text.lstrip("-"), pos, expr)
         return _add(s, "NEG", [inner], pos, expr)

@@ -21,11 +21,13 @@ from fractions import Fraction
 import sympy
 
 from mycelium.dag.latex import Tex, TexError, parse_tex, split_relations, to_sympy, tokenize
-from mycelium.labels.args import extract_numbers
+from mycelium.dag.steps import Arg
+from mycelium.labels.args import alternatives, extract_numbers, implicit_operands
 
 _OPEN = re.compile(r"\$\$|\$|\\\[|\\\(|\\begin\{(align\*?|aligned|equation\*?|eqnarray\*?|gather\*?|multline\*?)\}")
 _CLOSE = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _ASY = re.compile(r"\[asy\].*?\[/asy\]", re.S)
+_ASY_LABEL = re.compile(r'label\s*\(\s*"([^"]*)"')
 # separators of statements inside a segment (top level only; see _cut)
 _SEP = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|iff|Leftrightarrow|quad|qquad|text\{\s*(?:and|or|so|thus|,)\s*\}"
                   r"|le|ge|leq|geq|lt|gt|neq|ne|approx|cdots|ldots|dots)(?![A-Za-z])|[<>;]|\\\\\\\\(?!\s*&?\s*=)")
@@ -162,6 +164,7 @@ class ProblemIndex:
     variables: dict[str, tuple[int, int]] = field(default_factory=dict)
     expressions: list[Piece] = field(default_factory=list)
     equations: list[tuple[sympy.Eq, tuple[int, int]]] = field(default_factory=list)
+    implicit: list[tuple[Fraction, Arg]] = field(default_factory=list)  # (value, the word's arg): "half" -> 2, 1/2
 
     @classmethod
     def build(cls, text: str) -> "ProblemIndex":
@@ -179,6 +182,13 @@ class ProblemIndex:
             blank = blank[:a] + " " * (b - a) + blank[b:]
         for n in extract_numbers(blank):
             idx.numbers.append(Written(Fraction(n.value), n.span, n.text, False))
+        for m in _ASY.finditer(text):  # a picture's labels are data ("label("10", (3,5), W)"); its coordinates not
+            for lab in _ASY_LABEL.finditer(text, m.start(), m.end()):
+                for d in _DIGITS.finditer(text, lab.start(1), lab.end(1)):
+                    idx.numbers.append(Written(Fraction(d.group()), d.span(), d.group(), False))
+        for arg in implicit_operands(blank):
+            for v in [Fraction(arg.value)] + alternatives(arg):
+                idx.implicit.append((v, arg))
         idx.numbers.sort(key=lambda w: w.span)
         return idx
 

@@ -114,3 +114,9 @@ def test_problem_steps_label_the_problems_own_math():
     solved = problem_steps(r"Solve for $x$: $3^{2x} = \sqrt{27}$.", r"$x = \boxed{\frac{3}{4}}$", r"\frac{3}{4}")
     assert [m.step.op for m in solved] == ["SOLVE"]
     assert execute_all(dag_from_steps([m.step for m in solved], symbolic=True)) == [F(3, 4)]
+
+
+def test_a_word_that_implies_a_number_grounds_it():
+    found, steps, values = _run("She ate half of the 12 cookies.", r"She ate $12/2 = 6$.", constants=False)
+    assert steps[0].args[1].kind == "implicit" and steps[0].args[1].text == "half"
+    assert values == [6] and not found[0].ungrounded

@@ -45,3 +45,14 @@ def test_problem_index_collects_numbers_names_expressions_and_equations():
 def test_problem_numbers_come_from_tokens_even_when_sympy_refuses_the_piece():
     idx = ProblemIndex.build(r"The value of \[(2^{1004}+5^{1005})^2\] is large.")
     assert {F(2), F(1004), F(5), F(1005)} <= {w.value for w in idx.numbers}
+
+
+def test_picture_labels_are_data_and_coordinates_are_not():
+    text = 'Find BC. [asy]\ndraw((0,0)--(31,0));\nlabel("10", (3,5), W);\n[/asy]'
+    idx = ProblemIndex.build(text)
+    assert [(w.value, text[w.span[0]:w.span[1]]) for w in idx.numbers] == [(F(10), "10")]
+
+
+def test_words_that_imply_numbers_are_indexed():
+    idx = ProblemIndex.build("She ate half of the pie.")
+    assert (F(2), "half") in [(v, a.text) for v, a in idx.implicit]
