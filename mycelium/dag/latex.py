@@ -1,7 +1,7 @@
 """A safe LaTeX math reader: text -> a small tree (``Tex``) -> sympy, with no ``eval``.
 
     parse_tex(r"\\frac{3}{4} + 2^{10}")        # Tex("add", ...)
-    to_sympy(parse_tex(r"\\binom{5}{2}"))      # Integer(10)
+    read_tex(r"\\binom{5}{2}")                   # Integer(10) (mycelium.dag.latex_sympy)
 
 MATH solutions write algebra ("2x+3", "(x+7)^2-49", "\\lfloor x\\rfloor"), which
 ``mycelium.labels.expressions`` (numeric arithmetic only) does not read. This module reads
@@ -20,28 +20,20 @@ A top-level ``=`` makes an equation (``parse_tex`` of "x + 1 = 3"); chains "a = 
 split by the caller (``split_relations``).
 
 Limits (each failure is a ``TexError`` with a ``TexFailure`` code, raised in bounded time):
-``MAX_CHARS`` input length, ``MAX_TOKENS``, ``MAX_DEPTH`` nesting, and in ``to_sympy`` the
-size of powers (``MAX_EXPONENT``, and the bits of a numeric power before computing it),
-factorials (``MAX_FACTORIAL``) and binomials.
+``MAX_CHARS`` input length, ``MAX_TOKENS``, ``MAX_DEPTH`` nesting; the tree's value
+(``mycelium.dag.latex_sympy``) caps powers, factorials and binomials.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-import sympy
-
 MAX_CHARS = 2000
 MAX_TOKENS = 600
 MAX_DEPTH = 60
-MAX_EXPONENT = 10_000  # |exponent| of any power (symbolic bases too)
-MAX_BITS = 4096  # a numeric power's result, as mycelium.dag.ops.MAX_BITS
-MAX_FACTORIAL = 400  # 400! has ~2,900 bits
-MAX_BINOM = 10_000
 
 
 class TexFailure(str, enum.Enum):
@@ -389,92 +381,3 @@ def _parse_tokens(s: str, tokens: list[Token]) -> Tex:
         raise TexError(TexFailure.UNBALANCED if t.kind in ("RP", "RB", "RBRACE", "RFLOOR", "RCEIL") else TexFailure.SYNTAX,
                        f"unexpected {t.text!r} at {t.span[0]}")
     return tree
-
-
-# ----------------------------------------------------------------------------- sympy
-
-
-def _pow(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
-    """base ** exp, refusing powers whose size is out of bounds *before* computing them."""
-    if exp.is_Number and abs(exp) > MAX_EXPONENT:
-        raise TexError(TexFailure.OVERFLOW, f"exponent {exp}")
-    if not exp.is_Number and exp.free_symbols == set() and exp.is_real and abs(sympy.N(exp, 15)) > MAX_EXPONENT:
-        raise TexError(TexFailure.OVERFLOW, "exponent too large")
-    if base.is_Rational and exp.is_Rational and base != 0:
-        b = abs(base)
-        bits = max(math.log2(max(b.p, 1)), math.log2(b.q))
-        if abs(exp) * bits > MAX_BITS:
-            raise TexError(TexFailure.OVERFLOW, f"{base}^{exp} exceeds {MAX_BITS} bits")
-    return sympy.Pow(base, exp)
-
-
-def _int_arg(x: sympy.Expr, cap: int, what: str) -> sympy.Integer:
-    if not x.is_Integer:
-        return x
-    if abs(int(x)) > cap:
-        raise TexError(TexFailure.OVERFLOW, f"{what} of {x} > {cap}")
-    return x
-
-
-def to_sympy(t: Tex) -> sympy.Basic:
-    """The exact sympy value of a tree: rationals stay ``Rational``, symbols are ``Symbol``s,
-    an equation is an unevaluated ``Eq``, a tuple a ``Tuple``, a set a ``FiniteSet``.
-    Raises ``TexError`` OVERFLOW (powers, factorials, binomials over the caps) or SYNTAX."""
-    k = t.kind
-    if k == "num":
-        return sympy.Rational(t.value.numerator, t.value.denominator)
-    if k == "sym":
-        return sympy.Symbol(t.name)
-    if k == "const":
-        return sympy.pi
-    args = [to_sympy(a) for a in t.args if a is not None]
-    if k == "add":
-        return sympy.Add(*args)
-    if k == "sub":
-        return sympy.Add(args[0], sympy.Mul(-1, args[1]))
-    if k == "mul":
-        return sympy.Mul(*args)
-    if k == "div":
-        if args[1] == 0:
-            raise TexError(TexFailure.SYNTAX, "division by zero")
-        return sympy.Mul(args[0], _pow(args[1], sympy.Integer(-1)))
-    if k == "neg":
-        return sympy.Mul(-1, args[0])
-    if k == "pow":
-        return _pow(args[0], args[1])
-    if k == "sqrt":
-        return sympy.sqrt(args[0])
-    if k == "root":
-        n = _int_arg(args[1], 64, "root index")
-        return _pow(args[0], sympy.Integer(1) / n)
-    if k == "fact":
-        return sympy.factorial(_int_arg(args[0], MAX_FACTORIAL, "factorial"))
-    if k == "binom":
-        return sympy.binomial(_int_arg(args[0], MAX_BINOM, "binomial"), _int_arg(args[1], MAX_BINOM, "binomial"))
-    if k in ("gcd", "lcm"):
-        if len(args) < 2:
-            raise TexError(TexFailure.SYNTAX, f"{k} of one argument")
-        out = args[0]
-        for a in args[1:]:
-            out = sympy.gcd(out, a) if k == "gcd" else sympy.lcm(out, a)
-        return out
-    if k == "floor":
-        return sympy.floor(args[0])
-    if k == "ceil":
-        return sympy.ceiling(args[0])
-    if k == "abs":
-        return sympy.Abs(args[0])
-    if k == "mod":
-        return sympy.Mod(args[0], args[1])
-    if k == "tuple":
-        return sympy.Tuple(*args)
-    if k == "set":
-        return sympy.FiniteSet(*args)
-    if k == "eq":
-        return sympy.Eq(args[0], args[1], evaluate=False)
-    raise TexError(TexFailure.SYNTAX, f"node {k}")
-
-
-def read_tex(s: str) -> sympy.Basic:
-    """``to_sympy(parse_tex(s))``: the one entry point for text that may be hostile."""
-    return to_sympy(parse_tex(s))

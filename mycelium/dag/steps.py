@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ArgKind = Literal["number", "implicit", "result", "expr", "constant"]
+ArgKind = Literal["number", "implicit", "result", "expr", "constant", "cot"]
 # Operands whose ``value`` is LaTeX, read by mycelium.dag.symbolic.parse_symbolic (MATH):
 # "expr" an expression, equation or variable written in the problem ("x^2+bx-28=0", "x"),
 # "constant" a constant of the notation the problem does not write (\pi).

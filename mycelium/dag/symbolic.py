@@ -28,7 +28,7 @@ operand is not rational (``apply_any``): MUL(63, pi) is 63*pi.
 Safety: sympy's solve/simplify can run for minutes on adversarial input, so every op runs
 under ``deadline`` (``TIME_BUDGET`` seconds, a SIGALRM timer in the main thread) and
 fails with Reason.TIMEOUT; powers, factorials and binomials are size-checked before they
-are computed (``mycelium.dag.latex``'s caps).
+are computed (``mycelium.dag.latex_sympy``'s caps).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ from typing import Callable, Iterator, Sequence, Union
 
 import sympy
 
-from mycelium.dag.latex import MAX_BINOM, MAX_FACTORIAL, TexError, _pow, read_tex
+from mycelium.dag.latex import TexError
+from mycelium.dag.latex_sympy import checked_pow, read_tex
+from mycelium.dag.ops import MAX_BINOM, MAX_FACTORIAL
 from mycelium.dag.ops import ExecutionError, Reason, apply_op, check_arity
 
 Value = Union[Fraction, sympy.Basic]
@@ -137,7 +139,7 @@ def _numeric(op: str) -> Callable[..., sympy.Basic]:
     """The sympy form of a numeric op of ``mycelium.dag.ops`` (for non-rational operands)."""
     def pow_(a, b):
         try:
-            return _pow(a, b)
+            return checked_pow(a, b)
         except TexError as e:
             raise ExecutionError(Reason.OVERFLOW, str(e)) from e
 
@@ -215,7 +217,7 @@ def apply_any(op: str, args: Sequence[Value]) -> Value:
 
 
 def format_symbolic(x: sympy.Basic) -> str:
-    """A sympy value as LaTeX that ``mycelium.dag.latex.read_tex`` reads back."""
+    """A sympy value as LaTeX that ``mycelium.dag.latex_sympy.read_tex`` reads back."""
     return sympy.latex(x)
 
 

@@ -92,6 +92,9 @@ class LabelSettings:
     # math_steps=symbolic: when the CoT's steps do not reach gold grounded, label the problem's own
     # math instead (mycelium.labels.math_steps.problem_steps: its expressions, its equations solved)
     math_problem_steps: bool = True
+    # math_steps=symbolic: accept a number only the CoT writes as an operand (kind "cot"). Breaks
+    # the grounding rule: an upper bound on the yield grounding costs, not labels to train on
+    math_cot_numbers: bool = False
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region")
@@ -132,6 +135,7 @@ class LabelSettings:
             math_constants=labels.get("math_constants", True),
             math_prose=labels.get("math_prose", True),
             math_problem_steps=labels.get("math_problem_steps", True),
+            math_cot_numbers=labels.get("math_cot_numbers", False),
         )
 
 
@@ -269,7 +273,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     cot_steps, d = _cot_steps(trace, s)
     symbolic = trace.type is not None and not trace.annotations and s.math_steps == "symbolic"
     if symbolic:  # MATH: the solution's LaTeX statements as a symbolic DAG
-        found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose)
+        found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose, s.math_cot_numbers)
         if s.math_problem_steps and not _reaches_gold(found_math, trace.gold_answer):
             from_problem = problem_steps(trace.text, trace.cot, trace.gold_answer, s.math_constants)
             if _reaches_gold(from_problem, trace.gold_answer):

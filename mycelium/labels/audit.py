@@ -15,7 +15,7 @@ import random
 from pathlib import Path
 
 from mycelium.dag.steps import Arg
-from mycelium.labels.math_steps import is_name
+from mycelium.labels.math_grounding import is_name
 from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 

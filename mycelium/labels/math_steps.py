@@ -22,72 +22,33 @@
    sides' ops (numbers grounded as in 2, unknown names as variables) and EQ; an equation
    whose sides the language does not read stays the CoT's text (ungrounded).
 
-Grounding of a literal (a number in a piece): the same number written in the problem (an
-unused occurrence first, math before prose; a picture's labels count, its coordinates do
-not), else an earlier step's value, else a word that implies it ("half", "%", "dozen":
-``mycelium.labels.args.implicit_operands``), else (when allowed)
-a constant of the notation or of a formula (pi; 2 and 3 as exponents and root indices;
-``FORMULA_CONSTANTS`` 1 and 2), else
-it stays ungrounded (no span): the problem is then rejected, as GSM8K's ungrounded operands.
-A negative literal whose magnitude is written is NEG of it.
+Function calls "f(-2)" of a function the problem (or the CoT) defines, "f(x) = x^3 + 3", are
+SUBS of its definition. Literals are grounded by ``mycelium.labels.math_grounding``. When the
+CoT's steps do not reach the answer grounded, ``problem_steps`` reads the problem's own math
+the same way (the fallback the labels stage takes, ``labels.math_problem_steps``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
 
 from mycelium.dag.graph import format_value
-from mycelium.dag.latex import GREEK, Tex
-from mycelium.dag.latex import to_sympy as tex_to_sympy
+from mycelium.dag.latex import Tex
+from mycelium.dag.latex_sympy import to_sympy as tex_to_sympy
 from mycelium.dag.ops import ExecutionError
-from mycelium.dag.steps import Arg, Step
-from mycelium.dag.symbolic import Value, apply_any, deadline, is_rational, parse_symbolic, to_sympy, values_equal
+from mycelium.dag.steps import Arg
+from mycelium.dag.symbolic import Value, deadline, is_rational, parse_symbolic, to_sympy, values_equal
+from mycelium.labels.math_grounding import (FORMULA_CONSTANTS, MathStep, State, add_step, ground_number, sentences,
+                                           value_of, var_arg)
 from mycelium.labels.math_text import Piece, ProblemIndex, Statement, statements
 
 _OPS = {"add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "pow": "POW", "sqrt": "SQRT", "root": "ROOT",
         "mod": "MOD", "neg": "NEG", "fact": "FACT", "binom": "BINOM", "gcd": "GCD", "lcm": "LCM",
         "floor": "FLOOR", "ceil": "CEIL", "abs": "ABS", "tuple": "TUPLE"}
 FUNCTION_NAMES = ("f", "g", "h", "p", "q")  # letters MATH defines functions with: "f(x) = x^3 + 3"
-EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the notation's, not data
-# numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
-# half, an average of two, a square)
-FORMULA_CONSTANTS = (Fraction(1), Fraction(2), Fraction(1, 2))
-
-
-@dataclass
-class MathStep:
-    """A step found in the CoT and where: ``pos`` the char position of its statement."""
-
-    step: Step
-    pos: int
-    ungrounded: bool
-
-
-@dataclass
-class _State:
-    problem: ProblemIndex
-    constants: bool
-    steps: list[MathStep] = field(default_factory=list)
-    values: list[Value] = field(default_factory=list)
-    bind: dict[str, Arg] = field(default_factory=dict)
-    equations: list[tuple[sympy.Basic, Arg]] = field(default_factory=list)
-    used: set = field(default_factory=set)
-    evaluated: dict[str, Arg] = field(default_factory=dict)  # a piece's text -> its value's arg
-    functions: dict[str, tuple[str, Arg]] = field(default_factory=dict)  # "f" -> (its variable, its expression)
-    cot: str = ""
-    prose: bool = False  # recover arithmetic the CoT states in words (``_recover``)
-    sentences: list[tuple[int, int]] = field(default_factory=list)
-    recovered: set = field(default_factory=set)  # sentences whose arithmetic made a step
-
-
-class _Skip(Exception):
-    """This piece is not for this rule (an unknown name, an unsupported node)."""
-
-
 def _name(t: Tex) -> str | None:
     """A chain's first piece that names a quantity: "x", "a_1", "AE" (letters only)."""
     if t.kind == "sym":
@@ -97,132 +58,14 @@ def _name(t: Tex) -> str | None:
     return None
 
 
-def _value_of(s: _State, arg: Arg) -> Value:
-    if arg.kind == "result":
-        return s.values[arg.step]
-    if arg.kind in ("expr", "constant"):
-        return parse_symbolic(arg.value)
-    return Fraction(arg.value)
-
-
-_NAME = re.compile(r"[A-Za-z](?:_\w+)?|\\[a-z]+|(?:[A-Z] )+[A-Z]")
-
-
-def is_name(arg: Arg) -> bool:
-    """An expr arg that is only a variable's name ("x", "a_1", "AE"): it carries no data, so
-    it is grounded wherever the problem or the CoT names it."""
-    return arg.kind == "expr" and bool(_NAME.fullmatch(arg.value))
-
-
-def _add(s: _State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
-    """Execute op on the args' values, append the step, return a result arg for it."""
-    value = apply_any(op, [_value_of(s, a) for a in args])
-    k = len(s.steps)
-    ungrounded = any(a.kind not in ("result", "constant") and a.span is None and not is_name(a) for a in args) \
-        or all(a.kind == "constant" for a in args)  # no data: "2 \\cdot 2 \\cdot 2" of nothing written
-    s.steps.append(MathStep(Step(k, op, args, None, expr=expr), pos, ungrounded))
-    s.values.append(value)
-    return Arg("result", format_value(value), step=k)
-
-
-def _ground_number(s: _State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False,
-                   avoid: frozenset = frozenset()) -> Arg:
-    written = sorted((w for w in s.problem.numbers if w.value == value),
-                     key=lambda w: (w.span in s.used, not w.in_math, w.span))
-    if written:  # the problem writes it: data, even when a step happens to have the same value
-        w = written[0]
-        s.used.add(w.span)
-        return Arg("number", format_value(value), text=w.text, span=w.span)
-    if s.constants and value == 1:  # the unit of "n - 1", "\\frac{1}{6}": a constant, not a step that made 1
-        return Arg("constant", "1", text=text)
-    same = [k for k in range(len(s.values) - 1, -1, -1) if is_rational(s.values[k]) and Fraction(s.values[k]) == value]
-    fresh = [k for k in same if k not in avoid]
-    if fresh:  # an earlier step's value: the CoT reuses it
-        return Arg("result", format_value(value), step=fresh[0])
-    if same and s.prose and (found := _recover(s, value, pos)) is not None:
-        return found  # "16 + 8 + 8": the second 8 another sentence made
-    if same:
-        return Arg("result", format_value(value), step=same[0])
-    implied = [arg for v, arg in s.problem.implicit if v == value and arg.span not in s.used]
-    if implied:  # a word that implies it ("half", "dozen", "%"), as GSM8K's implicit operands
-        s.used.add(implied[0].span)
-        return Arg("implicit", format_value(value), text=implied[0].text, span=implied[0].span)
-    if value < 0 and any(w.value == -value for w in s.problem.numbers):
-        inner = _ground_number(s, -value, text.lstrip("-"), pos, expr)
-        return _add(s, "NEG", [inner], pos, expr)
-    if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS):
-        return Arg("constant", format_value(value), text=text)
-    if s.prose and (found := _recover(s, value, pos)) is not None:
-        return found
-    return Arg("number", format_value(value), text=text)  # ungrounded: no span
-
-
-_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z$\\])|\n\s*\n")
-_PROSE_NUMBER = re.compile(r"(?<![\w.^_{])\d+(?:\.\d+)?(?![\w}])")
-
-
-def _sentences(cot: str) -> list[tuple[int, int]]:
-    cuts = [0] + [m.end() for m in _SENTENCE.finditer(cot)] + [len(cot)]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-
-
-def _strict(s: _State, value: Fraction) -> Arg | None:
-    """``value`` as a problem number (unused first) or an earlier step's value; no fallbacks."""
-    written = sorted((w for w in s.problem.numbers if w.value == value), key=lambda w: (w.span in s.used, not w.in_math, w.span))
-    if written:
-        w = written[0]
-        return Arg("number", format_value(value), text=w.text, span=w.span)
-    for k in range(len(s.values) - 1, -1, -1):
-        if is_rational(s.values[k]) and Fraction(s.values[k]) == value:
-            return Arg("result", format_value(value), step=k)
-    return None
-
-
-def _recover(s: _State, value: Fraction, pos: int) -> Arg | None:
-    """Arithmetic the CoT states in words: the last sentence before ``pos`` that writes
-    ``value`` ("4 options for the white sock and 4 for the brown sock for a total of 16")
-    and two other numbers there, each a problem number or an earlier step's value, that one
-    op (ADD, SUB, MUL, DIV, in the order written) turns into ``value``, and only one such
-    (op, operands) does: that op becomes a step. None otherwise (no guess among several)."""
-    for a, b in reversed([x for x in s.sentences if x[0] < pos and x not in s.recovered]):
-        nums = [(Fraction(m.group()), (a + m.start(), a + m.end())) for m in _PROSE_NUMBER.finditer(s.cot[a:b])]
-        mentions = [sp for v, sp in nums if v == value and sp[1] <= pos]  # written before the statement
-        if not mentions:
-            continue
-        others = [(v, sp) for v, sp in nums if sp[1] <= mentions[-1][0] and v != value]
-        found = set()
-        for i in range(len(others)):
-            for j in range(i + 1, len(others)):
-                x, y = others[i][0], others[j][0]
-                for op, r in (("ADD", x + y), ("SUB", x - y), ("MUL", x * y), ("DIV", x / y if y else None)):
-                    if r == value:
-                        found.add((op, x, y))
-        if not found:
-            continue
-        if len(found) != 1:
-            return None
-        op, x, y = next(iter(found))
-        args = []
-        for v in (x, y):
-            arg = _strict(s, v)
-            if arg is None:
-                return None
-            if arg.span is not None:
-                s.used.add(arg.span)
-            args.append(arg)
-        s.recovered.add((a, b))
-        return _add(s, op, args, a, s.cot[a:b].strip())
-    return None
-
-
-def _call(s: _State, t: Tex) -> Tex | None:
+def _call(s: State, t: Tex) -> Tex | None:
     """The argument of "f(3)" (read as f times 3) when f is a function defined so far."""
     if t.kind == "mul" and len(t.args) == 2 and t.args[0].kind == "sym" and t.args[0].name in s.functions:
         return t.args[1]
     return None
 
 
-def _computable(s: _State, t: Tex, unknowns: bool = False) -> bool:
+def _computable(s: State, t: Tex, unknowns: bool = False) -> bool:
     """Can ``t`` be evaluated (its names all known; with ``unknowns``, unknown names stay
     symbols: an equation's sides)?"""
     if (inner := _call(s, t)) is not None:
@@ -236,20 +79,20 @@ def _computable(s: _State, t: Tex, unknowns: bool = False) -> bool:
     return all(_computable(s, c, unknowns) for c in t.args if c is not None)
 
 
-def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -> Arg:
+def _decompose(s: State, t: Tex, pos: int, expr: str, exponent: bool = False) -> Arg:
     """Op nodes for tree ``t`` (post-order), returning the arg that stands for its value; an
     unknown name is a variable arg."""
     if t.kind == "num":
-        return _ground_number(s, t.value, t.text, pos, expr, exponent)
+        return ground_number(s, t.value, t.text, pos, expr, exponent)
     if t.kind == "const":
         return Arg("constant", "\\pi", text=t.text)
     if t.kind == "sym":
-        return s.bind[t.name] if t.name in s.bind else _var_arg(s, t.name)
+        return s.bind[t.name] if t.name in s.bind else var_arg(s, t.name)
     if (inner := _call(s, t)) is not None:  # f(3): the definition of f with its variable set to 3
         var, definition = s.functions[t.args[0].name]
         key = f"{t.args[0].name}({sympy.srepr(_subs_value(s, tex_to_sympy(inner), list(s.bind)))})"
         if key not in s.evaluated:  # "f(-2) = -5, so g(f(-2))": f(-2) once
-            s.evaluated[key] = _add(s, "SUBS", [definition, _var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
+            s.evaluated[key] = add_step(s, "SUBS", [definition, var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
         return s.evaluated[key]
     if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants \
             and Fraction(t.args[0].value, t.args[1].value) in FORMULA_CONSTANTS \
@@ -259,20 +102,13 @@ def _decompose(s: _State, t: Tex, pos: int, expr: str, exponent: bool = False) -
     for i, c in enumerate(c for c in t.args if c is not None):
         if c.kind == "num":  # siblings read different steps where the CoT made several of one value
             taken = frozenset(a.step for a in args if a.kind == "result")
-            args.append(_ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken))
+            args.append(ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken))
         else:
             args.append(_decompose(s, c, pos, expr))
-    return _add(s, _OPS[t.kind], args, pos, expr)
+    return add_step(s, _OPS[t.kind], args, pos, expr)
 
 
-def _var_arg(s: _State, name: str) -> Arg:
-    span = s.problem.variables.get(name)
-    if name in GREEK:
-        return Arg("expr", "\\" + name, text=name, span=span)
-    return Arg("expr", name if len(name) == 1 or "_" in name else " ".join(name), text=name, span=span)
-
-
-def _problem_expression(s: _State, value: sympy.Basic) -> Arg | None:
+def _problem_expression(s: State, value: sympy.Basic) -> Arg | None:
     """The problem's own writing of an expression equal to ``value``, as an expr arg."""
     for p in s.problem.expressions:
         if p.value.free_symbols and _same(p.value, value):
@@ -315,28 +151,28 @@ def _equivalent(a: sympy.Basic, b: sympy.Basic) -> bool:
         return False
 
 
-def _substituted(s: _State, base: Arg, value: sympy.Basic, names: list[str], pos: int, expr: str) -> Arg:
+def _substituted(s: State, base: Arg, value: sympy.Basic, names: list[str], pos: int, expr: str) -> Arg:
     """SUBS steps replacing each known name in ``value`` (whose arg is ``base``)."""
     cur = base
     for n in names:
-        cur = _add(s, "SUBS", [cur, _var_arg(s, n), s.bind[n]], pos, expr)
+        cur = add_step(s, "SUBS", [cur, var_arg(s, n), s.bind[n]], pos, expr)
     return cur
 
 
-def _known(s: _State, value: sympy.Basic) -> list[str]:
+def _known(s: State, value: sympy.Basic) -> list[str]:
     return sorted(str(x) for x in value.free_symbols if str(x) in s.bind)
 
 
-def _subs_value(s: _State, value: sympy.Basic, names: list[str]) -> sympy.Basic:
+def _subs_value(s: State, value: sympy.Basic, names: list[str]) -> sympy.Basic:
     names = [n for n in names if sympy.Symbol(n) in value.free_symbols]
-    return value.subs({sympy.Symbol(n): to_sympy(_value_of(s, s.bind[n])) for n in names}) if names else value
+    return value.subs({sympy.Symbol(n): to_sympy(value_of(s, s.bind[n])) for n in names}) if names else value
 
 
 def _grounded(arg: Arg) -> bool:
     return arg.kind == "result" or arg.span is not None
 
 
-def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg | None:
+def _try_solve(s: State, name: str, target: Value, pos: int, expr: str) -> Arg | None:
     """SOLVE for ``name`` from one equation met so far (grounded ones first, latest first),
     or from a system of two, whose only unknown (unknowns) once the known names are
     substituted is ``name`` (``name`` and one other), when it gives ``target``."""
@@ -351,7 +187,7 @@ def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg 
         if not sols or len(sols) != 1 or not values_equal(next(iter(sols)), target):
             continue
         cur = _substituted(s, arg, eq, known, pos, expr)
-        return _add(s, "SOLVE", [cur, _var_arg(s, name)], pos, expr)
+        return add_step(s, "SOLVE", [cur, var_arg(s, name)], pos, expr)
     for i, (e1, a1) in enumerate(candidates):  # a system of two equations in two unknowns
         for e2, a2 in order:
             if e2 is e1 or (e1, a1) in [(x, y) for x, y in order[:0]]:
@@ -366,7 +202,7 @@ def _try_solve(s: _State, name: str, target: Value, pos: int, expr: str) -> Arg 
                 continue
             c1 = _substituted(s, a1, e1, k1, pos, expr)
             c2 = _substituted(s, a2, e2, k2, pos, expr)
-            return _add(s, "SOLVE", [c1, c2, _var_arg(s, name)], pos, expr)
+            return add_step(s, "SOLVE", [c1, c2, var_arg(s, name)], pos, expr)
     return None
 
 
@@ -382,7 +218,7 @@ def _system(e1: sympy.Basic, e2: sympy.Basic, var: sympy.Symbol, unknowns: list)
         return None
 
 
-def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int, sides: tuple[Piece, Piece] | None = None) -> None:
+def _register_equation(s: State, eq: sympy.Basic, text: str, pos: int, sides: tuple[Piece, Piece] | None = None) -> None:
     for peq, span in s.problem.equations:
         if _equivalent(peq, eq):
             s.equations.append((peq, Arg("expr", s.problem.text[span[0]:span[1]], text=s.problem.text[span[0]:span[1]], span=span)))
@@ -398,12 +234,12 @@ def _register_equation(s: _State, eq: sympy.Basic, text: str, pos: int, sides: t
         # the CoT's own equation from the problem's numbers ("x + (8 - x) + (15 - x) + 2 = 20"):
         # its sides' ops, then EQ
         lhs, rhs = (_decompose(s, p.tree, pos, text) for p in sides)
-        s.equations.append((eq, _add(s, "EQ", [lhs, rhs], pos, text)))
+        s.equations.append((eq, add_step(s, "EQ", [lhs, rhs], pos, text)))
         return
     s.equations.append((eq, Arg("expr", text, text=text)))  # the CoT's own equation: ungrounded
 
 
-def _transform(s: _State, first: Piece, last: Piece, pos: int, expr: str) -> Arg | None:
+def _transform(s: State, first: Piece, last: Piece, pos: int, expr: str) -> Arg | None:
     """SUBS of the known names in ``first`` then EXPAND/FACTOR/SIMPLIFY to ``last``."""
     base = _problem_expression(s, first.value)
     if base is None:
@@ -419,18 +255,18 @@ def _transform(s: _State, first: Piece, last: Piece, pos: int, expr: str) -> Arg
     now = s.values[cur.step] if cur.kind == "result" else first.value
     if _same(now, last.value) and (now == last.value or not isinstance(now, sympy.Expr) or not now.free_symbols):
         # the problem's expression as written, simplified (sympy's reading already is)
-        return cur if cur.kind == "result" else _add(s, "SIMPLIFY", [cur], pos, expr)
+        return cur if cur.kind == "result" else add_step(s, "SIMPLIFY", [cur], pos, expr)
     for op, fn in (("EXPAND", sympy.expand), ("FACTOR", sympy.factor)):
         try:
             with deadline(1.0):
                 if fn(to_sympy(now)) == last.value:
-                    return _add(s, op, [cur], pos, expr)
+                    return add_step(s, op, [cur], pos, expr)
         except (ExecutionError, TypeError, ValueError, AttributeError, RecursionError):
             continue
-    return _add(s, "SIMPLIFY", [cur], pos, expr)
+    return add_step(s, "SIMPLIFY", [cur], pos, expr)
 
 
-def _definition(s: _State, pieces: list[Piece], text: str, source: str) -> bool:
+def _definition(s: State, pieces: list[Piece], text: str, source: str) -> bool:
     """Remember "f(x) = x^3 + 3" (a function of one variable): the expression as an arg
     grounded where it is written (``source`` "problem": the problem text; else the CoT's,
     ungrounded unless the problem writes it too)."""
@@ -448,7 +284,7 @@ def _definition(s: _State, pieces: list[Piece], text: str, source: str) -> bool:
     return True
 
 
-def _statement(s: _State, st: Statement) -> None:
+def _statement(s: State, st: Statement) -> None:
     pieces, pos, text = st.pieces, st.span[0], st.text
     if _definition(s, pieces, "", "cot"):
         return
@@ -495,8 +331,9 @@ def _statement(s: _State, st: Statement) -> None:
         _register_equation(s, sympy.Eq(first.value, last.value, evaluate=False), text, pos, (first, last))
 
 
-def _new_state(problem: str, cot: str, constants: bool, prose: bool) -> _State:
-    s = _State(ProblemIndex.build(problem), constants, cot=cot, prose=prose, sentences=_sentences(cot))
+def _new_state(problem: str, cot: str, constants: bool, prose: bool, cot_numbers: bool = False) -> State:
+    s = State(ProblemIndex.build(problem), constants, cot=cot, prose=prose, sentences=sentences(cot),
+               cot_numbers=cot_numbers)
     for st in statements(problem):
         _definition(s, st.pieces, problem, "problem")
     for eq, span in s.problem.equations:  # the problem's own equations may be solved as written
@@ -506,22 +343,25 @@ def _new_state(problem: str, cot: str, constants: bool, prose: bool) -> _State:
     return s
 
 
-def _run(s: _State, st: Statement) -> None:
+def _run(s: State, st: Statement) -> None:
     """``_statement``, leaving nothing behind when the language does not execute it."""
     mark = (len(s.steps), dict(s.bind), len(s.equations), set(s.used), dict(s.evaluated))
     try:
         _statement(s, st)
-    except (ExecutionError, _Skip, KeyError, TypeError, ValueError, AttributeError, RecursionError):
+    except (ExecutionError, KeyError, TypeError, ValueError, AttributeError, RecursionError):
         del s.steps[mark[0]:], s.values[mark[0]:], s.equations[mark[2]:]
         s.bind, s.used, s.evaluated = mark[1], mark[3], mark[4]
 
 
-def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True) -> tuple[list[MathStep], list[sympy.Basic]]:
+def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True,
+               cot_numbers: bool = False) -> tuple[list[MathStep], list[sympy.Basic]]:
     """The steps of a MATH solution (see the module doc), and the value of every chain the
     CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
     as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``); ``prose``:
-    recover a literal from arithmetic a CoT sentence states in words (``_recover``)."""
-    s = _new_state(problem, cot, constants, prose)
+    recover a literal from arithmetic a CoT sentence states in words (``_recover``);
+    ``cot_numbers``: the relaxed reading, where a number only the CoT writes is an operand of
+    kind "cot" (an upper bound on what grounding loses; such labels break the grounding rule)."""
+    s = _new_state(problem, cot, constants, prose, cot_numbers)
     stated: list[sympy.Basic] = []
     for st in statements(cot):
         stated.append(st.pieces[-1].value)

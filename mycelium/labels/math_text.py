@@ -20,7 +20,8 @@ from fractions import Fraction
 
 import sympy
 
-from mycelium.dag.latex import Tex, TexError, parse_tex, split_relations, to_sympy, tokenize
+from mycelium.dag.latex import Tex, TexError, parse_tex, split_relations, tokenize
+from mycelium.dag.latex_sympy import to_sympy
 from mycelium.dag.steps import Arg
 from mycelium.labels.args import alternatives, extract_numbers, implicit_operands
 

@@ -1,7 +1,8 @@
 from fractions import Fraction as F
 
 from mycelium.dag.graph import answer_equals, dag_from_steps, execute_all
-from mycelium.labels.math_steps import is_name, math_steps, problem_steps
+from mycelium.labels.math_grounding import is_name
+from mycelium.labels.math_steps import math_steps, problem_steps
 
 
 def _run(problem, cot, **kw):
