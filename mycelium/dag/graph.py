@@ -124,6 +124,9 @@ def format_value(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
+_RATIONAL = re.compile(r"-?\d+(?:/\d+)?")  # format_value's rationals; anything else is a symbolic value
+
+
 def _literal(value: str) -> Fraction:
     try:
         return Fraction(value)
@@ -135,13 +138,15 @@ def dag_from_steps(steps: Sequence[Step], symbolic: bool = False) -> DAG:
     """Build a DAG from label ``Step``s (in order): number/implicit args become literals,
     result args become ``Ref``s to the step with that ``index``. ``symbolic`` (MATH) makes
     a symbolic DAG; it also holds when a step uses a symbolic op or an expression/constant
-    argument (``EXPRESSION_KINDS``, read with ``parse_symbolic``).
+    argument (``EXPRESSION_KINDS``, read with ``parse_symbolic``) or a labelled value that is
+    not a rational ("3 \\sqrt{7}": a MATH label read back).
 
     Raises ``ExecutionError`` BAD_REFERENCE for a result arg naming a missing or later step,
     BAD_VALUE for an arg whose value is not an exact rational string.
     """
     position = {s.index: i for i, s in enumerate(steps)}
-    symbolic = symbolic or any(s.op in SYMBOLIC_OPS or any(a.kind in EXPRESSION_KINDS for a in s.args) for s in steps)
+    symbolic = symbolic or any(s.op in SYMBOLIC_OPS or any(a.kind in EXPRESSION_KINDS for a in s.args)
+                               or (s.value is not None and not _RATIONAL.fullmatch(s.value)) for s in steps)
     nodes = []
     for i, s in enumerate(steps):
         args: list[Operand] = []

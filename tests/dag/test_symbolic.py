@@ -126,3 +126,9 @@ def test_values_equal_is_exact():
 def test_steps_from_a_symbolic_dag_keep_their_values():
     dag = dag_from_steps([Step(0, "SQRT", [_num("2")], None)], symbolic=True)
     assert steps_from_dag(dag)[0].value == r"\sqrt{2}"
+
+
+def test_a_labelled_irrational_value_makes_the_dag_symbolic():
+    steps = [Step(0, "SQRT", [_num("63")], r"3 \sqrt{7}")]
+    assert dag_from_steps(steps).symbolic and execute_all(dag_from_steps(steps)) == [3 * sympy.sqrt(7)]
+    assert not dag_from_steps([Step(0, "SQRT", [_num("64")], "8")]).symbolic
