@@ -92,9 +92,15 @@ def add_step(s: State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
 
 
 def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False,
-                   avoid: frozenset = frozenset()) -> Arg:
+                   avoid: frozenset = frozenset(), near: tuple = ()) -> Arg:
+    """What the literal ``value`` of the CoT's math is (the module doc's order). ``avoid``:
+    steps a sibling operand already reads; ``near``: spans of sibling operands already
+    grounded (of several unused occurrences the nearest wins: "2 pineapples at $4 each")."""
+    def distance(w) -> int:
+        return min((abs(w.span[0] - n[0]) for n in near), default=0)
+
     written = sorted((w for w in s.problem.numbers if w.value == value),
-                     key=lambda w: (w.span in s.used, not w.in_math, w.span))
+                     key=lambda w: (w.span in s.used, not w.in_math, distance(w), w.span))
     if written:  # the problem writes it: data, even when a step happens to have the same value
         w = written[0]
         s.used.add(w.span)

@@ -102,7 +102,8 @@ def _decompose(s: State, t: Tex, pos: int, expr: str, exponent: bool = False) ->
     for i, c in enumerate(c for c in t.args if c is not None):
         if c.kind == "num":  # siblings read different steps where the CoT made several of one value
             taken = frozenset(a.step for a in args if a.kind == "result")
-            args.append(ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken))
+            near = tuple(a.span for a in args if a.span is not None)
+            args.append(ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken, near))
         else:
             args.append(_decompose(s, c, pos, expr))
     return add_step(s, _OPS[t.kind], args, pos, expr)

@@ -121,3 +121,10 @@ def test_a_word_that_implies_a_number_grounds_it():
     found, steps, values = _run("She ate half of the 12 cookies.", r"She ate $12/2 = 6$.", constants=False)
     assert steps[0].args[1].kind == "implicit" and steps[0].args[1].text == "half"
     assert values == [6] and not found[0].ungrounded
+
+
+def test_of_several_occurrences_the_one_beside_the_sibling_operand_is_taken():
+    problem = r"She buys $2$ pens at $\$3$ each and $2$ books at $\$5$ each."
+    found, steps, values = _run(problem, r"Books cost $5 \cdot 2 = 10$.")
+    five, two = steps[0].args
+    assert problem[five.span[0]:five.span[1]] == "5" and two.span[0] == problem.index("$2$ books") + 1
