@@ -15,6 +15,10 @@ FACTOR      1      sympy.factor(a)                   "x^2-1 = (x-1)(x+1)"
 EQ          2      the equation a = b                "x + (8 - x) + (15 - x) + 2 = 20": an
                                                      equation the CoT writes from the problem's
                                                      numbers, its sides built by numeric ops
+MAX         1..10  the largest real number (of the   "x = 4 or x = -1/2; since x > 0, x = 4":
+                   operands, or of the members of    MAX(SOLVE(...)), the root a condition
+                   one set operand)                  ("positive", "a >= b") keeps
+MIN         1..10  the smallest, as MAX              "the smaller root", "a <= b"
 TUPLE       2..10  the tuple (a, b, ...)             coordinates "(7, 2)", ordered-pair answers
 ==========  =====  ================================  ==========================================
 
@@ -127,6 +131,15 @@ def _solve_system(*args: Value) -> sympy.Basic:
     return next(iter(values)) if len(values) == 1 else sympy.FiniteSet(*values)
 
 
+def _extreme(pick: Callable, xs: Sequence[Value]) -> sympy.Basic:
+    """The largest/smallest of real numbers: the operands, or the members of one set operand."""
+    items = list(to_sympy(xs[0]).args) if len(xs) == 1 and isinstance(to_sympy(xs[0]), (sympy.FiniteSet, sympy.Tuple)) \
+        else [to_sympy(x) for x in xs]
+    if not items or not all(x.is_real and x.is_number for x in items):
+        raise ExecutionError(Reason.BAD_VALUE, "MAX/MIN of values that are not real numbers")
+    return pick(items, key=lambda x: sympy.N(x, 30))
+
+
 def _subs(expr: Value, var: Value, value: Value) -> sympy.Basic:
     e = to_sympy(expr)
     out = e.subs(_var(var), to_sympy(value))
@@ -177,6 +190,8 @@ SYMBOLIC_OPS: dict[str, tuple[int, int, Callable[..., sympy.Basic]]] = {
     "SUBS": (3, 3, _subs),
     "SIMPLIFY": (1, 1, lambda a: sympy.simplify(to_sympy(a))),
     "EQ": (2, 2, lambda a, b: sympy.Eq(to_sympy(a), to_sympy(b), evaluate=False)),
+    "MAX": (1, 10, lambda *xs: _extreme(max, xs)),
+    "MIN": (1, 10, lambda *xs: _extreme(min, xs)),
     "TUPLE": (2, 10, lambda *xs: sympy.Tuple(*(to_sympy(x) for x in xs))),
     "EXPAND": (1, 1, lambda a: sympy.expand(to_sympy(a))),
     "FACTOR": (1, 1, lambda a: sympy.factor(to_sympy(a))),

@@ -5,7 +5,9 @@
 
 1. **Solve** "x = 3/4" (a name set to a value) when an equation met before (in the problem
    or the CoT) has x as its only unknown once the names known so far are substituted, and
-   solves to that value: SUBS steps for the known names, then SOLVE(equation, x).
+   solves to that value: SUBS steps for the known names, then SOLVE(equation, x); when it
+   has several real roots and the value is the largest or the smallest ("x = 4 or x = -1/2;
+   x > 0"), MAX or MIN of SOLVE's set.
 2. **Evaluate** the first piece of a chain whose names are all known ("\\frac{32}{2} = 16",
    "\\sqrt{10^2 - 8^2} = 6", "\\frac{c}{b}" once b and c are): one numeric op node per
    operator of that piece (ADD, MUL, POW, BINOM, FACT, GCD, FLOOR, ...; as GSM8K's
@@ -185,10 +187,19 @@ def _try_solve(s: State, name: str, target: Value, pos: int, expr: str) -> Arg |
         if set(str(x) for x in eq.free_symbols) - set(known) != {name}:
             continue
         sols = _solutions(_subs_value(s, eq, known), var)
-        if not sols or len(sols) != 1 or not values_equal(next(iter(sols)), target):
+        if not sols or not any(values_equal(x, target) for x in sols):
             continue
+        pick = None
+        if len(sols) > 1:  # "x = 4 or x = -1/2 ... since x > 0, x = 4": the root the CoT keeps
+            real = [x for x in sols if x.is_real]
+            if len(real) != len(sols):
+                continue
+            pick = "MAX" if values_equal(max(real), target) else "MIN" if values_equal(min(real), target) else None
+            if pick is None:
+                continue
         cur = _substituted(s, arg, eq, known, pos, expr)
-        return add_step(s, "SOLVE", [cur, var_arg(s, name)], pos, expr)
+        solved = add_step(s, "SOLVE", [cur, var_arg(s, name)], pos, expr)
+        return add_step(s, pick, [solved], pos, expr) if pick else solved
     for i, (e1, a1) in enumerate(candidates):  # a system of two equations in two unknowns
         for e2, a2 in order:
             if e2 is e1 or (e1, a1) in [(x, y) for x, y in order[:0]]:

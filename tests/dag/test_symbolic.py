@@ -132,3 +132,12 @@ def test_a_labelled_irrational_value_makes_the_dag_symbolic():
     steps = [Step(0, "SQRT", [_num("63")], r"3 \sqrt{7}")]
     assert dag_from_steps(steps).symbolic and execute_all(dag_from_steps(steps)) == [3 * sympy.sqrt(7)]
     assert not dag_from_steps([Step(0, "SQRT", [_num("64")], "8")]).symbolic
+
+
+def test_max_and_min_pick_a_root_of_a_solution_set():
+    values = _run([Step(0, "SOLVE", [_expr("x^2 - 4x + 7 = 19"), _expr("x")], None),
+                   Step(1, "MAX", [_res(0)], None), Step(2, "MIN", [_res(0)], None)])
+    assert values[0] == sympy.FiniteSet(-2, 6) and values[1:] == [F(6), F(-2)]
+    with pytest.raises(ExecutionError) as e:
+        apply_any("MAX", [x, F(1)])
+    assert e.value.reason == Reason.BAD_VALUE

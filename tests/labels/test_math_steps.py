@@ -128,3 +128,9 @@ def test_of_several_occurrences_the_one_beside_the_sibling_operand_is_taken():
     found, steps, values = _run(problem, r"Books cost $5 \cdot 2 = 10$.")
     five, two = steps[0].args
     assert problem[five.span[0]:five.span[1]] == "5" and two.span[0] == problem.index("$2$ books") + 1
+
+
+def test_a_root_the_cot_keeps_is_max_or_min_of_the_solutions():
+    problem = r"Find the positive value of $x$ such that $x^2 = 16$."
+    found, steps, values = _run(problem, r"We have $x = 4$ or $x = -4$; since $x > 0$, $x = \boxed{4}$.")
+    assert [s.op for s in steps][-2:] == ["SOLVE", "MAX"] and values[-1] == 4
