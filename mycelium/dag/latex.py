@@ -82,6 +82,8 @@ _CMD = {"frac": "FRAC", "dfrac": "FRAC", "tfrac": "FRAC", "sqrt": "SQRT", "binom
         "tbinom": "BINOM", "cdot": "MULOP", "times": "MULOP", "div": "DIVOP", "pi": "PI", "lfloor": "LFLOOR",
         "rfloor": "RFLOOR", "lceil": "LCEIL", "rceil": "RCEIL", "gcd": "GCD", "bmod": "MODOP", "mod": "MODOP",
         "%": "PCT", "{": "LSET", "}": "RSET"}
+_DEGREE = re.compile(r"\^\s*(?:\\circ|\{\s*\\circ\s*\})")
+_NAMED = re.compile(r"\\(angle|overline|triangle|arc|widehat)\s*(?:\{\s*([A-Z]+)\s*\}|([A-Z]+))")
 _NUMBER = re.compile(r"\d{1,3}(?:(?:,\\!|\{,\}),?\d{3})+(?:\.\d+)?|\d+\.\d+|\d+|\.\d+")
 
 
@@ -123,6 +125,13 @@ def tokenize(s: str) -> list[Token]:
         if c.isalpha():
             out.append(Token("SYM", c, (i, i + 1)))
             i += 1
+            continue
+        if m := _DEGREE.match(s, i):  # "180^\circ": the degree sign is a unit
+            i = m.end()
+            continue
+        if m := _NAMED.match(s, i):  # "\angle ACB", "\overline{AB}": one name
+            out.append(Token("SYM", f"{m.group(1)}_{m.group(2) or m.group(3)}", m.span()))
+            i = m.end()
             continue
         if c == "\\":
             m = re.compile(r"\\([A-Za-z]+|.)").match(s, i)

@@ -11,7 +11,8 @@ literal of the CoT's math is, in order:
 3. a word that implies it ("half", "%", "dozen": ``mycelium.labels.args.implicit_operands``);
 4. NEG of a written magnitude ("-3" where the problem writes 3);
 5. with ``constants``: a constant of the notation or of a formula (``EXPONENT_CONSTANTS`` as an
-   exponent or root index, ``FORMULA_CONSTANTS`` anywhere; typed "constant");
+   exponent or root index, ``FORMULA_CONSTANTS`` anywhere, ``ANGLE_CONSTANTS`` in a problem
+   about angles; typed "constant");
 6. with ``prose``: arithmetic a CoT sentence states in words (``recover``);
 7. else ungrounded (no span): the problem is rejected, as GSM8K's ungrounded operands.
 """
@@ -34,6 +35,8 @@ EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the n
 # numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
 # half, an average of two, a square)
 FORMULA_CONSTANTS = (Fraction(1), Fraction(2), Fraction(1, 2))
+# angle sums a problem about angles does not write: a right angle, a line or a triangle, a turn
+ANGLE_CONSTANTS = (Fraction(90), Fraction(180), Fraction(360))
 
 
 @dataclass
@@ -71,7 +74,9 @@ def value_of(s: State, arg: Arg) -> Value:
     return Fraction(arg.value)
 
 
-_NAME = re.compile(r"[A-Za-z](?:_\w+)?|\\[a-z]+|(?:[A-Z] )+[A-Z]")
+_NAME = re.compile(r"[A-Za-z](?:_\w+)?|\\[a-z]+(?: [A-Z]+)?|(?:[A-Z] )+[A-Z]")
+_GEOMETRY_NAME = re.compile(r"(angle|overline|triangle|arc|widehat)_([A-Z]+)")
+_ANGLES = re.compile(r"\\circ|\bangles?\b|\bdegrees?\b|\btriangle|\bpolygon|\bparallel", re.I)
 
 
 def is_name(arg: Arg) -> bool:
@@ -122,7 +127,8 @@ def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, exp
     if value < 0 and any(w.value == -value for w in s.problem.numbers):
         inner = ground_number(s, -value, text.lstrip("-"), pos, expr)
         return add_step(s, "NEG", [inner], pos, expr)
-    if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS):
+    if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS
+                        or value in ANGLE_CONSTANTS and _ANGLES.search(s.problem.text)):
         return Arg("constant", format_value(value), text=text)
     if s.prose and (found := recover(s, value, pos)) is not None:
         return found
@@ -190,7 +196,10 @@ def recover(s: State, value: Fraction, pos: int) -> Arg | None:
 
 
 def var_arg(s: State, name: str) -> Arg:
+    """A variable as an expr arg, its value LaTeX that reads back as the same name."""
     span = s.problem.variables.get(name)
     if name in GREEK:
         return Arg("expr", "\\" + name, text=name, span=span)
+    if m := _GEOMETRY_NAME.fullmatch(name):  # "angle_ACB" is how the reader names "\angle ACB"
+        return Arg("expr", f"\\{m.group(1)} {m.group(2)}", text=name, span=span)
     return Arg("expr", name if len(name) == 1 or "_" in name else " ".join(name), text=name, span=span)

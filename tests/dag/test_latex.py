@@ -44,3 +44,8 @@ def test_hostile_latex_fails_to_parse_with_a_reason(tex, reason):
 def test_tokenizer_is_a_whitelist():
     kinds = [t.kind for t in tokenize(r"\frac{1}{2}\cdot x^2")]
     assert kinds == ["FRAC", "LBRACE", "NUM", "RBRACE", "LBRACE", "NUM", "RBRACE", "MULOP", "SYM", "POW", "NUM"]
+
+
+def test_degrees_vanish_and_geometry_names_are_one_symbol():
+    kinds = [(t.kind, t.text) for t in tokenize(r"\angle ACB = 180^\circ - \overline{AB}")]
+    assert kinds == [("SYM", "angle_ACB"), ("EQ", "="), ("NUM", "180"), ("OP", "-"), ("SYM", "overline_AB")]

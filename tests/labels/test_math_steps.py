@@ -134,3 +134,12 @@ def test_a_root_the_cot_keeps_is_max_or_min_of_the_solutions():
     problem = r"Find the positive value of $x$ such that $x^2 = 16$."
     found, steps, values = _run(problem, r"We have $x = 4$ or $x = -4$; since $x > 0$, $x = \boxed{4}$.")
     assert [s.op for s in steps][-2:] == ["SOLVE", "MAX"] and values[-1] == 4
+
+
+def test_angles_are_named_and_angle_sums_are_constants():
+    problem = r"In the figure, $\angle ABC = 73^\circ$. What is $\angle BCD$, in degrees?"
+    found, steps, values = _run(problem, r"So $\angle BCD = 180^\circ - 73^\circ = \boxed{107^\circ}$.")
+    assert [s.op for s in steps] == ["SUB"] and values == [107]
+    assert steps[0].args[0].kind == "constant" and steps[0].args[1].span is not None
+    found, _, _ = _run("What is 180 minus 73?", r"$180 - 73 = 107$")
+    assert found[0].step.args[0].span is not None  # written, so a number, not a constant
