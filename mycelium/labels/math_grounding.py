@@ -4,15 +4,16 @@
 bound, the equations met, the problem numbers used); ``ground_number`` decides what a
 literal of the CoT's math is, in order:
 
-1. the same number written in the problem (an unused occurrence first, math before prose;
-   a picture's labels count, its coordinates do not);
+1. the same number written in the problem (an unused occurrence first, math before prose,
+   nearest the step's other operands; never a span a sibling operand holds; a number written
+   as an exponent only for an exponent; a picture's labels count, its coordinates do not);
 2. an earlier step's value (the CoT reuses it; siblings of one node read different steps
    when the CoT made several of one value);
 3. a word that implies it ("half", "%", "dozen": ``mycelium.labels.args.implicit_operands``);
 4. NEG of a written magnitude ("-3" where the problem writes 3);
-5. with ``constants``: a constant of the notation or of a formula (``EXPONENT_CONSTANTS`` as an
-   exponent or root index, ``FORMULA_CONSTANTS`` anywhere, ``ANGLE_CONSTANTS`` in a problem
-   about angles; typed "constant");
+5. with ``constants``: a constant of the notation or of a formula, only in the place a formula
+   puts it (``constant_fits``: 2 and 3 as exponents, 2 as a divisor, 1 added or as a
+   numerator, angle sums in a problem about angles; typed "constant");
 6. with ``prose``: arithmetic a CoT sentence states in words (``recover``);
 7. else ungrounded (no span): the problem is rejected, as GSM8K's ungrounded operands.
 """
@@ -32,9 +33,6 @@ from mycelium.dag.latex import GREEK
 from mycelium.labels.math_text import ProblemIndex
 
 EXPONENT_CONSTANTS = (Fraction(2), Fraction(3))  # "x^2", "\\sqrt[3]{..}": the notation's, not data
-# numbers a formula brings that the problem need not write: 1 ("n - 1", "\\frac{1}{2}bh"), 2 (a
-# half, an average of two, a square)
-FORMULA_CONSTANTS = (Fraction(1), Fraction(2), Fraction(1, 2))
 # angle sums a problem about angles does not write: a right angle, a line or a triangle, a turn
 ANGLE_CONSTANTS = (Fraction(90), Fraction(180), Fraction(360))
 
@@ -96,21 +94,45 @@ def add_step(s: State, op: str, args: list[Arg], pos: int, expr: str) -> Arg:
     return Arg("result", format_value(value), step=k)
 
 
-def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, exponent: bool = False,
-                   avoid: frozenset = frozenset(), near: tuple = ()) -> Arg:
-    """What the literal ``value`` of the CoT's math is (the module doc's order). ``avoid``:
-    steps a sibling operand already reads; ``near``: spans of sibling operands already
-    grounded (of several unused occurrences the nearest wins: "2 pineapples at $4 each")."""
+Role = tuple[str, int] | None  # the parent node's kind and this operand's place ("div", 1: a divisor)
+
+
+def constant_fits(value: Fraction, role: Role, angles: bool) -> bool:
+    """May ``value`` in this ``role`` be a constant the problem does not write? Only where a
+    formula puts it: 2 and 3 as an exponent or root index, 2 as a divisor (a half, an
+    average of two), 1 added, subtracted or as a numerator ("n - 1", "\\frac{1}{6}"), and in a
+    problem about angles 90, 180, 360 added, subtracted or divided ("180^\\circ - 73^\\circ")."""
+    kind, place = role or ("", -1)
+    if kind in ("pow", "root") and place == 1:
+        return value in EXPONENT_CONSTANTS
+    if value == 2:
+        return kind == "div" and place == 1
+    if value == 1:
+        return kind in ("add", "sub") or (kind == "div" and place == 0)
+    if value in ANGLE_CONSTANTS:
+        return angles and (kind in ("add", "sub") or (kind == "div" and place == 0))
+    return False
+
+
+def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, role: Role = None,
+                  avoid: frozenset = frozenset(), near: tuple = ()) -> Arg:
+    """What the literal ``value`` of the CoT's math is (the module doc's order). ``role``: its
+    place in its node (``constant_fits``); ``avoid``: steps a sibling operand already reads;
+    ``near``: spans of sibling operands already grounded (never the same span twice in one
+    step; of several unused occurrences the nearest wins: "2 pineapples at $4 each")."""
     def distance(w) -> int:
         return min((abs(w.span[0] - n[0]) for n in near), default=0)
 
-    written = sorted((w for w in s.problem.numbers if w.value == value),
+    exponent = role is not None and role[0] in ("pow", "root") and role[1] == 1
+    constant = s.constants and constant_fits(value, role, bool(_ANGLES.search(s.problem.text)))
+    written = sorted((w for w in s.problem.numbers if w.value == value and w.span not in near
+                      and (exponent or not w.exponent)),
                      key=lambda w: (w.span in s.used, not w.in_math, distance(w), w.span))
     if written:  # the problem writes it: data, even when a step happens to have the same value
         w = written[0]
         s.used.add(w.span)
         return Arg("number", format_value(value), text=w.text, span=w.span)
-    if s.constants and value == 1:  # the unit of "n - 1", "\\frac{1}{6}": a constant, not a step that made 1
+    if constant and value == 1:  # the unit of "n - 1", "\\frac{1}{6}": a constant, not a step that made 1
         return Arg("constant", "1", text=text)
     same = [k for k in range(len(s.values) - 1, -1, -1) if is_rational(s.values[k]) and Fraction(s.values[k]) == value]
     fresh = [k for k in same if k not in avoid]
@@ -120,15 +142,14 @@ def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, exp
         return found  # "16 + 8 + 8": the second 8 another sentence made
     if same:
         return Arg("result", format_value(value), step=same[0])
-    implied = [arg for v, arg in s.problem.implicit if v == value and arg.span not in s.used]
+    implied = [arg for v, arg in s.problem.implicit if v == value and arg.span not in s.used and arg.span not in near]
     if implied:  # a word that implies it ("half", "dozen", "%"), as GSM8K's implicit operands
         s.used.add(implied[0].span)
         return Arg("implicit", format_value(value), text=implied[0].text, span=implied[0].span)
     if value < 0 and any(w.value == -value for w in s.problem.numbers):
-        inner = ground_number(s, -value, text.lstrip("-"), pos, expr)
+        inner = ground_number(s, -value, text.lstrip("-"), pos, expr, ("neg", 0))
         return add_step(s, "NEG", [inner], pos, expr)
-    if s.constants and (exponent and value in EXPONENT_CONSTANTS or value in FORMULA_CONSTANTS
-                        or value in ANGLE_CONSTANTS and _ANGLES.search(s.problem.text)):
+    if constant:
         return Arg("constant", format_value(value), text=text)
     if s.prose and (found := recover(s, value, pos)) is not None:
         return found

@@ -33,7 +33,6 @@ the same way (the fallback the labels stage takes, ``labels.math_problem_steps``
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 import sympy
 
@@ -43,7 +42,7 @@ from mycelium.dag.latex_sympy import to_sympy as tex_to_sympy
 from mycelium.dag.ops import ExecutionError
 from mycelium.dag.steps import Arg
 from mycelium.dag.symbolic import Value, deadline, is_rational, parse_symbolic, to_sympy, values_equal
-from mycelium.labels.math_grounding import (FORMULA_CONSTANTS, MathStep, State, add_step, ground_number, sentences,
+from mycelium.labels.math_grounding import (MathStep, State, add_step, ground_number, sentences,
                                            value_of, var_arg)
 from mycelium.labels.math_text import Piece, ProblemIndex, Statement, statements
 
@@ -81,11 +80,11 @@ def _computable(s: State, t: Tex, unknowns: bool = False) -> bool:
     return all(_computable(s, c, unknowns) for c in t.args if c is not None)
 
 
-def _decompose(s: State, t: Tex, pos: int, expr: str, exponent: bool = False) -> Arg:
+def _decompose(s: State, t: Tex, pos: int, expr: str, role: tuple[str, int] | None = None) -> Arg:
     """Op nodes for tree ``t`` (post-order), returning the arg that stands for its value; an
     unknown name is a variable arg."""
     if t.kind == "num":
-        return ground_number(s, t.value, t.text, pos, expr, exponent)
+        return ground_number(s, t.value, t.text, pos, expr, role)
     if t.kind == "const":
         return Arg("constant", "\\pi", text=t.text)
     if t.kind == "sym":
@@ -96,18 +95,18 @@ def _decompose(s: State, t: Tex, pos: int, expr: str, exponent: bool = False) ->
         if key not in s.evaluated:  # "f(-2) = -5, so g(f(-2))": f(-2) once
             s.evaluated[key] = add_step(s, "SUBS", [definition, var_arg(s, var), _decompose(s, inner, pos, expr)], pos, expr)
         return s.evaluated[key]
-    if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants \
-            and Fraction(t.args[0].value, t.args[1].value) in FORMULA_CONSTANTS \
-            and not any(w.value in (t.args[0].value, t.args[1].value) for w in s.problem.numbers):
+    if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants and role is not None \
+            and role[0] == "mul" and (t.args[0].value, t.args[1].value) == (1, 2) \
+            and not any(w.value in (1, 2) for w in s.problem.numbers):  # a factor 1/2 the problem does not write
         return Arg("constant", "1/2", text=f"\\frac{{{t.args[0].text}}}{{{t.args[1].text}}}")  # "\\frac{1}{2}bh"
     args: list[Arg] = []
     for i, c in enumerate(c for c in t.args if c is not None):
         if c.kind == "num":  # siblings read different steps where the CoT made several of one value
             taken = frozenset(a.step for a in args if a.kind == "result")
             near = tuple(a.span for a in args if a.span is not None)
-            args.append(ground_number(s, c.value, c.text, pos, expr, t.kind in ("pow", "root") and i == 1, taken, near))
+            args.append(ground_number(s, c.value, c.text, pos, expr, (t.kind, i), taken, near))
         else:
-            args.append(_decompose(s, c, pos, expr))
+            args.append(_decompose(s, c, pos, expr, (t.kind, i)))
     return add_step(s, _OPS[t.kind], args, pos, expr)
 
 
@@ -368,8 +367,8 @@ def _run(s: State, st: Statement) -> None:
 def math_steps(problem: str, cot: str, constants: bool = True, prose: bool = True,
                cot_numbers: bool = False) -> tuple[list[MathStep], list[sympy.Basic]]:
     """The steps of a MATH solution (see the module doc), and the value of every chain the
-    CoT states (for ``cot_executes``). ``constants``: ground exponents/root indices 2 and 3
-    as notation constants and 1 and 2 as formula constants (``FORMULA_CONSTANTS``); ``prose``:
+    CoT states (for ``cot_executes``). ``constants``: a number a formula puts in its place
+    may be a constant (``mycelium.labels.math_grounding.constant_fits``); ``prose``:
     recover a literal from arithmetic a CoT sentence states in words (``_recover``);
     ``cot_numbers``: the relaxed reading, where a number only the CoT writes is an operand of
     kind "cot" (an upper bound on what grounding loses; such labels break the grounding rule)."""

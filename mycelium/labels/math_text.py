@@ -153,6 +153,7 @@ class Written:
     span: tuple[int, int]
     text: str
     in_math: bool
+    exponent: bool = False  # written as an exponent ("x^4"): notation, it grounds only an exponent
 
 
 @dataclass
@@ -213,6 +214,6 @@ def _written(text: str, a: int, b: int, idx: ProblemIndex) -> None:
             before = tokens[k - 2] if k > 1 else None
             if prev is not None and prev.text == "-" and (before is None or before.kind in ("LP", "LB", "EQ", "COMMA", "LBRACE")):
                 idx.numbers.append(Written(-value, (a + prev.span[0], span[1]), text[a + prev.span[0]:span[1]], True))
-            idx.numbers.append(Written(value, span, t.text, True))
+            idx.numbers.append(Written(value, span, t.text, True, exponent=prev is not None and prev.kind == "POW"))
         elif t.kind == "SYM":
             idx.variables.setdefault(t.text, span)

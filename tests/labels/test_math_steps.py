@@ -143,3 +143,26 @@ def test_angles_are_named_and_angle_sums_are_constants():
     assert steps[0].args[0].kind == "constant" and steps[0].args[1].span is not None
     found, _, _ = _run("What is 180 minus 73?", r"$180 - 73 = 107$")
     assert found[0].step.args[0].span is not None  # written, so a number, not a constant
+
+
+def test_constants_only_where_a_formula_puts_them():
+    from fractions import Fraction
+
+    from mycelium.labels.math_grounding import constant_fits
+
+    assert constant_fits(Fraction(2), ("div", 1), False) and not constant_fits(Fraction(2), ("mul", 1), False)
+    assert constant_fits(Fraction(3), ("pow", 1), False) and not constant_fits(Fraction(3), ("add", 0), False)
+    assert constant_fits(Fraction(1), ("sub", 1), False) and not constant_fits(Fraction(1), ("mul", 0), False)
+    assert constant_fits(Fraction(180), ("sub", 0), True) and not constant_fits(Fraction(180), ("sub", 0), False)
+    # "(2 cups) x 2": the second 2 is no formula's, and the problem's one "two" is taken
+    found, steps, _ = _run("A recipe for 30 cookies needs two cups of flour. He bakes five dozen cookies.",
+                           r"He needs $2\times2=\boxed{4}$ cups.")
+    assert found[0].ungrounded and steps[0].args[1].span is None
+
+
+def test_a_number_written_as_an_exponent_grounds_only_an_exponent():
+    text = r"Let $a$ and $b$ be the roots of $x^4 - 4x - 1 = 0$."
+    found, steps, _ = _run(text, r"So $4^2 = 16$.")
+    base, power = steps[0].args
+    assert base.span[0] == text.index("4x")  # the coefficient, not the exponent of x^4
+    assert power.kind == "constant"
