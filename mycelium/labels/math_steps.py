@@ -174,11 +174,22 @@ def _grounded(arg: Arg) -> bool:
     return arg.kind == "result" or arg.span is not None
 
 
-def _try_solve(s: State, name: str, target: Value, pos: int, expr: str) -> Arg | None:
+def _try_solve(s: State, name: str, target: Value, pos: int, expr: str, pick: bool = True) -> Arg | None:
     """SOLVE for ``name`` from one equation met so far (grounded ones first, latest first),
     or from a system of two, whose only unknown (unknowns) once the known names are
-    substituted is ``name`` (``name`` and one other), when it gives ``target``."""
+    substituted is ``name`` (``name`` and one other), when it gives ``target``; with
+    ``pick``, MAX/MIN of several roots when ``target`` is the largest/smallest. ``name``
+    counts as unknown even when bound ("x = 6 and x = -2": both roots)."""
     var = sympy.Symbol(name)
+    bound = s.bind.pop(name, None)
+    try:
+        return _solve_for(s, name, var, target, pos, expr, pick)
+    finally:
+        if bound is not None:
+            s.bind.setdefault(name, bound)
+
+
+def _solve_for(s: State, name: str, var: sympy.Symbol, target: Value, pos: int, expr: str, pick: bool) -> Arg | None:
     order = [e for e in reversed(s.equations) if _grounded(e[1])] + [e for e in reversed(s.equations) if not _grounded(e[1])]
     candidates = [e for e in order if var in e[0].free_symbols]
     for eq, arg in candidates:
@@ -188,17 +199,17 @@ def _try_solve(s: State, name: str, target: Value, pos: int, expr: str) -> Arg |
         sols = _solutions(_subs_value(s, eq, known), var)
         if not sols or not any(values_equal(x, target) for x in sols):
             continue
-        pick = None
+        extreme = None
         if len(sols) > 1:  # "x = 4 or x = -1/2 ... since x > 0, x = 4": the root the CoT keeps
             real = [x for x in sols if x.is_real]
-            if len(real) != len(sols):
+            if not pick or len(real) != len(sols):
                 continue
-            pick = "MAX" if values_equal(max(real), target) else "MIN" if values_equal(min(real), target) else None
-            if pick is None:
+            extreme = "MAX" if values_equal(max(real), target) else "MIN" if values_equal(min(real), target) else None
+            if extreme is None:
                 continue
         cur = _substituted(s, arg, eq, known, pos, expr)
         solved = add_step(s, "SOLVE", [cur, var_arg(s, name)], pos, expr)
-        return add_step(s, pick, [solved], pos, expr) if pick else solved
+        return add_step(s, extreme, [solved], pos, expr) if extreme else solved
     for i, (e1, a1) in enumerate(candidates):  # a system of two equations in two unknowns
         for e2, a2 in order:
             if e2 is e1 or (e1, a1) in [(x, y) for x, y in order[:0]]:
@@ -303,7 +314,7 @@ def _statement(s: State, st: Statement) -> None:
     rest = pieces[1:] if name else pieces
     subbed = [_subs_value(s, p.value, _known(s, p.value)) for p in pieces]
     closed = [not v.free_symbols or _computable(s, p.tree) for v, p in zip(subbed[len(pieces) - len(rest):], rest)]
-    if name and name not in s.bind and any(closed):  # rule 1: a value for an unknown an equation gives
+    if name and any(closed):  # rule 1: a value for an unknown an equation gives
         target = subbed[len(pieces) - len(rest) + max(i for i, c in enumerate(closed) if c)]
         arg = _try_solve(s, name, target, pos, text)
         if arg is not None:
@@ -403,7 +414,7 @@ def problem_steps(problem: str, cot: str, gold: str, constants: bool = True) -> 
             if name in s.bind:
                 continue
             try:
-                if _try_solve(s, name, target, len(problem), "") is not None:
+                if _try_solve(s, name, target, len(problem), "", pick=False) is not None:
                     break
             except (ExecutionError, TypeError, ValueError, AttributeError, RecursionError):
                 continue

@@ -166,3 +166,12 @@ def test_a_number_written_as_an_exponent_grounds_only_an_exponent():
     base, power = steps[0].args
     assert base.span[0] == text.index("4x")  # the coefficient, not the exponent of x^4
     assert power.kind == "constant"
+
+
+def test_each_root_the_cot_names_is_solved_and_the_names_read_them():
+    problem = r"The equation $x^2-4x+7=19$ has two solutions, $a$ and $b$, with $a\geq b$. What is the value of $2a+b$?"
+    cot = r"So $x=6$ and $x=-2$. Since $a\geq b$, $a=6$ and $b=-2$, so $2a+b=2(6)-2=\boxed{10}$."
+    found, steps, values = _run(problem, cot)
+    assert [s.op for s in steps] == ["SOLVE", "MAX", "SOLVE", "MIN", "MUL", "ADD"]
+    assert values[-1] == 10 and not any(m.ungrounded for m in found)
+    assert problem[steps[4].args[0].span[0]:steps[4].args[0].span[1] + 1] == "2a"
