@@ -276,7 +276,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose, s.math_cot_numbers)
         if s.math_problem_steps and not _reaches_gold(found_math, trace.gold_answer):
             from_problem = problem_steps(trace.text, trace.cot, trace.gold_answer, s.math_constants)
-            if _reaches_gold(from_problem, trace.gold_answer):
+            # only what the problem asks done to its own math: solve its equation, substitute its
+            # values ("If $x = 2$, what is $x^2$?"); a piece of it that happens to equal the
+            # answer ("$2 + 3$" of "how many sums are prime?" = 5) is a coincidence
+            if _reaches_gold(from_problem, trace.gold_answer) and from_problem[-1].step.op in ("SOLVE", "SUBS"):
                 found_math = from_problem
         record.cot_executes = any(_states_gold(v, trace.gold_answer) for v in stated[-3:])
         parse_failed = False

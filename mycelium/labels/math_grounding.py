@@ -6,7 +6,8 @@ literal of the CoT's math is, in order:
 
 1. the same number written in the problem (an unused occurrence first, math before prose,
    nearest the step's other operands; never a span a sibling operand holds; a number written
-   as an exponent only for an exponent; a picture's labels count, its coordinates do not);
+   as an exponent only for an exponent, and an exponent 2 or 3 the problem writes only as
+   some other number is a constant; a picture's labels count, its coordinates do not);
 2. an earlier step's value (the CoT reuses it; siblings of one node read different steps
    when the CoT made several of one value);
 3. a word that implies it ("half", "%", "dozen": ``mycelium.labels.args.implicit_operands``);
@@ -128,6 +129,9 @@ def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, rol
     written = sorted((w for w in s.problem.numbers if w.value == value and w.span not in near
                       and (exponent or not w.exponent)),
                      key=lambda w: (w.span in s.used, not w.in_math, distance(w), w.span))
+    if exponent and constant and not any(w.exponent for w in written):
+        # a square or a cube the problem does not write as one is the notation's, not the "2" of "(2, 5)"
+        return Arg("constant", format_value(value), text=text)
     if written:  # the problem writes it: data, even when a step happens to have the same value
         w = written[0]
         s.used.add(w.span)

@@ -49,6 +49,7 @@ from mycelium.labels.math_text import Piece, ProblemIndex, Statement, statements
 _OPS = {"add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "pow": "POW", "sqrt": "SQRT", "root": "ROOT",
         "mod": "MOD", "neg": "NEG", "fact": "FACT", "binom": "BINOM", "gcd": "GCD", "lcm": "LCM",
         "floor": "FLOOR", "ceil": "CEIL", "abs": "ABS", "tuple": "TUPLE"}
+_HALF = re.compile(r"\\[dt]?frac\s*\{?\s*1\s*\}?\s*\{?\s*2\s*\}?|(?<![\d.])1/2(?!\d)|\bhalf\b|\bhalves\b", re.I)
 FUNCTION_NAMES = ("f", "g", "h", "p", "q")  # letters MATH defines functions with: "f(x) = x^3 + 3"
 def _name(t: Tex) -> str | None:
     """A chain's first piece that names a quantity: "x", "a_1", "AE" (letters only)."""
@@ -97,7 +98,7 @@ def _decompose(s: State, t: Tex, pos: int, expr: str, role: tuple[str, int] | No
         return s.evaluated[key]
     if t.kind == "div" and all(c.kind == "num" for c in t.args) and s.constants and role is not None \
             and role[0] == "mul" and (t.args[0].value, t.args[1].value) == (1, 2) \
-            and not any(w.value in (1, 2) for w in s.problem.numbers):  # a factor 1/2 the problem does not write
+            and not _HALF.search(s.problem.text):  # a factor 1/2 ("\\frac{1}{2}bh") the problem does not write
         return Arg("constant", "1/2", text=f"\\frac{{{t.args[0].text}}}{{{t.args[1].text}}}")  # "\\frac{1}{2}bh"
     args: list[Arg] = []
     for i, c in enumerate(c for c in t.args if c is not None):

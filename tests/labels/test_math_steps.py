@@ -175,3 +175,13 @@ def test_each_root_the_cot_names_is_solved_and_the_names_read_them():
     assert [s.op for s in steps] == ["SOLVE", "MAX", "SOLVE", "MIN", "MUL", "ADD"]
     assert values[-1] == 10 and not any(m.ungrounded for m in found)
     assert problem[steps[4].args[0].span[0]:steps[4].args[0].span[1] + 1] == "2a"
+
+
+def test_squares_and_halves_are_the_formulas_not_a_coordinates_digit():
+    problem = "What is the distance between $(2,5)$ and $(-6,-1)$?"
+    found, steps, values = _run(problem, r"It is $\sqrt{(-6 - 2)^2 + (-1 - 5)^2} = \boxed{10}$.")
+    powers = [s for s in steps if s.op == "POW"]
+    assert len(powers) == 2 and all(p.args[1].kind == "constant" for p in powers)
+    assert values[-1] == 10
+    found, steps, _ = _run("Triangle $ABC$ has vertices $A(0,8)$, $B(2,0)$, $C(8,0)$.", r"Its area is $\frac{1}{2}(8)(8) = 32$.")
+    assert steps[0].op == "MUL" and steps[0].args[0].kind == "constant" and steps[0].args[0].value == "1/2"
