@@ -4,8 +4,8 @@
 bound, the equations met, the problem numbers used); ``ground_number`` decides what a
 literal of the CoT's math is, in order:
 
-1. the same number written in the problem (an unused occurrence first, math before prose,
-   nearest the step's other operands; never a span a sibling operand holds; a number written
+1. the same number written in the problem (math before prose, then an unused occurrence,
+   then the one nearest the step's other operands; not an answer option "(B) 17"; never a span a sibling operand holds; a number written
    as an exponent only for an exponent, and an exponent 2 or 3 the problem writes only as
    some other number is a constant; a picture's labels count, its coordinates do not);
 2. an earlier step's value (the CoT reuses it; siblings of one node read different steps
@@ -128,7 +128,7 @@ def ground_number(s: State, value: Fraction, text: str, pos: int, expr: str, rol
     constant = s.constants and constant_fits(value, role, bool(_ANGLES.search(s.problem.text)))
     written = sorted((w for w in s.problem.numbers if w.value == value and w.span not in near
                       and (exponent or not w.exponent)),
-                     key=lambda w: (w.span in s.used, not w.in_math, distance(w), w.span))
+                     key=lambda w: (not w.in_math, w.span in s.used, distance(w), w.span))
     if exponent and constant and not any(w.exponent for w in written):
         # a square or a cube the problem does not write as one is the notation's, not the "2" of "(2, 5)"
         return Arg("constant", format_value(value), text=text)

@@ -28,6 +28,7 @@ from mycelium.labels.args import alternatives, extract_numbers, implicit_operand
 _OPEN = re.compile(r"\$\$|\$|\\\[|\\\(|\\begin\{(align\*?|aligned|equation\*?|eqnarray\*?|gather\*?|multline\*?)\}")
 _CLOSE = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _ASY = re.compile(r"\[asy\].*?\[/asy\]", re.S)
+_CHOICES = re.compile(r"\\text(?:bf|rm)\{\s*\(A\)\s*\}|\\mathrm\{\s*\(A\)\s*\}|\(A\)\s*\$?\s*[-\d\\]")
 _ASY_LABEL = re.compile(r'label\s*\(\s*"([^"]*)"')
 # separators of statements inside a segment (top level only; see _cut)
 _SEP = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|iff|Leftrightarrow|quad|qquad|text\{\s*(?:and|or|so|thus|,)\s*\}"
@@ -191,6 +192,11 @@ class ProblemIndex:
         for arg in implicit_operands(blank):
             for v in [Fraction(arg.value)] + alternatives(arg):
                 idx.implicit.append((v, arg))
+        choices = _CHOICES.search(text)  # "(A) 4 (B) \\sqrt{17} ...": the answer options are not data
+        if choices is not None:
+            idx.numbers = [w for w in idx.numbers if w.span[0] < choices.start()]
+            idx.expressions = [p for p in idx.expressions if p.span[0] < choices.start()]
+            idx.equations = [e for e in idx.equations if e[1][0] < choices.start()]
         idx.numbers.sort(key=lambda w: w.span)
         return idx
 

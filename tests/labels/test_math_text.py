@@ -56,3 +56,8 @@ def test_picture_labels_are_data_and_coordinates_are_not():
 def test_words_that_imply_numbers_are_indexed():
     idx = ProblemIndex.build("She ate half of the pie.")
     assert (F(2), "half") in [(v, a.text) for v, a in idx.implicit]
+
+
+def test_answer_options_are_not_data():
+    text = r"If $BC=7$ and $AC=6$, find $AB$. $\textbf{(A)}\ 4\qquad \textbf{(B)}\ \sqrt{17}$"
+    assert sorted(w.value for w in ProblemIndex.build(text).numbers) == [6, 7]
