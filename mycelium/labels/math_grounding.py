@@ -171,9 +171,25 @@ def sentences(cot: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def strict(s: State, value: Fraction) -> Arg | None:
-    """``value`` as a problem number (unused first) or an earlier step's value; no fallbacks."""
-    written = sorted((w for w in s.problem.numbers if w.value == value), key=lambda w: (w.span in s.used, not w.in_math, w.span))
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def _words_after(text: str, end: int, n: int = 4) -> set[str]:
+    """The next ``n`` words after char ``end`` up to the next number or stop ("4 white, 4
+    brown": {"white"}), a plural "s" dropped ("socks" is "sock")."""
+    clause = re.split(r"[,.;:?!$\d]", text[end:end + 60])[0]
+    return {w.lower().rstrip("s") for w in _WORD.findall(clause)[:n]}
+
+
+def strict(s: State, value: Fraction, said: set[str] = frozenset(), taken: tuple = ()) -> Arg | None:
+    """``value`` as a problem number or an earlier step's value; no fallbacks. Of several
+    occurrences, the one whose next words the CoT repeats after it (``said``: "4 options for
+    the brown sock" is the "4 brown"), then an unused one; never a span in ``taken``."""
+    def overlap(w) -> int:
+        return len(_words_after(s.problem.text, w.span[1]) & said)
+
+    written = sorted((w for w in s.problem.numbers if w.value == value and w.span not in taken),
+                     key=lambda w: (-overlap(w), w.span in s.used, not w.in_math, w.span))
     if written:
         w = written[0]
         return Arg("number", format_value(value), text=w.text, span=w.span)
@@ -195,21 +211,21 @@ def recover(s: State, value: Fraction, pos: int) -> Arg | None:
         if not mentions:
             continue
         others = [(v, sp) for v, sp in nums if sp[1] <= mentions[-1][0] and v != value]
-        found = set()
+        found: dict[tuple, tuple] = {}
         for i in range(len(others)):
             for j in range(i + 1, len(others)):
                 x, y = others[i][0], others[j][0]
                 for op, r in (("ADD", x + y), ("SUB", x - y), ("MUL", x * y), ("DIV", x / y if y else None)):
                     if r == value:
-                        found.add((op, x, y))
+                        found.setdefault((op, x, y), (others[i][1], others[j][1]))
         if not found:
             continue
         if len(found) != 1:
             return None
-        op, x, y = next(iter(found))
-        args = []
-        for v in (x, y):
-            arg = strict(s, v)
+        (op, x, y), spans = next(iter(found.items()))
+        args: list[Arg] = []
+        for v, sp in zip((x, y), spans):
+            arg = strict(s, v, _words_after(s.cot, sp[1]), tuple(a.span for a in args))
             if arg is None:
                 return None
             if arg.span is not None:

@@ -84,6 +84,9 @@ def test_arithmetic_stated_in_words_is_recovered_once_per_sentence():
     found, steps, values = _run(problem, cot)
     assert [s.op for s in steps] == ["MUL", "MUL", "MUL", "ADD"]
     assert {a.step for a in steps[-1].args} == {0, 1, 2}
+    # each operand is the occurrence the sentence names: "4 options for the brown sock" is "4 brown"
+    assert [problem[a.span[0]:a.span[1] + 6] for a in steps[1].args] == ["4 white", "2 blue."]
+    assert [problem[a.span[0]:a.span[1] + 6] for a in steps[2].args] == ["4 brown", "2 blue."]
     found, steps, _ = _run(problem, cot, prose=False)
     assert any(m.ungrounded for m in found)
 
