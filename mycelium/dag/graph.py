@@ -8,8 +8,12 @@ by default).
 ``execute`` raises ``ExecutionError`` with a typed ``Reason`` (see ``mycelium.dag.ops``):
 DIV_BY_ZERO, OVERFLOW, UNKNOWN_OP, BAD_ARITY, BAD_REFERENCE, BAD_VALUE, NON_RATIONAL, EMPTY.
 Irrational results (sqrt(2)) are an exact failure, NON_RATIONAL, not a sympy expression:
-labels and answers are rationals (the numeric subset of GSM8K/MATH), and a symbolic value
-would make "executes to gold" depend on a CAS's simplifier.
+GSM8K/MAWPS labels and answers are rationals, and a symbolic value would make "executes to
+gold" depend on a CAS's simplifier. A ``symbolic`` DAG (MATH's labels) is different: its
+values may be sympy objects (``mycelium.dag.symbolic``: expressions, equations, 63*pi,
+sqrt(63)); it may use the symbolic ops (SOLVE, SUBS, SIMPLIFY, EXPAND, FACTOR) and literals
+that are expressions; its numeric ops on irrational operands run in sympy; and rational
+values stay Fractions, so a numeric DAG executes the same either way.
 
 Canonical answer format (``format_value``): integers as "24", "-3"; everything else as an
 exact reduced fraction "7/2", "-1/3" (never a decimal: 1/3 has none). This is the same
@@ -24,7 +28,9 @@ from fractions import Fraction
 from typing import Sequence, Union
 
 from mycelium.dag.ops import OPS, ExecutionError, Reason, apply_op, check_arity
-from mycelium.dag.steps import Arg, Step
+from mycelium.dag.steps import EXPRESSION_KINDS, Arg, Step
+from mycelium.dag.symbolic import (SYMBOLIC_OPS, Value, apply_any, format_symbolic, is_rational, parse_symbolic,
+                                   values_equal)
 
 __all__ = [
     "DAG", "ExecutionError", "Node", "Reason", "Ref", "answer_equals", "dag_from_steps",
@@ -39,7 +45,7 @@ class Ref:
     node: int
 
 
-Operand = Union[Fraction, Ref]
+Operand = Union[Fraction, Ref, Value]
 
 
 @dataclass
@@ -56,6 +62,7 @@ class DAG:
 
     nodes: list[Node] = field(default_factory=list)
     output: int = -1
+    symbolic: bool = False  # values may be sympy objects (MATH); False: exact rationals only
 
     def __str__(self) -> str:
         lines = []
@@ -70,6 +77,10 @@ def execute_all(dag: DAG) -> list[Fraction]:
     values: list[Fraction] = []
     for i, node in enumerate(dag.nodes):
         try:
+            if dag.symbolic:
+                operands = [values[_ref(a, i)] if isinstance(a, Ref) else a for a in node.args]
+                values.append(apply_any(node.op, operands))
+                continue
             check_arity(node.op, len(node.args))
             operands = []
             for a in node.args:
@@ -87,6 +98,12 @@ def execute_all(dag: DAG) -> list[Fraction]:
     return values
 
 
+def _ref(a: Ref, i: int) -> int:
+    if not isinstance(a.node, int) or not 0 <= a.node < i:
+        raise ExecutionError(Reason.BAD_REFERENCE, f"node {i} refers to #{a.node}")
+    return a.node
+
+
 def execute(dag: DAG) -> Fraction:
     """The exact value of the DAG's output node. Raises ``ExecutionError`` (typed) on failure."""
     if not dag.nodes:
@@ -98,9 +115,16 @@ def execute(dag: DAG) -> Fraction:
 
 
 def format_value(x: Fraction) -> str:
-    """Canonical exact string: "24", "-3", "7/2". Parses back with ``Fraction(s)``."""
+    """Canonical exact string: "24", "-3", "7/2". Parses back with ``Fraction(s)``. A
+    symbolic value (a sympy object) is LaTeX that ``mycelium.dag.symbolic.parse_symbolic``
+    reads back."""
+    if not is_rational(x) and not isinstance(x, float):
+        return format_symbolic(x)
     x = Fraction(x)
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+_RATIONAL = re.compile(r"-?\d+(?:/\d+)?")  # format_value's rationals; anything else is a symbolic value
 
 
 def _literal(value: str) -> Fraction:
@@ -110,14 +134,19 @@ def _literal(value: str) -> Fraction:
         raise ExecutionError(Reason.BAD_VALUE, f"operand value {value!r}") from e
 
 
-def dag_from_steps(steps: Sequence[Step]) -> DAG:
+def dag_from_steps(steps: Sequence[Step], symbolic: bool = False) -> DAG:
     """Build a DAG from label ``Step``s (in order): number/implicit args become literals,
-    result args become ``Ref``s to the step with that ``index``.
+    result args become ``Ref``s to the step with that ``index``. ``symbolic`` (MATH) makes
+    a symbolic DAG; it also holds when a step uses a symbolic op or an expression/constant
+    argument (``EXPRESSION_KINDS``, read with ``parse_symbolic``) or a labelled value that is
+    not a rational ("3 \\sqrt{7}": a MATH label read back).
 
     Raises ``ExecutionError`` BAD_REFERENCE for a result arg naming a missing or later step,
     BAD_VALUE for an arg whose value is not an exact rational string.
     """
     position = {s.index: i for i, s in enumerate(steps)}
+    symbolic = symbolic or any(s.op in SYMBOLIC_OPS or any(a.kind in EXPRESSION_KINDS for a in s.args)
+                               or (s.value is not None and not _RATIONAL.fullmatch(s.value)) for s in steps)
     nodes = []
     for i, s in enumerate(steps):
         args: list[Operand] = []
@@ -127,10 +156,12 @@ def dag_from_steps(steps: Sequence[Step]) -> DAG:
                 if j is None or j >= i:
                     raise ExecutionError(Reason.BAD_REFERENCE, f"step {s.index} uses step {a.step}", node=i)
                 args.append(Ref(j))
+            elif a.kind in EXPRESSION_KINDS:
+                args.append(parse_symbolic(a.value))
             else:
                 args.append(_literal(a.value))
         nodes.append(Node(s.op, args))
-    return DAG(nodes)
+    return DAG(nodes, symbolic=symbolic)
 
 
 def steps_from_dag(dag: DAG) -> list[Step]:
@@ -140,7 +171,7 @@ def steps_from_dag(dag: DAG) -> list[Step]:
     try:
         values: list[Fraction | None] = list(execute_all(dag))
     except ExecutionError as e:
-        ok = [] if e.node is None else execute_all(DAG(dag.nodes[: e.node]))
+        ok = [] if e.node is None else execute_all(DAG(dag.nodes[: e.node], symbolic=dag.symbolic))
         values = list(ok) + [None] * (len(dag.nodes) - len(ok))
     steps = []
     for i, (node, v) in enumerate(zip(dag.nodes, values)):
@@ -218,6 +249,8 @@ def answer_equals(value: Fraction, gold: str) -> bool:
     "25%" matches 25 or 1/4 (a DAG may or may not end with the /100). Anything else (LaTeX
     beyond a plain fraction) goes to math-verify.
     """
+    if not is_rational(value):
+        return _symbolic_equals(value, gold)
     parsed = parse_value(gold)
     if parsed is not None:
         g, percent = parsed
@@ -228,5 +261,31 @@ def answer_equals(value: Fraction, gold: str) -> bool:
         s = gold.strip()
         target = parse(s) if "$" in s else parse(f"${s}$")  # it reads LaTeX only inside $..$
         return bool(target) and bool(verify(target, parse(format_value(value))))
+    except Exception:  # math-verify raises on pathological input; a non-match is the answer
+        return False
+
+
+def _symbolic_equals(value: Value, gold: str) -> bool:
+    """A symbolic value against a gold string: exactly (``values_equal``) when
+    ``mycelium.dag.latex`` reads the gold, else math-verify on both as LaTeX (intervals,
+    tuples, sets, as the evaluation compares answers). An equation never matches."""
+    import sympy
+
+    if isinstance(value, (sympy.Equality, sympy.logic.boolalg.Boolean)):
+        return False  # an equation is a step towards the answer, never the answer ("ab + a + b = 1")
+    try:  # a gold our reader reads is compared exactly (fast); math-verify for the rest
+        g = parse_symbolic(gold.strip().strip("$"))
+        if isinstance(g, sympy.Equality) and isinstance(g.lhs, sympy.Symbol):
+            g = g.rhs  # "x = 5"
+        if not isinstance(g, sympy.Equality):
+            return values_equal(value, g)
+    except ExecutionError:
+        pass
+    try:
+        from math_verify import parse, verify
+
+        s = gold.strip()
+        target = parse(s) if "$" in s else parse(f"${s}$")
+        return bool(target) and bool(verify(target, parse(f"${format_symbolic(value)}$")))
     except Exception:  # math-verify raises on pathological input; a non-match is the answer
         return False

@@ -20,12 +20,23 @@ MOD         2        a mod b (sign of b, as      MATH number theory "remainder w
                      Python's %)
 NEG         1        -a                          unary minus of a sub-expression, "-(3+4)"; a
                                                  minus on a literal is folded into the literal
+FACT        1        a! (a an integer 0..400)    MATH counting "5!"
+BINOM       2        C(a, b) (integers, a <=     MATH counting "\\binom{10}{2}"
+                     10,000)
+GCD         n >= 2   gcd of integers             MATH number theory "\\gcd(12, 18)"
+LCM         n >= 2   lcm of integers             "\\operatorname{lcm}[4, 6]"
+FLOOR       1        floor(a)                    "\\lfloor 3.5 \\rfloor", "how many whole ..."
+CEIL        1        ceil(a)                     "\\lceil x \\rceil", "at least how many ..."
+ABS         1        |a|                         "|x - 3|", distances
 ==========  =======  ==========================  ===============================================
 
+MATH's algebra (solve, substitute, simplify/expand/factor) is ``mycelium.dag.symbolic``:
+SOLVE, SUBS, SIMPLIFY, EXPAND, FACTOR, whose operands may be expressions; the numeric ops
+above also run there (in sympy) when an operand is irrational or symbolic (MUL(63, pi)).
+
 Deliberately not ops: percent (DIV by an implicit operand 100, so "25%" grounds as the
-number 25 plus the implicit "%" = 100), floor division / rounding (rare in GSM8K's
-annotations; add FLOOR when a labelled problem needs it), factorial and binomials (MATH
-counting; add when the DSL grows past numeric arithmetic).
+number 25 plus the implicit "%" = 100), rounding to a decimal place (rare in GSM8K's
+annotations and MATH's labelled steps).
 
 Safety: every result's numerator and denominator must fit in ``MAX_BITS`` bits, and POW
 checks the size of its result *before* computing it, so ``2**(10**9)`` fails fast with
@@ -46,6 +57,8 @@ MULTI_OP_SEP = "+"
 
 MAX_BITS = 4096  # ~1233 decimal digits: far beyond any GSM8K/MATH quantity, still instant
 MAX_ROOT_INDEX = 64  # largest n for an n-th root (ROOT, or POW with exponent p/n)
+MAX_FACTORIAL = 400  # 400! has ~2,900 bits, under MAX_BITS
+MAX_BINOM = 10_000
 
 
 class Reason(str, enum.Enum):
@@ -59,6 +72,7 @@ class Reason(str, enum.Enum):
     BAD_VALUE = "BAD_VALUE"  # an operand that is not an exact rational (e.g. "abc", a float)
     NON_RATIONAL = "NON_RATIONAL"  # sqrt(2), 2**(1/2), (-1)**(1/2): no exact rational result
     EMPTY = "EMPTY"  # a DAG with no nodes
+    TIMEOUT = "TIMEOUT"  # a symbolic op (mycelium.dag.symbolic) ran past its time budget
 
 
 class ExecutionError(Exception):
@@ -170,6 +184,31 @@ def _neg(a: Fraction) -> Fraction:
     return -a
 
 
+def _integer(a: Fraction, what: str, cap: int | None = None) -> int:
+    if a.denominator != 1:
+        raise ExecutionError(Reason.BAD_VALUE, f"{what} of non-integer {a}")
+    if cap is not None and not 0 <= a <= cap:
+        raise ExecutionError(Reason.OVERFLOW if a > cap else Reason.BAD_VALUE, f"{what} of {a} outside 0..{cap}")
+    return int(a)
+
+
+def _fact(a: Fraction) -> Fraction:
+    return Fraction(math.factorial(_integer(a, "factorial", MAX_FACTORIAL)))
+
+
+def _binom(a: Fraction, b: Fraction) -> Fraction:
+    n, k = _integer(a, "binomial", MAX_BINOM), _integer(b, "binomial")
+    return _check(Fraction(math.comb(n, k)))
+
+
+def _gcd(*xs: Fraction) -> Fraction:
+    return Fraction(math.gcd(*(_integer(x, "gcd") for x in xs)))
+
+
+def _lcm(*xs: Fraction) -> Fraction:
+    return _check(Fraction(math.lcm(*(_integer(x, "lcm") for x in xs))))
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """One op: its name, how many operands it takes, its exact function, how it is written."""
@@ -193,6 +232,13 @@ OPS: dict[str, OpSpec] = {
         OpSpec("ROOT", 2, 2, _nth_root, "root"),
         OpSpec("MOD", 2, 2, _mod, "mod"),
         OpSpec("NEG", 1, 1, _neg, "-"),
+        OpSpec("FACT", 1, 1, _fact, "!"),
+        OpSpec("BINOM", 2, 2, _binom, "binom"),
+        OpSpec("GCD", 2, None, _gcd, "gcd"),
+        OpSpec("LCM", 2, None, _lcm, "lcm"),
+        OpSpec("FLOOR", 1, 1, lambda a: Fraction(math.floor(a)), "floor"),
+        OpSpec("CEIL", 1, 1, lambda a: Fraction(math.ceil(a)), "ceil"),
+        OpSpec("ABS", 1, 1, abs, "abs"),
     )
 }
 OP_NAMES: tuple[str, ...] = tuple(OPS)

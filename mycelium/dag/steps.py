@@ -10,15 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ArgKind = Literal["number", "implicit", "result"]
+ArgKind = Literal["number", "implicit", "result", "expr", "constant", "cot"]
+# Operands whose ``value`` is LaTeX, read by mycelium.dag.symbolic.parse_symbolic (MATH):
+# "expr" an expression, equation or variable written in the problem ("x^2+bx-28=0", "x"),
+# "constant" a constant of the notation the problem does not write (\pi).
+EXPRESSION_KINDS = ("expr", "constant")
 
 
 @dataclass
 class Arg:
     """One operand of an operation."""
 
-    kind: ArgKind  # a number written in the problem, an implicit constant ("half"), or a step result
-    value: str  # exact rational, e.g. "48", "1/2"
+    kind: ArgKind  # a number written in the problem, an implicit constant ("half"), a step result,
+    # or (MATH) an expression written in the problem / a notation constant (EXPRESSION_KINDS)
+    value: str  # exact rational, e.g. "48", "1/2"; LaTeX for EXPRESSION_KINDS
     text: str = ""  # the words it came from ("48", "half"); empty for results
     span: tuple[int, int] | None = None  # char span in the problem text (number/implicit)
     step: int | None = None  # index of the step whose result this is (result)

@@ -30,10 +30,12 @@ Rejection reasons (``LabelRecord.reason``): ``trace_error``, ``no_ops``, ``cot_p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all
+from mycelium.dag.symbolic import from_sympy
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands, writes_fraction
 from mycelium.labels.canonical import canonical_steps
@@ -43,6 +45,8 @@ from mycelium.labels.cues import cue_spans
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.regions import regions_for_ops
 from mycelium.labels.relations import is_relation_operand, moved_counts, relation_regions
+from mycelium.labels.cot_ops import Found
+from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
 from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
 from mycelium.labels.validate import execute_steps, output_index, prune
 from mycelium.records.labels import LabelRecord
@@ -53,6 +57,7 @@ from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence
 SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
+MATH_STEPS = ("symbolic", "arithmetic")
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
 CUE_WEIGHT = 1.5  # a relation cue word of the op in its operands' sentences
 SOURCE_CUE_WEIGHT = 0.3  # ... in the sentences where its input results were made
@@ -75,6 +80,21 @@ class LabelSettings:
     grounding: str = "problem"
     cot_steps: str = "jsd"  # how the CoT is cut into steps: jsd | sentence
     spacy_model: str | None = None
+    # how a MATH solution (a trace with a subject) is read: "symbolic" (mycelium.labels.math_steps:
+    # its LaTeX statements as a symbolic DAG) or "arithmetic" (the numeric CoT ops, as GSM8K's)
+    math_steps: str = "symbolic"
+    # math_steps=symbolic: 1 and 2 (and exponents 2, 3) a formula brings may be operands the
+    # problem does not write (Arg kind "constant"); false: every literal must be written
+    math_constants: bool = True
+    # math_steps=symbolic: a literal neither written nor computed before may come from arithmetic a
+    # CoT sentence states in words, when exactly one op of two numbers there makes it
+    math_prose: bool = True
+    # math_steps=symbolic: when the CoT's steps do not reach gold grounded, label the problem's own
+    # math instead (mycelium.labels.math_steps.problem_steps: its expressions, its equations solved)
+    math_problem_steps: bool = True
+    # math_steps=symbolic: accept a number only the CoT writes as an operand (kind "cot"). Breaks
+    # the grounding rule: an upper bound on the yield grounding costs, not labels to train on
+    math_cot_numbers: bool = False
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region")
@@ -92,6 +112,8 @@ class LabelSettings:
         unknown = set(self.reject_checks) - set(CHECKS) | ({"final_in_question"} & set(self.reject_checks))
         if unknown:
             raise ValueError(f"labels.reject_checks: unknown {sorted(unknown)}; choose from {CHECKS[:-1]}")
+        if self.math_steps not in MATH_STEPS:
+            raise ValueError(f"labels.math_steps must be one of {MATH_STEPS}, got {self.math_steps!r}")
         if self.cot_steps not in COT_STEPS:
             raise ValueError(f"labels.cot_steps must be one of {COT_STEPS}, got {self.cot_steps!r}")
 
@@ -109,6 +131,11 @@ class LabelSettings:
             reject_checks=tuple(labels.get("reject_checks", LabelSettings.reject_checks)),
             relations=labels.get("relations", True),
             unshare_regions=labels.get("unshare_regions", False),
+            math_steps=labels.get("math_steps", "symbolic"),
+            math_constants=labels.get("math_constants", True),
+            math_prose=labels.get("math_prose", True),
+            math_problem_steps=labels.get("math_problem_steps", True),
+            math_cot_numbers=labels.get("math_cot_numbers", False),
         )
 
 
@@ -128,6 +155,34 @@ class Diagnostics:
     pruned: int = 0  # steps dropped because the answer does not depend on them
     checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks, validated only
     relation_moves: dict[str, int] = field(default_factory=dict)  # regions each relation rule moved
+
+
+class _MathOp(NamedTuple):
+    """A MATH step as the region phase reads a CoT op: its name and where the CoT states it."""
+
+    op: str
+    found: Found
+
+
+def _reaches_gold(found: list[MathStep], gold: str) -> bool:
+    """Does a step give ``gold`` with every step it depends on grounded?"""
+    steps = [m.step for m in found]
+    try:
+        values = execute_all(dag_from_steps(steps, symbolic=True))
+    except ExecutionError:
+        return False
+    hits = [i for i, v in enumerate(values) if answer_equals(v, gold)]
+    if not hits:
+        return False
+    _, kept = prune(steps, hits[-1])
+    return not any(found[i].ungrounded for i in kept)
+
+
+def _states_gold(value, gold: str) -> bool:
+    try:
+        return answer_equals(from_sympy(value), gold)
+    except ExecutionError:
+        return False
 
 
 def _cot_steps(trace: Trace, s: LabelSettings) -> tuple[list[tuple[int, int]], Diagnostics]:
@@ -216,27 +271,48 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         return record, Diagnostics()
 
     cot_steps, d = _cot_steps(trace, s)
-    found, parse_failed, recovered = cot_operations(trace)
-    if found:
-        record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
-    nodes = flatten(found, recovered)  # a bare number ("<<5=5>>") is an equation with no op
-    if not nodes:
-        record.reason = "no_ops"
-        return record, d
-    d.ops = len(nodes)
+    symbolic = trace.type is not None and not trace.annotations and s.math_steps == "symbolic"
+    if symbolic:  # MATH: the solution's LaTeX statements as a symbolic DAG
+        found_math, stated = math_steps(trace.text, trace.cot, s.math_constants, s.math_prose, s.math_cot_numbers)
+        if s.math_problem_steps and not _reaches_gold(found_math, trace.gold_answer):
+            from_problem = problem_steps(trace.text, trace.cot, trace.gold_answer, s.math_constants)
+            # only what the problem asks done to its own math: solve its equation, substitute its
+            # values ("If $x = 2$, what is $x^2$?"); a piece of it that happens to equal the
+            # answer ("$2 + 3$" of "how many sums are prime?" = 5) is a coincidence
+            if _reaches_gold(from_problem, trace.gold_answer) and from_problem[-1].step.op in ("SOLVE", "SUBS"):
+                found_math = from_problem
+        record.cot_executes = any(_states_gold(v, trace.gold_answer) for v in stated[-3:])
+        parse_failed = False
+        steps = [m.step for m in found_math]
+        nodes = [_MathOp(m.step.op, Found((m.pos, m.pos), None)) for m in found_math]
+        ungrounded = [m.ungrounded for m in found_math]
+        ambiguous = [False] * len(steps)
+        if not nodes:
+            record.reason = "no_ops"
+            return record, d
+        d.ops = len(nodes)
+    else:
+        found, parse_failed, recovered = cot_operations(trace)
+        if found:
+            record.cot_executes = answer_equals(found[-1].expr.value, trace.gold_answer)
+        nodes = flatten(found, recovered)  # a bare number ("<<5=5>>") is an equation with no op
+        if not nodes:
+            record.reason = "no_ops"
+            return record, d
+        d.ops = len(nodes)
 
-    # phase 5a: ground every literal operand (position and meaning, not value alone)
-    numbers = with_fraction_parts(extract_numbers(trace.text))
-    grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
-    steps, ambiguous = ground_steps(nodes, grounder, trace.cot)
-    # one encoding of percentages and written fractions; flags follow the absorbed steps
-    steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
-    # an operand left as written (no span) is what "ungrounded" means; a fold may have replaced it
-    ungrounded = [any(a.kind != "result" and a.span is None for a in st.args) for st in steps]
-    ambiguous = [any(ambiguous[o] for o in org) for org in origins]
-    nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
+        # phase 5a: ground every literal operand (position and meaning, not value alone)
+        numbers = with_fraction_parts(extract_numbers(trace.text))
+        grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
+        steps, ambiguous = ground_steps(nodes, grounder, trace.cot)
+        # one encoding of percentages and written fractions; flags follow the absorbed steps
+        steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
+        # an operand left as written (no span) is what "ungrounded" means; a fold may have replaced it
+        ungrounded = [any(a.kind != "result" and a.span is None for a in st.args) for st in steps]
+        ambiguous = [any(ambiguous[o] for o in org) for org in origins]
+        nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
     try:
-        answer_step = output_index(execute_all(dag_from_steps(steps)), trace.gold_answer)
+        answer_step = output_index(execute_all(dag_from_steps(steps, symbolic=symbolic)), trace.gold_answer)
     except ExecutionError:
         answer_step = None  # rejected below; every step is kept and the last is the "answer"
     out = len(steps) - 1 if answer_step is None else answer_step
@@ -336,7 +412,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     steps, kept = prune(steps, answer_step)
     d.pruned -= len(steps)
     record.steps = steps
-    answer, correct, exec_failure = execute_steps(steps, trace.gold_answer)
+    answer, correct, exec_failure = execute_steps(steps, trace.gold_answer, symbolic=symbolic)
     record.answer = answer
     reason = None
     if any(ungrounded[i] for i in kept):

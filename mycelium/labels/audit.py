@@ -15,6 +15,7 @@ import random
 from pathlib import Path
 
 from mycelium.dag.steps import Arg
+from mycelium.labels.math_grounding import is_name
 from mycelium.records.labels import LabelRecord
 from mycelium.labels.stage import read_labels
 
@@ -34,12 +35,16 @@ def sample_validated(records: list[LabelRecord], n: int, seed: int) -> list[Labe
 def _arg_line(arg: Arg, text: str) -> str:
     if arg.kind == "result":
         return f"result of step {arg.step + 1} (= {arg.value})"
+    if arg.kind == "constant":
+        return f"constant {arg.value} (\"{arg.text}\": the notation's or a formula's, not written in the problem)"
+    if arg.kind == "expr" and arg.span is None and is_name(arg):
+        return f"unknown {arg.value} (a name the solution gives a quantity; no data)"
     if arg.span is None:
         return f"{arg.kind} {arg.value} (\"{arg.text}\", not found in the text)"
     a, b = arg.span
     left = text[max(0, a - CONTEXT):a].replace("\n", " ")
     right = text[b:b + CONTEXT].replace("\n", " ")
-    kind = "written number" if arg.kind == "number" else "implied by the word"
+    kind = {"number": "written number", "expr": "written expression"}.get(arg.kind, "implied by the word")
     return f"{kind} \"{text[a:b]}\" = {arg.value}, chars {a}-{b}: …{left}**{text[a:b]}**{right}…"
 
 
@@ -48,7 +53,7 @@ def format_record(r: LabelRecord, number: int) -> str:
     lines = [f"## {number}. `{r.id}`", "", f"> {r.text.strip()}", "", f"Gold answer: **{r.gold_answer}**", ""]
     for s in r.steps:
         region = f"\"{r.text[s.region[0]:s.region[1]]}\"" if s.region else "(none)"
-        lines.append(f"- **Step {s.index + 1}: {s.op}** → {s.value}   (CoT arithmetic: `{s.expr}`)")
+        lines.append(f"- **Step {s.index + 1}: {s.op}** → {s.value}   (CoT {'math' if r.type else 'arithmetic'}: `{s.expr}`)")
         for k, a in enumerate(s.args):
             lines.append(f"  - arg {k + 1}: {_arg_line(a, r.text)}")
         lines.append(f"  - region: {region}")

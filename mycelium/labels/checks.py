@@ -56,9 +56,17 @@ def _same_span_twice(r: LabelRecord) -> int:
 def _value_coincidence(r: LabelRecord) -> int:
     flagged = 0
     for k, s in enumerate(r.steps):
-        earlier = {Fraction(x.value) for x in r.steps[:k] if x.value is not None}
+        earlier = {v for x in r.steps[:k] if (v := _rational(x.value)) is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
     return flagged + unused_unit_rates(r)
+
+
+def _rational(value: str | None) -> Fraction | None:
+    """A step value as a rational; None for none or a symbolic (MATH) value ("63 \\pi")."""
+    try:
+        return Fraction(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def unused_unit_rates(r: LabelRecord) -> int:

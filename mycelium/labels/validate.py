@@ -43,11 +43,12 @@ def prune(steps: list[Step], out: int | None) -> tuple[list[Step], list[int]]:
     return kept, order
 
 
-def execute_steps(steps: list[Step], gold: str) -> tuple[str | None, bool, str | None]:
+def execute_steps(steps: list[Step], gold: str, symbolic: bool = False) -> tuple[str | None, bool, str | None]:
     """(answer, correct, failure reason) of the DAG built from ``steps``, filling each step's
-    value: the validation rule of every label (the self-improvement loop applies it too)."""
+    value: the validation rule of every label (the self-improvement loop applies it too).
+    ``symbolic``: a MATH DAG (``mycelium.dag.graph.DAG.symbolic``)."""
     try:
-        values = execute_all(dag_from_steps(steps))
+        values = execute_all(dag_from_steps(steps, symbolic=symbolic))
     except ExecutionError as e:
         return None, False, f"execution_error:{e.reason.value}"
     for step, v in zip(steps, values):

@@ -13,7 +13,8 @@ def _reason(op, args):
 
 
 def test_op_table_is_small_and_documented():
-    assert set(OP_NAMES) == {"ADD", "SUB", "MUL", "DIV", "POW", "SQRT", "ROOT", "MOD", "NEG"}
+    assert set(OP_NAMES) == {"ADD", "SUB", "MUL", "DIV", "POW", "SQRT", "ROOT", "MOD", "NEG",
+                             "FACT", "BINOM", "GCD", "LCM", "FLOOR", "CEIL", "ABS"}
     import mycelium.dag.ops as ops_module
 
     for name in OP_NAMES:  # every op appears in the module docstring's table
@@ -74,3 +75,22 @@ def test_overflow_fails_fast():
     assert _reason("ADD", [F(2 ** (MAX_BITS + 1)), F(1)]) is Reason.OVERFLOW
     assert time.perf_counter() - t < 1.0
     assert apply_op("POW", [F(10), F(100)]) == 10**100  # a googol is fine
+
+
+def test_math_counting_and_number_theory_ops():
+    assert apply_op("FACT", [F(5)]) == 120
+    assert apply_op("FACT", [F(0)]) == 1
+    assert apply_op("BINOM", [F(10), F(2)]) == 45
+    assert apply_op("GCD", [F(12), F(18), F(8)]) == 2
+    assert apply_op("LCM", [F(4), F(6)]) == 12
+    assert apply_op("FLOOR", [F(7, 2)]) == 3 and apply_op("FLOOR", [F(-7, 2)]) == -4
+    assert apply_op("CEIL", [F(7, 2)]) == 4
+    assert apply_op("ABS", [F(-3, 4)]) == F(3, 4)
+
+
+def test_math_ops_refuse_bad_operands_with_a_reason():
+    assert _reason("FACT", [F(1, 2)]) == Reason.BAD_VALUE
+    assert _reason("FACT", [F(-1)]) == Reason.BAD_VALUE
+    assert _reason("FACT", [F(1000000)]) == Reason.OVERFLOW
+    assert _reason("BINOM", [F(10 ** 9), F(2)]) == Reason.OVERFLOW
+    assert _reason("GCD", [F(3, 2), F(6)]) == Reason.BAD_VALUE

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from fake_traces import SOLUTION, TEXT, make_trace
@@ -108,3 +109,43 @@ def test_uncaptured_layer_group_is_a_user_error(nlp):
         label(make_trace(), nlp, jsd=JSDConfig(layer_group="middle"))
     with pytest.raises(UserError, match="signals.iaf.layer_group='middle'"):
         label(make_trace(), nlp, iaf=IAFConfig(layer_group="middle"))
+
+
+def _math_trace(text, cot, gold, focus, last_focus=()):
+    """A MATH trace: no annotations, a subject; the CoT's last line attends ``last_focus``."""
+    trace = make_trace(text=text, solution=cot, gold=gold, focus=focus)
+    words = [text[a:b] for a, b in trace.problem_offsets]
+    last = trace.cot_offsets[:, 0] > cot.rindex("\n")
+    for group in trace.attn.values():
+        group[np.ix_(last, [i for i, w in enumerate(words) if w in last_focus])] = 0.5
+    return replace(trace, annotations=[], type="Prealgebra", level="Level 2")
+
+
+def test_math_solution_is_read_as_symbolic_steps(nlp):
+    text = ("The arithmetic mean of four numbers is 15. Two of the numbers are 10 and 18 and the other two are equal. "
+            "What is the product of the two equal numbers?")
+    cot = ("The sum of the four numbers is $15\\times4=60$.\nWe subtract to get $60-10-18=32$.\n"
+           "Each is $\\frac{32}{2}=16$, and their product is $16\\times16=\\boxed{256}$.")
+    # (the synthetic attention cuts a fragment region "18": the checks are not what this tests)
+    record, _ = label(_math_trace(text, cot, "256", ("15", "four"), ("product", "equal")), nlp, reject_checks=())
+    assert record.validated, record.reason
+    assert [s.op for s in record.steps] == ["MUL", "SUB", "SUB", "DIV", "MUL"]
+    assert record.answer == "256" and record.type == "Prealgebra"
+    assert all(s.region is not None and s.cot_span is not None for s in record.steps)
+    # the numeric reading of the same CoT (math_steps=arithmetic) is the GSM8K path
+    numeric, _ = label(_math_trace(text, cot, "256", ("15", "four")), nlp, math_steps="arithmetic")
+    assert [s.op for s in numeric.steps][:1] == ["MUL"]
+
+
+def test_math_solve_step_validates_against_a_fraction_gold(nlp):
+    text = "Solve for $x$: $3^{2x} = \\sqrt{27}$. Express your answer as a common fraction."
+    cot = "We have $3^{2x}=3^{\\frac{3}{2}}$.\nThis gives us $2x=\\frac{3}{2}$, so $x=\\boxed{\\frac{3}{4}}$."
+    record, _ = label(_math_trace(text, cot, "\\frac{3}{4}", ("Solve", "x")), nlp)
+    assert record.validated, record.reason
+    assert [s.op for s in record.steps] == ["SOLVE"] and record.answer == "3/4"
+    assert record.steps[0].args[0].kind == "expr" and record.steps[0].args[0].span is not None
+
+
+def test_math_settings_are_checked():
+    with pytest.raises(ValueError, match="math_steps"):
+        LabelSettings(math_steps="algebra")

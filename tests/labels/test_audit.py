@@ -42,3 +42,18 @@ def test_cli_writes_parts_and_prints_ids(tmp_path, capsys):
     assert len(out.split("sample ids:")[1].split()) == 4
     with pytest.raises(SystemExit, match="only 6 validated"):
         main(["--labels", str(tmp_path / "labels.jsonl"), "--n", "9", "--seed", "1"])
+
+
+def test_math_steps_show_expressions_unknowns_and_constants():
+    text = r"Solve for $x$: $3^{2x} = \sqrt{27}$, then halve it."
+    eq = (text.index("3^"), text.index("}$") + 1)
+    steps = [Step(0, "SOLVE", [Arg("expr", r"3^{2x} = \sqrt{27}", text=r"3^{2x} = \sqrt{27}", span=eq),
+                               Arg("expr", "x", text="x", span=(11, 12))], "3/4", expr=r"x=\boxed{\frac{3}{4}}"),
+             Step(1, "MUL", [Arg("result", "3/4", step=0), Arg("constant", "1/2", text=r"\frac{1}{2}")], "3/8"),
+             Step(2, "SOLVE", [Arg("expr", "2y = 3", text="2y = 3"), Arg("expr", "y", text="y")], "3/2")]
+    out = format_record(LabelRecord("m/0", text, "3/8", steps, "3/8", True, type="Algebra"), 1)
+    assert r'written expression "3^{2x} = \sqrt{27}"' in out and 'written expression "x"' in out
+    assert r'constant 1/2 ("\frac{1}{2}": the notation' in out
+    assert "unknown y (a name the solution gives a quantity" in out
+    assert "not found in the text" in out  # the CoT's own equation, ungrounded
+    assert "CoT math:" in out
