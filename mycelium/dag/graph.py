@@ -231,21 +231,27 @@ FLOAT_REPR_RTOL = Fraction(1, 10**9)
 
 
 def float_repr_close(value: Fraction, gold: str) -> bool:
-    """True when ``gold`` is a float's repr (12 or more decimal places) and ``value`` is within
-    a relative 1e-9 of it: 1/6 matches "0.16666666666666666" and 0.1666...6 + 0.5 matches
-    "0.6666666666666667", while "0.333" still does not match 1/3 (answers are exact otherwise).
-    MAWPS writes every repeating fraction so; GTS and DeductReasoner score with a 1e-4 tolerance."""
-    if not _FLOAT_REPR.match(gold):
+    """True when one side carries a float's rounding and ``value`` is within a relative 1e-9 of
+    ``gold``: ``gold`` written as a float's repr (12 or more decimal places), or ``value`` an
+    exact result of such reprs (a denominator of 10^12 or more: 0.1666...6 + 0.5833...3 is
+    0.74999999999999993, gold "0.75"). 1/6 matches "0.16666666666666666", while "0.333"
+    still does not match 1/3 (answers are exact otherwise). MAWPS writes every repeating
+    fraction so; GTS and DeductReasoner score with a 1e-4 tolerance."""
+    value = Fraction(value)
+    if not (_FLOAT_REPR.match(gold) or value.denominator >= 10**12):
         return False
-    g = Fraction(gold.strip())
-    return abs(Fraction(value) - g) <= FLOAT_REPR_RTOL * max(1, abs(g))
+    parsed = parse_value(gold)
+    if parsed is None or parsed[1]:
+        return False
+    g = parsed[0]
+    return abs(value - g) <= FLOAT_REPR_RTOL * max(1, abs(g))
 
 
 def answer_equals(value: Fraction, gold: str) -> bool:
     """Does the exact ``value`` equal the gold answer string?
 
-    Plain numbers are compared exactly (no float tolerance: 1/3 != "0.333"), except a gold
-    written as a float's repr (``float_repr_close``). A percent gold
+    Plain numbers are compared exactly (no float tolerance: 1/3 != "0.333"), except where one
+    side carries a float's rounding (``float_repr_close``). A percent gold
     "25%" matches 25 or 1/4 (a DAG may or may not end with the /100). Anything else (LaTeX
     beyond a plain fraction) goes to math-verify.
     """

@@ -124,6 +124,7 @@ def test_format_value_is_canonical():
         (F(1, 6), "0.16666666666666666"),  # MAWPS's float-repr golds: float rounding, not the answer
         (F(1, 6) + F(1, 6) + F(1, 2), "0.8333333333333334"),
         (F(-2, 3), "-0.6666666666666666"),
+        (F(74999999999999993, 10**17), "0.75"),  # an exact sum of float reprs against a short gold
     ],
 )
 def test_answer_equals(value, gold):
@@ -132,7 +133,8 @@ def test_answer_equals(value, gold):
 
 @pytest.mark.parametrize(
     "value, gold",
-    [(F(71), "72"), (F(1, 3), "0.333"), (F(1, 3), "0.333333333"), (F(1, 6) + F(1, 10**8), "0.16666666666666666"), (F(3, 4), "\\frac{4}{3}"), (F(26), "25%"), (F(1), "x+1"), (F(1), ""), (F(2), "\\sqrt{2}")],
+    [(F(71), "72"), (F(1, 3), "0.333"), (F(1, 3), "0.333333333"), (F(1, 6) + F(1, 10**8), "0.16666666666666666"),
+     (F(7499999, 10**7), "0.75"), (F(3, 4), "\\frac{4}{3}"), (F(26), "25%"), (F(1), "x+1"), (F(1), ""), (F(2), "\\sqrt{2}")],
 )
 def test_answer_not_equals(value, gold):
     assert not answer_equals(value, gold)
