@@ -25,7 +25,7 @@ import lightning as L
 import torch
 
 from mycelium.models.examples import IGNORE
-from mycelium.models.optim import configure_optimizers
+from mycelium.models.optim import configure_optimizers, fp32_master_weights
 
 PROMPT = "Question: {question}\nAnswer:"
 # The first number the model writes: sign, "$", thousands commas, decimals or a fraction.
@@ -149,6 +149,7 @@ class AnswerOnlyModule(L.LightningModule):
         self._eval_step(batch, "test")
 
     def configure_optimizers(self) -> Any:
+        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("AnswerOnlyModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

@@ -26,7 +26,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from mycelium.models.backbone import load_student_backbone
 from mycelium.models.examples import DEFAULT_MARKERS, mark_span
-from mycelium.models.optim import configure_optimizers
+from mycelium.models.optim import configure_optimizers, fp32_master_weights
 
 Span = tuple[int, int]
 
@@ -148,6 +148,7 @@ class ClassifierModule(L.LightningModule):
         plt.close(fig)
 
     def configure_optimizers(self) -> Any:
+        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("ClassifierModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

@@ -24,7 +24,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from mycelium.models.backbone import load_student_backbone
 from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
-from mycelium.models.optim import configure_optimizers
+from mycelium.models.optim import configure_optimizers, fp32_master_weights
 
 Span = tuple[int, int]
 
@@ -152,6 +152,7 @@ class SegmenterModule(L.LightningModule):
         self._eval_epoch_end("test")
 
     def configure_optimizers(self) -> Any:
+        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("SegmenterModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

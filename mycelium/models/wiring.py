@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from mycelium.dag.graph import answer_equals
-from mycelium.models.optim import configure_optimizers
+from mycelium.models.optim import configure_optimizers, fp32_master_weights
 from mycelium.models.wiring_beam import Decoded, beam_decode
 from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample
 from mycelium.models.wiring_head import WiringHead
@@ -183,6 +183,7 @@ class WiringModule(L.LightningModule):
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
     def configure_optimizers(self) -> Any:
+        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         groups = [{"params": list(self.encoder.parameters())}, {"params": list(self.head.parameters()), "lr": self.head_lr}]
         return configure_optimizers("WiringModule", self.optim, self.scheduler, groups)
 
