@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from mycelium.dag.graph import answer_equals
 from mycelium.models.optim import configure_optimizers, fp32_master_weights
-from mycelium.models.wiring_beam import Decoded, beam_decode
+from mycelium.models.wiring_beam import Decoded, beam_search
 from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample
 from mycelium.models.wiring_head import WiringHead
 
@@ -153,9 +153,14 @@ class WiringModule(L.LightningModule):
     def correct(decoded: Decoded | None, example: WiringExample) -> bool:
         return decoded is not None and bool(example.gold_answer) and answer_equals(decoded.answer, example.gold_answer)
 
-    @torch.no_grad()
     def decode_batch(self, batch: dict[str, Any], with_items: bool) -> list[Decoded | None]:
         """Beam-decode every problem of a collated batch, from the text alone or with its items."""
+        return [f[0] if f else None for f in self.search_batch(batch, with_items)]
+
+    @torch.no_grad()
+    def search_batch(self, batch: dict[str, Any], with_items: bool, margin: float = 0.0) -> list[list[Decoded]]:
+        """Every finished wiring of each problem of a collated batch, best first
+        (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller)."""
         was = self.training
         self.eval()
         use = self._use_items(batch, False) if with_items else torch.zeros_like(batch["item_mask"][:, 0])
@@ -163,19 +168,24 @@ class WiringModule(L.LightningModule):
         out = []
         for b, ex in enumerate(batch["examples"]):
             q = len(ex.quantities)
-            out.append(beam_decode(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
-                                   beam=self.beam, max_steps=self.max_steps))
+            out.append(beam_search(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
+                                   beam=self.beam, max_steps=self.max_steps, margin=margin))
         self.train(was)
         return out
 
     def predict(self, examples: Sequence[WiringExample], *, with_items: bool = False, batch_size: int = 16) -> list[Decoded | None]:
         """Decode ``examples`` (``wiring_data.make_example`` / ``solver_example``)."""
+        return [f[0] if f else None for f in self.predict_finished(examples, with_items=with_items, batch_size=batch_size)]
+
+    def predict_finished(self, examples: Sequence[WiringExample], *, with_items: bool = False, batch_size: int = 16,
+                         margin: float = 0.0) -> list[list[Decoded]]:
+        """Every finished wiring of each of ``examples``, best first (see ``search_batch``)."""
         collate = WiringCollator(self.tokenizer, self.max_length)
-        out: list[Decoded | None] = []
+        out: list[list[Decoded]] = []
         for s in range(0, len(examples), batch_size):
             batch = collate(examples[s : s + batch_size])
             batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-            out += self.decode_batch(batch, with_items)
+            out += self.search_batch(batch, with_items, margin)
         return out
 
     def transfer_batch_to_device(self, batch: dict[str, Any], device: torch.device, dataloader_idx: int) -> dict[str, Any]:

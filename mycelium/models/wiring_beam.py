@@ -5,8 +5,8 @@ scores every (item, op, i, j, stop) extension of every live hypothesis at once (
 one batch: at a given depth they all hold the same number of nodes), adds the step's log-
 probability to the hypothesis' score, and keeps the best ``beam`` continuing extensions whose
 step executes (DIV by zero, overflow: dropped). Extensions that stop are finished answers. The
-search ends when no live hypothesis can beat the best finished one (scores only fall) or after
-``max_steps``. The answer is the last step's value.
+search ends when no live hypothesis can beat the best finished one (scores only fall; with a
+``margin``, come within it) or after ``max_steps``. The answer is the last step's value.
 """
 
 from __future__ import annotations
@@ -45,9 +45,23 @@ def beam_decode(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
 
     ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
     ``(K, O)``, ``item_mask`` ``(K,)`` the problem's items (``WiringHead.items``)."""
+    finished = beam_search(head, h0, g, prior, item_mask, values, beam=beam, max_steps=max_steps)
+    return finished[0] if finished else None
+
+
+@torch.no_grad()
+def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
+                values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0) -> list[Decoded]:
+    """Every finished wiring the beam found, best score first (empty when nothing executes).
+
+    Arguments as ``beam_decode``. ``margin`` >= 0 keeps searching while a live hypothesis is
+    within ``margin`` of the best finished score, so a caller that re-ranks the finished
+    wirings (e.g. a penalty for an implausible answer) sees the ones that re-ranking can lift."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
     Q = h0.shape[0]
     if Q == 0:
-        return None
+        return []
     h = h0[None]
     used = torch.zeros(1, g.shape[0], dtype=torch.long, device=h0.device)
     live: list[Decoded] = [Decoded([], [], 0.0)]
@@ -81,7 +95,7 @@ def beam_decode(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
             else:
                 keep.append((b, new, k, o, i, j))
         best_done = max((f.score for f in finished), default=float("-inf"))
-        keep = [x for x in keep if x[1].score > best_done]
+        keep = [x for x in keep if x[1].score > best_done - margin]
         if not keep:
             break
         rows = torch.tensor([x[0] for x in keep], device=h.device)
@@ -95,7 +109,7 @@ def beam_decode(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
         used = used[rows].clone()
         used[torch.arange(len(keep)), torch.tensor([x[2] for x in keep])] += 1
         live = [x[1] for x in keep]
-    return max(finished, key=lambda f: f.score) if finished else None
+    return sorted(finished, key=lambda f: -f.score)
 
 
 def decoded_steps(decoded: Decoded, quantities: Sequence[Quantity]) -> list[Step]:

@@ -48,7 +48,7 @@ from mycelium.models.wiring import WiringModule
 from mycelium.models.wiring_beam import decoded_steps
 from mycelium.models.wiring_data import OPS, WiringExample, problem_quantities
 from mycelium.records.predictions import Prediction
-from mycelium.solver.learned_wiring.beam import OpChoices, wire_learned_topk
+from mycelium.solver.learned_wiring.beam import OpChoices, implausible, wire_learned_topk
 from mycelium.solver.learned_wiring.model import WiringModel, is_wiring_dir, load_wiring
 from mycelium.solver.spans import SpanSnapper
 from mycelium.solver.wiring import STRATEGIES, missing_operands, wire
@@ -82,7 +82,8 @@ class Solver:
     ``op_top_k`` likeliest labels, each scored ``op_weight`` x its log-probability (relative to
     the best label) beside the wiring model's log-probabilities; ``implausible_penalty`` is taken
     off a wiring whose answer is negative or fractional
-    (``mycelium.solver.learned_wiring.beam.wire_learned_topk``). ``op_top_k=1`` keeps the argmax
+    (``mycelium.solver.learned_wiring.beam.wire_learned_topk``), and off the wiring student's
+    finished DAGs the same way (its beam searches on while a hypothesis is within the penalty). ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
@@ -282,7 +283,10 @@ class Solver:
         dists = [op_distribution(c, o) for c, o in zip(choices or [None] * len(p.spans), p.ops)]
         quantities = problem_quantities(p.text, self.deductive.constants)
         ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
-        decoded = self.deductive.predict([ex], with_items=self.deductive.condition and self.deductive_spans)[0]
+        with_items = self.deductive.condition and self.deductive_spans
+        # the wiring student's finished DAGs, re-ranked: an implausible answer costs the penalty
+        finished = self.deductive.predict_finished([ex], with_items=with_items, margin=self.implausible_penalty)[0]
+        decoded = max(finished, key=lambda f: f.score - self.implausible_penalty * implausible(f.answer), default=None)
         if decoded is None:
             p.reason = "no_wiring"
             return False

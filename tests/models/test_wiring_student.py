@@ -103,6 +103,20 @@ def test_beam_decoding_executes_exactly() -> None:
             assert values == d.values and all(isinstance(v, Fraction) for v in values)
 
 
+def test_beam_search_lists_finished_wirings_best_first_and_a_margin_widens_it() -> None:
+    m = module(condition=False).eval()
+    ex = [make_example(sum_record()), make_example(half_record())]
+    plain = m.predict_finished(ex)
+    wide = m.predict_finished(ex, margin=50.0)
+    for p, w, best in zip(plain, wide, m.predict(ex)):
+        assert p, "an untrained head still finds a wiring that executes"
+        assert [f.score for f in p] == sorted((f.score for f in p), reverse=True)
+        assert best is not None and (best.steps, best.score) == (p[0].steps, p[0].score)
+        assert len(w) >= len(p) and w[0].score == p[0].score  # the margin only searches on
+    with pytest.raises(ValueError, match="margin"):
+        m.predict_finished(ex, margin=-1.0)
+
+
 def test_export_then_reload_gives_identical_predictions(tmp_path: Path) -> None:
     m = module(condition=True).eval()
     ex = [make_example(half_record()), make_example(sum_record())]

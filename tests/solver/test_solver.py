@@ -150,6 +150,24 @@ def test_text_alone_solver_from_a_wiring_export_alone(wiring_only: Path) -> None
             assert p.steps and format_value(execute_all(dag_from_steps(p.steps))[-1]) == p.answer
 
 
+def test_text_alone_implausible_penalty_reranks_the_finished_dags(wiring_only: Path) -> None:
+    from fractions import Fraction
+
+    from mycelium.models.wiring_data import WiringExample, problem_quantities
+    from mycelium.solver.learned_wiring.beam import implausible
+
+    texts = [NATALIA, "Tom has 5 apples and buys 3 more. How many?", "A box holds 7 pens. Sam has 2 boxes and 3 pens."]
+    plain = Solver.from_pretrained(wiring_only, deductive_spans=False).solve_batch(texts)
+    strict = Solver.from_pretrained(wiring_only, deductive_spans=False, implausible_penalty=1e6)
+    for text, p, q in zip(texts, plain, strict.solve_batch(texts)):
+        ex = WiringExample("", text, "", problem_quantities(text, strict.deductive.constants), items=[])
+        finished = strict.deductive.predict_finished([ex], margin=1e6)[0]
+        if any(not implausible(f.answer) for f in finished):
+            assert q.answer is not None and not implausible(Fraction(q.answer)), (text, q.answer)
+        if p.answer is not None and not implausible(Fraction(p.answer)):
+            assert q.answer == p.answer  # the best DAG was plausible already: the penalty changes nothing
+
+
 def test_text_alone_ignores_segmenter_and_classifier_beside_it(students: Path, wiring_only: Path, tmp_path: Path) -> None:
     import shutil
 
