@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # experiment=mawps_cv_gpu on a lent GPU machine that has torch/transformers/lightning but no
 # spaCy, Hydra or network (the workplace's H200; docs/RESULTS.md "MAWPS five-fold on a GPU").
-# The payload travels in the git-ignored .gpu/ in parts (64 MiB a call): MPNet's weights as
+# The payload (bench/gpu/pack.sh builds it) travels in the git-ignored .gpu/ in parts (64 MiB a call): MPNet's weights as
 # float16 in four chunks, the fold labels of five-fold-s5b, GSM8K's default labels, the data,
 # pure-Python wheels' packages and a spaCy stand-in (the text-alone solver never parses).
-#   bash bench/gpu/mawps_cv_gpu.sh unpack      # call 1: payload part 1 + an import/config check
-#   bash bench/gpu/mawps_cv_gpu.sh chunk N     # calls 2-3: weight chunks
-#   bash bench/gpu/mawps_cv_gpu.sh run         # call 4: last chunk, five folds + GSM8K in parallel
+#   bash bench/gpu/pack.sh                     # here, once: builds .gpu/c1 .. c4
+#   bash bench/gpu/mawps_cv_gpu.sh unpack      # device call 1, carry [".gpu/c1"]: + an import/config check
+#   bash bench/gpu/mawps_cv_gpu.sh chunk 2     # device call 2, carry [".gpu/c2"] (then 3, [".gpu/c3"])
+#   bash bench/gpu/mawps_cv_gpu.sh run         # device call 4, carry [".gpu/c4"]: five folds + GSM8K at once
+# The machine keeps /tmp/w only while warm (30 s after a call): make the four calls back to back.
+# Session 6 (one H200): the run took 362 s; folds 2.7-4.6 min each, GSM8K 3.8 min + two evals.
 # Env: W (work dir, /tmp/w), TRAIN_TIME (per training, DD:HH:MM:SS), TRAINER (gpu), LIMIT (eval limit).
 set -u
 W=${W:-/tmp/w}
