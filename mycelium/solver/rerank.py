@@ -1,0 +1,44 @@
+"""Re-ranking the wiring student's finished DAGs by what a word problem's answer looks like.
+
+The beam scores a DAG by the student's log-probabilities alone. Two priors about the answer
+correct the commonest failures of a student that reads the text alone:
+
+- ``implausible``: GSM8K's answers are all whole and non-negative (most of MAWPS' too);
+- ``echo``: the answer equals a number the DAG reads from the problem (an undone step, "12 - 3
+  then + 3", or an extra step past the answer). A question rarely asks for a number it gives:
+  7.3% of GSM8K test's gold answers equal a number written in the problem, while 108 of the
+  1,319 answers of the session-6 CPU student do, 4 of them right (docs/RESULTS.md).
+
+Each prior costs its penalty in log-probability; the best adjusted score wins. The beam must
+have searched within the summed penalties of its best finished DAG
+(``WiringModule.predict_finished(margin=...)``) for the re-ranking to see the alternatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mycelium.models.wiring_beam import Decoded
+from mycelium.models.wiring_data import Quantity
+from mycelium.solver.learned_wiring.beam import implausible
+
+
+def echoes(decoded: Decoded, quantities: Sequence[Quantity]) -> bool:
+    """Does ``decoded``'s answer equal the value of a problem quantity one of its steps reads?
+    (Nodes ``< len(quantities)`` are the problem's quantities; later nodes are results.)"""
+    q = len(quantities)
+    read = {quantities[n].value for _, i, j, _ in decoded.steps for n in (i, j) if n < q}
+    return decoded.answer is not None and decoded.answer in read
+
+
+def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, implausible_penalty: float = 0.0,
+           echo_penalty: float = 0.0) -> Decoded | None:
+    """The finished DAG with the best score after the penalties (None when there is none).
+    Raises ValueError for a negative penalty."""
+    if implausible_penalty < 0 or echo_penalty < 0:
+        raise ValueError(f"penalties must be >= 0, got implausible {implausible_penalty}, echo {echo_penalty}")
+
+    def adjusted(f: Decoded) -> float:
+        return f.score - implausible_penalty * implausible(f.answer) - echo_penalty * echoes(f, quantities)
+
+    return max(finished, key=adjusted, default=None)

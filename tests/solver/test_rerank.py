@@ -1,0 +1,38 @@
+"""Re-ranking the wiring student's finished DAGs: implausible and echoed answers."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from mycelium.models.wiring_beam import Decoded
+from mycelium.models.wiring_data import Quantity
+from mycelium.solver.rerank import echoes, rerank
+
+# "Sam has 12 apples and eats 3. How many are left?": nodes 0 (12) and 1 (3), results from 2
+Q = [Quantity(Fraction(12), (8, 10), "number", text="12"), Quantity(Fraction(3), (25, 26), "number", text="3")]
+RIGHT = Decoded([("SUB", 0, 1, 0)], [Fraction(9)], -1.5)
+UNDONE = Decoded([("SUB", 0, 1, 0), ("ADD", 2, 1, 0)], [Fraction(9), Fraction(12)], -1.0)  # 12 - 3 + 3
+HALF = Decoded([("DIV", 1, 0, 0)], [Fraction(1, 4)], -0.5)
+
+
+def test_echoes_is_an_answer_equal_to_a_quantity_the_dag_reads() -> None:
+    assert echoes(UNDONE, Q) and not echoes(RIGHT, Q) and not echoes(HALF, Q)
+    # 12 read through a result node only does not count: 3 * 4 = 12 reads 3, and 4 is no quantity
+    four = Q + [Quantity(Fraction(4), (30, 31), "number", text="4")]
+    assert not echoes(Decoded([("MUL", 1, 2, 0)], [Fraction(12)], 0.0), four)
+
+
+def test_penalties_reorder_the_finished_dags() -> None:
+    finished = [HALF, UNDONE, RIGHT]  # best first by the student's score
+    assert rerank(finished, Q) is HALF
+    assert rerank(finished, Q, implausible_penalty=3.0) is UNDONE       # 1/4 is fractional
+    assert rerank(finished, Q, implausible_penalty=3.0, echo_penalty=3.0) is RIGHT
+    assert rerank(finished, Q, implausible_penalty=0.2, echo_penalty=0.2) is HALF  # penalties under the gap
+    assert rerank([], Q, echo_penalty=3.0) is None
+
+
+def test_negative_penalty_is_refused() -> None:
+    with pytest.raises(ValueError, match="penalties"):
+        rerank([RIGHT], Q, echo_penalty=-1.0)
