@@ -4,6 +4,7 @@ labels stage's own rule; how they compare with the teacher's; which failures the
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from mycelium.data.problems import Problem
 from mycelium.labels.checks import check_record
 from mycelium.labels.clauses import ParsedText
+from mycelium.labels.regions import expand_one
 from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.models.bio import clean_regions
 from mycelium.records.labels import LabelRecord
@@ -49,9 +51,31 @@ def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
                            reject_checks: Sequence[str] = ()) -> LabelRecord:
     """A validated labels record of a solved problem (regions = the predicted spans, args from
     the wiring, values from execution), or the rejected record (``validated`` False) otherwise;
-    ``parsed``/``reject_checks`` as in :func:`validate`."""
+    ``parsed``/``reject_checks`` as in :func:`validate`. A DAG from the text alone has no spans:
+    given ``parsed``, each step's region is then found from its operands (:func:`operand_regions`)."""
     record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
+    if parsed is not None and record.steps and all(s.region is None for s in record.steps):
+        operand_regions(record, parsed)
     return validate(record, parsed, reject_checks)
+
+
+def operand_regions(record: LabelRecord, parsed: ParsedText) -> None:
+    """Give each step of ``record`` the clause region of its written operands, as the labels
+    stage's ``labels.source=operands`` does (``labels.regions.expand_one``, the hull of their
+    clauses when they share a sentence); a step that reads
+    only earlier results takes the question's sentence when it is the last step, else its
+    latest input's region. The automatic checks then judge these regions as any label's."""
+    cover = dataclasses.replace(parsed.config, select="cover")  # operands in one sentence: the hull of their clauses
+    question = expand_one(parsed, [(max(0, len(record.text) - 1), len(record.text))])
+    for step in record.steps:
+        written = [a.span for a in step.args if a.kind != "result" and a.span is not None]
+        if written:
+            step.region = expand_one(parsed, [tuple(sp) for sp in written], config=cover)
+        elif step.index == len(record.steps) - 1:
+            step.region = question
+        else:
+            inputs = [record.steps[a.step].region for a in step.args if a.kind == "result" and a.step is not None]
+            step.region = next((r for r in reversed(inputs) if r is not None), question)
 
 
 @dataclass

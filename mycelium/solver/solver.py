@@ -84,8 +84,9 @@ class Solver:
     the best label) beside the wiring model's log-probabilities; ``implausible_penalty`` is taken
     off a wiring whose answer is negative or fractional
     (``mycelium.solver.learned_wiring.beam.wire_learned_topk``), and off the wiring student's
-    finished DAGs the same way, and ``echo_penalty`` off those whose answer is a number they read
-    from the problem (``mycelium.solver.rerank``). ``op_top_k=1`` keeps the argmax
+    finished DAGs the same way, ``echo_penalty`` off those whose answer is a number they read
+    from the problem and ``reuse_penalty`` off those that read one number twice
+    (``mycelium.solver.rerank``). ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
@@ -103,6 +104,7 @@ class Solver:
         op_weight: float = 1.0,
         implausible_penalty: float = 0.0,
         echo_penalty: float = 0.0,
+        reuse_penalty: float = 0.0,
         order: str = "larger-first",
         problem_numbers: bool = True,
         span_filter: bool = True,
@@ -136,11 +138,12 @@ class Solver:
             if span_filter or snap_spans else None
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers
         self.wiring_model = wiring_model if wiring == "learned" else None
-        if op_top_k < 1 or op_weight < 0 or implausible_penalty < 0 or echo_penalty < 0:
-            raise ValueError(f"need op_top_k >= 1, op_weight >= 0, implausible_penalty >= 0, echo_penalty >= 0; got "
-                             f"{op_top_k}, {op_weight}, {implausible_penalty}, {echo_penalty}")
+        if op_top_k < 1 or op_weight < 0 or min(implausible_penalty, echo_penalty, reuse_penalty) < 0:
+            raise ValueError(f"need op_top_k >= 1, op_weight >= 0 and penalties >= 0; got {op_top_k}, {op_weight}, "
+                             f"implausible {implausible_penalty}, echo {echo_penalty}, reuse {reuse_penalty}")
         self.beam, self.op_top_k = beam, op_top_k
-        self.op_weight, self.implausible_penalty, self.echo_penalty = op_weight, implausible_penalty, echo_penalty
+        self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
+        self.echo_penalty, self.reuse_penalty = echo_penalty, reuse_penalty
         self.max_chars = max_chars
         self.batch_size = batch_size
         if wiring not in ("learned", "deductive"):  # bad knob: fail now, not per problem
@@ -288,10 +291,10 @@ class Solver:
         ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
         with_items = self.deductive.condition and self.deductive_spans
         # the wiring student's finished DAGs, re-ranked by what an answer looks like (rerank.py)
-        margin = self.implausible_penalty + self.echo_penalty
+        margin = self.implausible_penalty + self.echo_penalty + self.reuse_penalty
         finished = self.deductive.predict_finished([ex], with_items=with_items, margin=margin)[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
-                         echo_penalty=self.echo_penalty)
+                         echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty)
         if decoded is None:
             p.reason = "no_wiring"
             return False

@@ -123,6 +123,24 @@ def test_a_solved_dag_the_labels_checks_flag_is_not_a_label() -> None:
     assert validate(LabelRecord("p", text, "16", steps, None, False), parsed, ()).validated  # no checks asked
 
 
+def test_a_dag_from_the_text_alone_gets_regions_from_its_operands() -> None:
+    from mycelium.labels.assemble import LabelSettings
+    from mycelium.labels.clauses import load_spacy, parse
+
+    text = "Tom has 3 apples and buys 5 more. Each apple costs 2 dollars. How much do his apples cost?"
+    span = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    steps = [Step(0, "ADD", [Arg("number", "3", "3", span("3")), Arg("number", "5", "5", span("5"))], "8"),
+             Step(1, "MUL", [Arg("result", "8", step=0), Arg("number", "2", "2", span("2"))], "16")]
+    pred = Prediction(id="p", text=text, gold_answer="16", spans=[], ops=[], steps=steps, answer="16", correct=True)
+    assert record_from_prediction(pred).reason == "no_region"  # no parse: nothing to place the steps with
+    (parsed,) = parse([text], load_spacy())
+    record = record_from_prediction(pred, parsed, LabelSettings().reject_checks)
+    assert record.validated, record.reason
+    first, second = (text[s.region[0]:s.region[1]] for s in record.steps)
+    assert "3" in first and "5" in first and "Each apple" not in first
+    assert "2 dollars" in second
+
+
 def test_agreement_counts_ops_and_regions_that_differ() -> None:
     mine = record_from_prediction(prediction("ADD", "8"))
     teacher = record_from_prediction(prediction("ADD", "8"))

@@ -8,7 +8,7 @@ import pytest
 
 from mycelium.models.wiring_beam import Decoded
 from mycelium.models.wiring_data import Quantity
-from mycelium.solver.rerank import echoes, rerank
+from mycelium.solver.rerank import echoes, reuses, rerank
 
 # "Sam has 12 apples and eats 3. How many are left?": nodes 0 (12) and 1 (3), results from 2
 Q = [Quantity(Fraction(12), (8, 10), "number", text="12"), Quantity(Fraction(3), (25, 26), "number", text="3")]
@@ -31,6 +31,16 @@ def test_penalties_reorder_the_finished_dags() -> None:
     assert rerank(finished, Q, implausible_penalty=3.0, echo_penalty=3.0) is RIGHT
     assert rerank(finished, Q, implausible_penalty=0.2, echo_penalty=0.2) is HALF  # penalties under the gap
     assert rerank([], Q, echo_penalty=3.0) is None
+
+
+def test_reuses_is_one_written_quantity_read_twice() -> None:
+    again = Decoded([("MUL", 0, 1, 0), ("MUL", 2, 1, 0)], [Fraction(36), Fraction(108)], -1.0)  # 12 x 3, then x 3
+    square = Decoded([("MUL", 1, 1, 0)], [Fraction(9)], -1.0)                                      # 3 x 3
+    assert reuses(again, Q) and reuses(square, Q) and not reuses(RIGHT, Q) and reuses(UNDONE, Q)
+    # two readings of one occurrence ("1/2" read as 1/2 and as 0.5) are one quantity
+    both = [Quantity(Fraction(1, 2), (0, 3), "number"), Quantity(Fraction(1, 2), (0, 3), "number", reading=1)]
+    assert reuses(Decoded([("ADD", 0, 1, 0)], [Fraction(1)], 0.0), both)
+    assert rerank([again, RIGHT], Q) is again and rerank([again, RIGHT], Q, reuse_penalty=3.0) is RIGHT
 
 
 def test_negative_penalty_is_refused() -> None:
