@@ -56,7 +56,7 @@ run)
       timeout -k 10 120 $PY evaluate.py data=gsm8k split=test limit=$LIMIT students=$W/runs/gsm8k/export \
         solver.deductive_spans=false hydra.run.dir=$W/runs/eval-gsm8k > "$OUT/gsm8k_eval.log" 2>&1 &
       timeout -k 10 120 $PY evaluate.py data=mawps split=test limit=$LIMIT students=$W/runs/gsm8k/export \
-        solver.deductive_spans=false solver.implausible_penalty=0 hydra.run.dir=$W/runs/eval-mawps \
+        hydra.run.dir=$W/runs/eval-mawps \
         > "$OUT/mawps_eval.log" 2>&1
       wait ) &
   fi
