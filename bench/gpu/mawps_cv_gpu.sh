@@ -35,7 +35,7 @@ unpack)
   $PY -c "import train, evaluate, mycelium.solver.solver, mycelium.models.wiring; print('imports ok')" || exit 1
   $PY train.py experiment=mawps_cv_gpu fold=0 $BB --cfg job > "$OUT/cfg.yaml" && echo "config ok" ;;
 chunk)
-  cp .gpu/c$2/* "$W/" && ls -la "$W" && if [ -f .gpu/c$2/base.tar.gz ]; then tar -xzf .gpu/c$2/base.tar.gz -C "$W/base" && $PY -c "import train, evaluate, mycelium.solver.solver; print(\"imports ok\")" && $PY train.py experiment=mawps_cv_gpu fold=0 $BB --cfg job > "$OUT/cfg.yaml" && echo config ok; fi ;;
+  cp .gpu/c${2:?usage: chunk N}/* "$W/" && ls -la "$W" ;;
 run)
   [ -d .gpu/c4 ] && cp .gpu/c4/* "$W/"
   if [ "$MODEL" = "$W/mpnet" ]; then

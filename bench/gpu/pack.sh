@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the payload bench/gpu/mawps_cv_gpu.sh carries to a lent GPU machine, in the git-ignored
-# .gpu/ (add "/.gpu/" to .git/info/exclude): four calls of at most 64 MiB each.
+# Build the payload bench/gpu/mawps_cv_gpu.sh carries to a lent GPU machine, in
+# .gpu/ (git-ignored): four calls of at most 64 MiB each.
 #   c1: the packages the GPU image lacks (pure Python, plus text2num's cp312 wheel), a spaCy
 #       stand-in, the data, the fold labels and GSM8K's labels (base.tar.gz), MPNet's small files
 #       and the first quarter of its float16 weights; c2, c3, c4: the other quarters.

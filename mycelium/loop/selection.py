@@ -63,10 +63,10 @@ def operand_regions(record: LabelRecord, parsed: ParsedText) -> None:
     """Give each step of ``record`` the clause region of its written operands, as the labels
     stage's ``labels.source=operands`` does (``labels.regions.expand_one``, the hull of their
     clauses when they share a sentence); a step that reads
-    only earlier results takes the question's sentence when it is the last step, else its
-    latest input's region. The automatic checks then judge these regions as any label's."""
+    only earlier results takes the last sentence (the question) when it is the last step,
+    else the region of its latest input step. The automatic checks then judge these regions as any label's."""
     cover = dataclasses.replace(parsed.config, select="cover")  # operands in one sentence: the hull of their clauses
-    question = expand_one(parsed, [(max(0, len(record.text) - 1), len(record.text))])
+    question = tuple(int(x) for x in parsed.sent_spans[-1]) if len(parsed.sent_spans) else None  # the last sentence
     for step in record.steps:
         written = [a.span for a in step.args if a.kind != "result" and a.span is not None]
         if written:
@@ -74,8 +74,8 @@ def operand_regions(record: LabelRecord, parsed: ParsedText) -> None:
         elif step.index == len(record.steps) - 1:
             step.region = question
         else:
-            inputs = [record.steps[a.step].region for a in step.args if a.kind == "result" and a.step is not None]
-            step.region = next((r for r in reversed(inputs) if r is not None), question)
+            inputs = sorted(a.step for a in step.args if a.kind == "result" and a.step is not None)
+            step.region = next((record.steps[k].region for k in reversed(inputs) if record.steps[k].region), question)
 
 
 @dataclass

@@ -148,8 +148,12 @@ class AnswerOnlyModule(L.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._eval_step(batch, "test")
 
+    def configure_model(self) -> None:
+        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
+        # would drop AdamW's small updates; the trainer's precision autocasts
+        fp32_master_weights(self)
+
     def configure_optimizers(self) -> Any:
-        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("AnswerOnlyModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

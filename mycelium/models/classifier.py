@@ -147,8 +147,12 @@ class ClassifierModule(L.LightningModule):
         fig.savefig(stem.with_suffix(".png"), dpi=100)
         plt.close(fig)
 
+    def configure_model(self) -> None:
+        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
+        # would drop AdamW's small updates; the trainer's precision autocasts
+        fp32_master_weights(self)
+
     def configure_optimizers(self) -> Any:
-        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("ClassifierModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

@@ -151,8 +151,12 @@ class SegmenterModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
 
+    def configure_model(self) -> None:
+        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
+        # would drop AdamW's small updates; the trainer's precision autocasts
+        fp32_master_weights(self)
+
     def configure_optimizers(self) -> Any:
-        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         return configure_optimizers("SegmenterModule", self.optim, self.scheduler, self.parameters())
 
     @torch.no_grad()

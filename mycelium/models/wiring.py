@@ -160,7 +160,8 @@ class WiringModule(L.LightningModule):
     @torch.no_grad()
     def search_batch(self, batch: dict[str, Any], with_items: bool, margin: float = 0.0) -> list[list[Decoded]]:
         """Every finished wiring of each problem of a collated batch, best first
-        (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller)."""
+        (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller).
+        Raises ValueError for a negative ``margin``."""
         was = self.training
         self.eval()
         use = self._use_items(batch, False) if with_items else torch.zeros_like(batch["item_mask"][:, 0])
@@ -179,7 +180,8 @@ class WiringModule(L.LightningModule):
 
     def predict_finished(self, examples: Sequence[WiringExample], *, with_items: bool = False, batch_size: int = 16,
                          margin: float = 0.0) -> list[list[Decoded]]:
-        """Every finished wiring of each of ``examples``, best first (see ``search_batch``)."""
+        """Every finished wiring of each of ``examples``, best first (see ``search_batch``).
+        Raises ValueError for a negative ``margin``."""
         collate = WiringCollator(self.tokenizer, self.max_length)
         out: list[list[Decoded]] = []
         for s in range(0, len(examples), batch_size):
@@ -192,8 +194,12 @@ class WiringModule(L.LightningModule):
         """Tensors to ``device``; the examples (frozen dataclasses inside) stay as they are."""
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
+    def configure_model(self) -> None:
+        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
+        # would drop AdamW's small updates; the trainer's precision autocasts
+        fp32_master_weights(self)
+
     def configure_optimizers(self) -> Any:
-        fp32_master_weights(self)  # bf16 weights would drop AdamW's small updates
         groups = [{"params": list(self.encoder.parameters())}, {"params": list(self.head.parameters()), "lr": self.head_lr}]
         return configure_optimizers("WiringModule", self.optim, self.scheduler, groups)
 

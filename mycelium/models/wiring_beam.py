@@ -56,7 +56,8 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
 
     Arguments as ``beam_decode``. ``margin`` >= 0 keeps searching while a live hypothesis is
     within ``margin`` of the best finished score, so a caller that re-ranks the finished
-    wirings (e.g. a penalty for an implausible answer) sees the ones that re-ranking can lift."""
+    wirings (e.g. a penalty for an implausible answer) sees the ones that re-ranking can lift.
+    Raises ValueError for a negative ``margin``."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     Q = h0.shape[0]

@@ -1,7 +1,8 @@
 """Re-ranking the wiring student's finished DAGs by what a word problem's answer looks like.
 
-The beam scores a DAG by the student's log-probabilities alone. Two priors about the answer
-correct the commonest failures of a student that reads the text alone:
+The beam scores a DAG by the student's log-probabilities alone. Three priors about what a word
+problem's answer and equation look like correct the commonest failures of a student that reads
+the text alone (each dataset sets its own, ``conf/data/<set>.yaml`` ``priors``):
 
 - ``implausible``: GSM8K's answers are all whole and non-negative (most of MAWPS' too);
 - ``echo``: the answer equals a number the DAG reads from the problem (an undone step, "12 - 3
@@ -28,10 +29,11 @@ from mycelium.solver.learned_wiring.beam import implausible
 
 
 def echoes(decoded: Decoded, quantities: Sequence[Quantity]) -> bool:
-    """Does ``decoded``'s answer equal the value of a problem quantity one of its steps reads?
+    """Does ``decoded``'s answer equal the value of a written quantity one of its steps reads?
     (Nodes ``< len(quantities)`` are the problem's quantities; later nodes are results.)"""
     q = len(quantities)
-    read = {quantities[n].value for _, i, j, _ in decoded.steps for n in (i, j) if n < q}
+    read = {quantities[n].value for _, i, j, _ in decoded.steps for n in (i, j)
+            if n < q and quantities[n].span is not None}  # a learned constant is not the problem's
     return decoded.answer is not None and decoded.answer in read
 
 
@@ -42,11 +44,10 @@ def reuses(decoded: Decoded, quantities: Sequence[Quantity]) -> bool:
     seen: set = set()
     for _, i, j, _ in decoded.steps:
         for n in (i, j):
-            if n < q:
-                key = quantities[n].span if quantities[n].span is not None else n
-                if key in seen:
+            if n < q and quantities[n].span is not None:  # a learned constant may serve twice
+                if quantities[n].span in seen:
                     return True
-                seen.add(key)
+                seen.add(quantities[n].span)
     return False
 
 

@@ -139,6 +139,14 @@ def test_a_dag_from_the_text_alone_gets_regions_from_its_operands() -> None:
     first, second = (text[s.region[0]:s.region[1]] for s in record.steps)
     assert "3" in first and "5" in first and "Each apple" not in first
     assert "2 dollars" in second
+    # a last step that reads only results takes the question's sentence
+    both = [Step(0, "MUL", [Arg("number", "3", "3", span("3")), Arg("number", "2", "2", span("2"))], "6"),
+            Step(1, "MUL", [Arg("number", "5", "5", span("5")), Arg("number", "2", "2", span("2"))], "10"),
+            Step(2, "ADD", [Arg("result", "6", step=0), Arg("result", "10", step=1)], "16")]
+    pred = Prediction(id="q", text=text, gold_answer="16", spans=[], ops=[], steps=both, answer="16", correct=True)
+    record = record_from_prediction(pred, parsed, ())
+    assert record.validated, record.reason
+    assert text[record.steps[2].region[0]:record.steps[2].region[1]].startswith("How much")
 
 
 def test_agreement_counts_ops_and_regions_that_differ() -> None:

@@ -29,3 +29,15 @@ def test_small_adamw_updates_survive_only_in_float32() -> None:
         module.w.grad = torch.ones_like(module.w)
         opt.step()
         assert bool((module.w.detach().float() != start).all()) is moves
+
+
+def test_a_student_casts_before_the_strategy_wraps_it() -> None:
+    """configure_model (run before DDP wraps the module) is where the students cast."""
+    from functools import partial
+
+    from mycelium.models.wiring import WiringModule
+    from mycelium.teacher.loading import build_tiny
+
+    m = WiringModule(partial(build_tiny), width=16).to(torch.bfloat16)
+    m.configure_model()
+    assert {p.dtype for p in m.parameters()} == {torch.float32}

@@ -108,11 +108,11 @@ def test_beam_search_lists_finished_wirings_best_first_and_a_margin_widens_it() 
     ex = [make_example(sum_record()), make_example(half_record())]
     plain = m.predict_finished(ex)
     wide = m.predict_finished(ex, margin=50.0)
-    for p, w, best in zip(plain, wide, m.predict(ex)):
+    for p, w in zip(plain, wide):
         assert p, "an untrained head still finds a wiring that executes"
         assert [f.score for f in p] == sorted((f.score for f in p), reverse=True)
-        assert best is not None and (best.steps, best.score) == (p[0].steps, p[0].score)
-        assert len(w) >= len(p) and w[0].score == p[0].score  # the margin only searches on
+        assert (w[0].steps, w[0].score) == (p[0].steps, p[0].score)  # the margin only searches on:
+        assert len(w) > 1  # ... the best stays best, and wirings it passed over are listed too
     with pytest.raises(ValueError, match="margin"):
         m.predict_finished(ex, margin=-1.0)
 

@@ -11,7 +11,7 @@ from mycelium.models.wiring_data import Quantity
 from mycelium.solver.rerank import echoes, reuses, rerank
 
 # "Sam has 12 apples and eats 3. How many are left?": nodes 0 (12) and 1 (3), results from 2
-Q = [Quantity(Fraction(12), (8, 10), "number", text="12"), Quantity(Fraction(3), (25, 26), "number", text="3")]
+Q = [Quantity(Fraction(12), (8, 10), "number", text="12"), Quantity(Fraction(3), (27, 28), "number", text="3")]
 RIGHT = Decoded([("SUB", 0, 1, 0)], [Fraction(9)], -1.5)
 UNDONE = Decoded([("SUB", 0, 1, 0), ("ADD", 2, 1, 0)], [Fraction(9), Fraction(12)], -1.0)  # 12 - 3 + 3
 HALF = Decoded([("DIV", 1, 0, 0)], [Fraction(1, 4)], -0.5)
@@ -19,9 +19,13 @@ HALF = Decoded([("DIV", 1, 0, 0)], [Fraction(1, 4)], -0.5)
 
 def test_echoes_is_an_answer_equal_to_a_quantity_the_dag_reads() -> None:
     assert echoes(UNDONE, Q) and not echoes(RIGHT, Q) and not echoes(HALF, Q)
-    # 12 read through a result node only does not count: 3 * 4 = 12 reads 3, and 4 is no quantity
+    # an answer equal to a quantity the DAG does not read is no echo: 3 x 4 = 12 never reads the 12
     four = Q + [Quantity(Fraction(4), (30, 31), "number", text="4")]
     assert not echoes(Decoded([("MUL", 1, 2, 0)], [Fraction(12)], 0.0), four)
+    # nor is a learned constant (no span) the problem's: 2 x 1 = 2 with 1 a constant
+    const = [Quantity(Fraction(2), (0, 1), "number"), Quantity(Fraction(1), None, "constant")]
+    assert echoes(Decoded([("MUL", 0, 1, 0)], [Fraction(2)], 0.0), const)  # it reads the written 2
+    assert not echoes(Decoded([("DIV", 0, 0, 0), ("MUL", 2, 1, 0)], [Fraction(1), Fraction(1)], 0.0), const)
 
 
 def test_penalties_reorder_the_finished_dags() -> None:
@@ -41,6 +45,9 @@ def test_reuses_is_one_written_quantity_read_twice() -> None:
     both = [Quantity(Fraction(1, 2), (0, 3), "number"), Quantity(Fraction(1, 2), (0, 3), "number", reading=1)]
     assert reuses(Decoded([("ADD", 0, 1, 0)], [Fraction(1)], 0.0), both)
     assert rerank([again, RIGHT], Q) is again and rerank([again, RIGHT], Q, reuse_penalty=3.0) is RIGHT
+    # a learned constant (no span) may serve twice: 2 x 1, then x 1 reads the written 2 once
+    const = [Quantity(Fraction(2), (0, 1), "number"), Quantity(Fraction(1), None, "constant")]
+    assert not reuses(Decoded([("MUL", 0, 1, 0), ("MUL", 2, 1, 0)], [Fraction(2), Fraction(2)], 0.0), const)
 
 
 def test_negative_penalty_is_refused() -> None:

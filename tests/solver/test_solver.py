@@ -150,22 +150,28 @@ def test_text_alone_solver_from_a_wiring_export_alone(wiring_only: Path) -> None
             assert p.steps and format_value(execute_all(dag_from_steps(p.steps))[-1]) == p.answer
 
 
-def test_text_alone_implausible_penalty_reranks_the_finished_dags(wiring_only: Path) -> None:
+def test_text_alone_penalties_rerank_the_students_finished_dags(wiring_only: Path, monkeypatch) -> None:
     from fractions import Fraction
 
-    from mycelium.models.wiring_data import WiringExample, problem_quantities
-    from mycelium.solver.learned_wiring.beam import implausible
+    from mycelium.models.wiring_beam import Decoded
 
-    texts = [NATALIA, "Tom has 5 apples and buys 3 more. How many?", "A box holds 7 pens. Sam has 2 boxes and 3 pens."]
-    plain = Solver.from_pretrained(wiring_only, deductive_spans=False).solve_batch(texts)
-    strict = Solver.from_pretrained(wiring_only, deductive_spans=False, implausible_penalty=1e6)
-    for text, p, q in zip(texts, plain, strict.solve_batch(texts)):
-        ex = WiringExample("", text, "", problem_quantities(text, strict.deductive.constants), items=[])
-        finished = strict.deductive.predict_finished([ex], margin=1e6)[0]
-        if any(not implausible(f.answer) for f in finished):
-            assert q.answer is not None and not implausible(Fraction(q.answer)), (text, q.answer)
-        if p.answer is not None and not implausible(Fraction(p.answer)):
-            assert q.answer == p.answer  # the best DAG was plausible already: the penalty changes nothing
+    text = "Tom has 5 apples and buys 3 more. How many?"  # nodes 0 (5) and 1 (3)
+    fraction = Decoded([("DIV", 0, 1, 0)], [Fraction(5, 3)], -0.5)                     # best by score
+    echo = Decoded([("SUB", 0, 1, 0), ("ADD", 2, 1, 0)], [Fraction(2), Fraction(5)], -1.0)  # 5 - 3 + 3
+    right = Decoded([("ADD", 0, 1, 0)], [Fraction(8)], -2.0)
+    margins = []
+
+    def finished(examples, *, with_items=False, batch_size=16, margin=0.0):
+        margins.append(margin)
+        return [[fraction, echo, right]]
+
+    for penalties, answer, margin in (({}, "5/3", 0.0), ({"implausible_penalty": 3.0}, "5", 3.0),
+                                      ({"implausible_penalty": 3.0, "echo_penalty": 3.0}, "8", 6.0)):
+        s = Solver.from_pretrained(wiring_only, deductive_spans=False, **penalties)
+        monkeypatch.setattr(s.deductive, "predict_finished", finished)
+        p = s.solve(text, gold_answer="8")
+        assert p.answer == answer and margins[-1] == margin  # the beam searched within the penalties
+    assert p.correct and [st.op for st in p.steps] == ["ADD"]
 
 
 def test_text_alone_ignores_segmenter_and_classifier_beside_it(students: Path, wiring_only: Path, tmp_path: Path) -> None:
