@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -85,9 +87,11 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="students-"))
         export_untrained_students(tmp, backbone)
         solver, label = Solver.from_pretrained(tmp), f"students (untrained, SmolLM2 {args.layers} layers)"
-    elif args.text_alone:
-        solver = Solver.from_pretrained(args.students, deductive_spans=False)
-        label = f"wiring student, text alone ({args.students})"
+    elif args.text_alone:  # with GSM8K's answer priors, as `evaluate.py data=gsm8k` runs it
+        priors = yaml.safe_load((ROOT / "conf" / "data" / "gsm8k.yaml").read_text())["priors"]
+        solver = Solver.from_pretrained(args.students, deductive_spans=False, implausible_penalty=priors["implausible"],
+                                        echo_penalty=priors["echo"], reuse_penalty=priors["reuse"])
+        label = f"wiring student, text alone, GSM8K's priors ({args.students})"
     else:
         solver, label = Solver.from_pretrained(args.students), f"students ({args.students})"
     solver.solve_batch(texts[:2])  # warm-up
