@@ -25,7 +25,7 @@ import lightning as L
 import torch
 
 from mycelium.models.examples import IGNORE
-from mycelium.models.optim import configure_optimizers, fp32_master_weights
+from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 
 PROMPT = "Question: {question}\nAnswer:"
 # The first number the model writes: sign, "$", thousands commas, decimals or a fraction.
@@ -74,7 +74,7 @@ class AnswerEncoder:
         return out
 
 
-class AnswerOnlyModule(L.LightningModule):
+class AnswerOnlyModule(FP32MasterWeights, L.LightningModule):
     """Question -> answer tokens over ``AutoModelForCausalLM``, loss on the answer only.
 
     Args:
@@ -147,11 +147,6 @@ class AnswerOnlyModule(L.LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._eval_step(batch, "test")
-
-    def configure_model(self) -> None:
-        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
-        # would drop AdamW's small updates; the trainer's precision autocasts
-        fp32_master_weights(self)
 
     def configure_optimizers(self) -> Any:
         return configure_optimizers("AnswerOnlyModule", self.optim, self.scheduler, self.parameters())

@@ -26,7 +26,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from mycelium.models.backbone import load_student_backbone
 from mycelium.models.examples import DEFAULT_MARKERS, mark_span
-from mycelium.models.optim import configure_optimizers, fp32_master_weights
+from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 
 Span = tuple[int, int]
 
@@ -53,7 +53,7 @@ def confusion_figure(cm: torch.Tensor, labels: Sequence[str], title: str = "") -
     return fig
 
 
-class ClassifierModule(L.LightningModule):
+class ClassifierModule(FP32MasterWeights, L.LightningModule):
     """Op classifier over ``AutoModelForSequenceClassification``.
 
     Args:
@@ -146,11 +146,6 @@ class ClassifierModule(L.LightningModule):
         fig = confusion_figure(cm, self.labels, stem.name)
         fig.savefig(stem.with_suffix(".png"), dpi=100)
         plt.close(fig)
-
-    def configure_model(self) -> None:
-        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
-        # would drop AdamW's small updates; the trainer's precision autocasts
-        fp32_master_weights(self)
 
     def configure_optimizers(self) -> Any:
         return configure_optimizers("ClassifierModule", self.optim, self.scheduler, self.parameters())

@@ -21,8 +21,7 @@ def configure_optimizers(name: str, optim: Callable | None, scheduler: Callable 
 def fp32_master_weights(module: torch.nn.Module) -> int:
     """Cast ``module``'s bfloat16/float16 parameters to float32 in place (returns how many).
 
-    Called from each student's ``configure_model`` hook, which Lightning runs before the
-    strategy wraps the module. Backbones load in bfloat16 on a GPU (``dtype: auto``), which suits inference; an optimizer
+    Backbones load in bfloat16 on a GPU (``dtype: auto``), which suits inference; an optimizer
     stepping bfloat16 weights loses every update under half the weight's spacing (AdamW at lr
     2e-5 moves a weight of 0.05 by about 2e-5, under its bfloat16 spacing of 2e-4), so the
     encoder barely trains. Training keeps float32 master weights and the trainer's precision
@@ -33,3 +32,12 @@ def fp32_master_weights(module: torch.nn.Module) -> int:
             p.data = p.data.float()
             n += 1
     return n
+
+
+class FP32MasterWeights:
+    """Mixin for the students' LightningModules: ``fp32_master_weights`` in the
+    ``configure_model`` hook, which Lightning runs before the strategy wraps the module (DDP
+    buckets gradients by dtype, so a later cast would break it)."""
+
+    def configure_model(self) -> None:
+        fp32_master_weights(self)  # type: ignore[arg-type]  (mixed into a torch.nn.Module)

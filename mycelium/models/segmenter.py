@@ -24,7 +24,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from mycelium.models.backbone import load_student_backbone
 from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
-from mycelium.models.optim import configure_optimizers, fp32_master_weights
+from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 
 Span = tuple[int, int]
 
@@ -62,7 +62,7 @@ def span_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float
     }
 
 
-class SegmenterModule(L.LightningModule):
+class SegmenterModule(FP32MasterWeights, L.LightningModule):
     """BIO segmenter over ``AutoModelForTokenClassification``.
 
     Args:
@@ -150,11 +150,6 @@ class SegmenterModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
-
-    def configure_model(self) -> None:
-        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
-        # would drop AdamW's small updates; the trainer's precision autocasts
-        fp32_master_weights(self)
 
     def configure_optimizers(self) -> Any:
         return configure_optimizers("SegmenterModule", self.optim, self.scheduler, self.parameters())

@@ -28,13 +28,13 @@ import torch
 import torch.nn.functional as F
 
 from mycelium.dag.graph import answer_equals
-from mycelium.models.optim import configure_optimizers, fp32_master_weights
+from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 from mycelium.models.wiring_beam import Decoded, beam_search
 from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample
 from mycelium.models.wiring_head import WiringHead
 
 
-class WiringModule(L.LightningModule):
+class WiringModule(FP32MasterWeights, L.LightningModule):
     """Encoder + ``WiringHead``.
 
     Args:
@@ -193,11 +193,6 @@ class WiringModule(L.LightningModule):
     def transfer_batch_to_device(self, batch: dict[str, Any], device: torch.device, dataloader_idx: int) -> dict[str, Any]:
         """Tensors to ``device``; the examples (frozen dataclasses inside) stay as they are."""
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-
-    def configure_model(self) -> None:
-        # before the strategy wraps the module (DDP buckets gradients by dtype): bf16 weights
-        # would drop AdamW's small updates; the trainer's precision autocasts
-        fp32_master_weights(self)
 
     def configure_optimizers(self) -> Any:
         groups = [{"params": list(self.encoder.parameters())}, {"params": list(self.head.parameters()), "lr": self.head_lr}]

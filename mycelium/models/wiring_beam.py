@@ -39,22 +39,13 @@ class Decoded:
 
 
 @torch.no_grad()
-def beam_decode(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
-                values: list[Fraction], *, beam: int = 5, max_steps: int = 10) -> Decoded | None:
-    """The best finished wiring of one problem, or None when nothing executes.
-
-    ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
-    ``(K, O)``, ``item_mask`` ``(K,)`` the problem's items (``WiringHead.items``)."""
-    finished = beam_search(head, h0, g, prior, item_mask, values, beam=beam, max_steps=max_steps)
-    return finished[0] if finished else None
-
-
-@torch.no_grad()
 def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
                 values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0) -> list[Decoded]:
-    """Every finished wiring the beam found, best score first (empty when nothing executes).
+    """Every finished wiring of one problem, best score first (empty when nothing executes).
 
-    Arguments as ``beam_decode``. ``margin`` >= 0 keeps searching while a live hypothesis is
+    ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
+    ``(K, O)``, ``item_mask`` ``(K,)`` the problem's items (``WiringHead.items``); the first
+    entry is the beam's answer. ``margin`` >= 0 keeps searching while a live hypothesis is
     within ``margin`` of the best finished score, so a caller that re-ranks the finished
     wirings (e.g. a penalty for an implausible answer) sees the ones that re-ranking can lift.
     Raises ValueError for a negative ``margin``."""

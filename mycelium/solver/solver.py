@@ -174,14 +174,14 @@ class Solver:
         reads them). Raises ``StudentsNotFound`` (one line) when an export the mode reads is
         missing."""
         path = Path(path)
-        if kwargs.get("deductive") is None and kwargs.get("wiring", "auto") in ("auto", "deductive") \
+        student_wires = kwargs.get("wiring", "auto") in ("auto", "deductive")
+        if kwargs.get("deductive") is None and student_wires \
                 and classifier_path is None and (path / "wiring" / "label_map.json").is_file():
             deductive = load_exported(path / "wiring", device)
             if not isinstance(deductive, WiringModule):
                 raise StudentsNotFound(f"{path / 'wiring'} must hold the wiring student's export")
             kwargs["deductive"] = deductive
-        if kwargs.get("deductive") is not None and kwargs.get("wiring", "auto") in ("auto", "deductive") \
-                and not kwargs.get("deductive_spans", True):
+        if kwargs.get("deductive") is not None and student_wires and not kwargs.get("deductive_spans", True):
             return cls(None, None, **kwargs)  # text alone: the segmenter and classifier are never read
         seg_dir, cls_dir = (path / "segmenter", path / "classifier") if classifier_path is None else (path, Path(classifier_path))
         for d in (seg_dir, cls_dir):
