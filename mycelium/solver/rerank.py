@@ -7,11 +7,12 @@ the text alone (each dataset sets its own, ``conf/data/<set>.yaml`` ``priors``):
 - ``implausible``: GSM8K's answers are all whole and non-negative (most of MAWPS' too);
 - ``echo``: the answer equals a number the DAG reads from the problem (an undone step, "12 - 3
   then + 3", or an extra step past the answer). A question rarely asks for a number it gives:
-  7.3% of GSM8K test's gold answers equal a number written in the problem, while 108 of the
-  1,319 answers of the session-6 CPU student do, 4 of them right (docs/RESULTS.md).
+  7.3% of GSM8K test's gold answers equal a number written in the problem, while 100 of the
+  1,319 answers of the session-6 CPU student echo one it reads, 4 of them right
+  (``bench/answer_priors.py``, docs/RESULTS.md).
 
 - ``reuse``: the DAG reads one written quantity twice ("15 x 4, then x 4"). A prior for
-  problems like MAWPS', whose equations use each number once (off by default: 42% of GSM8K's
+  problems like MAWPS', whose equations use each number once (off by default: 43% of GSM8K's
   validated labels read some number twice, an "each" rate used by two steps).
 
 Each prior costs its penalty in log-probability; the best adjusted score wins. The beam must
