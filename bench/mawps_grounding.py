@@ -7,7 +7,7 @@ The labels stage grounds each literal operand of the CoT to a number in the prob
 value. MAWPS's gold equations name the exact occurrence (``numberK``) of every operand, and
 ``mycelium.data.mawps_folds`` keeps the char span of each. For every validated problem this
 compares, step by step and operand by operand (so the order of SUB and DIV counts), the
-label's ``number`` args with the gold spans, and counts how often a plain first-occurrence
+label's ``number`` args with the gold spans (in any order for ADD and MUL), and counts how often a plain first-occurrence
 value match would have chosen another occurrence (the ambiguous operands).
 
 Caveat, measured on all 1,920 rows: MAWPS's equations name the *first* occurrence of a
@@ -89,7 +89,8 @@ def compare(record: LabelRecord, steps: Sequence[Sequence[GoldOperand | None]]) 
     reused = False
     misses = 0
     for step, gold_args in zip(record.steps, steps):
-        for arg, gold in zip(step.args, gold_args):
+        args = _aligned(step.args, gold_args) if step.op in ("ADD", "MUL") else step.args
+        for arg, gold in zip(args, gold_args):
             if gold is None:
                 continue
             if gold.kind == "result":
@@ -120,6 +121,25 @@ def compare(record: LabelRecord, steps: Sequence[Sequence[GoldOperand | None]]) 
     if reused:
         c.reused_problems, c.wrong_in_reused = 1, misses
     return c
+
+
+def _matches(arg, gold: GoldOperand | None) -> bool:
+    if gold is None:
+        return False
+    if gold.kind == "result":
+        return arg.kind == "result" and arg.step == gold.step
+    return arg.kind == "number" and _overlaps(arg.span, gold.span)
+
+
+def _aligned(args: Sequence, gold_args: Sequence[GoldOperand | None]) -> list:
+    """The label's operands of a commutative op (ADD, MUL) in the gold's order: "7 * 7" of
+    result x written is the same step as written x result."""
+    rest = list(args)
+    out = []
+    for g in gold_args:
+        k = next((k for k, a in enumerate(rest) if _matches(a, g)), 0)
+        out.append(rest.pop(k))
+    return out
 
 
 def tally(records: Sequence[LabelRecord], problems: dict[str, FoldProblem]) -> Counts:

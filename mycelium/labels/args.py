@@ -55,6 +55,8 @@ minute(s)                             60                   seconds / minutes per
 seconds                               60
 month(s), monthly                     30     4             days; weeks
 year(s), yearly, annual(ly)           12     52, 365       months; weeks; days
+January ... December (capitalised;    31/30  (Feb: 29)     days in that month
+  not May)                            /28
 decade(s) / century, centuries        10/100
 foot, feet / inch(es)                 12                   inches per foot
 yard(s)                               3      36            feet; inches
@@ -220,6 +222,10 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"seconds", _F(60), (), "seconds per minute", conversion=True),
     Implicit(r"months?|monthly", _F(30), (_F(4),), "days; weeks per month", conversion=True),
     Implicit(r"years?|yearly|annual|annually", _F(12), (_F(52), _F(365)), "months; weeks; days", conversion=True),
+    # a named month is its days ("his income in June" = 30 days); capitalised only ("may", "march")
+    Implicit(r"(?-i:January|March|July|August|October|December)", _F(31), (), "days in the month", conversion=True),
+    Implicit(r"(?-i:April|June|September|November)", _F(30), (), "days in the month", conversion=True),
+    Implicit(r"(?-i:February)", _F(28), (_F(29),), "days in the month", conversion=True),
     Implicit(r"decades?", _F(10), (), "years per decade", conversion=True),
     Implicit(r"century|centuries", _F(100), (), "years per century", conversion=True),
     Implicit(r"foot|feet|inch|inches", _F(12), (), "inches per foot", conversion=True),

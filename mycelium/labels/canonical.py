@@ -10,8 +10,9 @@ operation from three encodings, so every step list is rewritten to one form:
 
 Rewrites (applied until none applies; values are unchanged, only the DAG's shape):
 
-- ``DIV(a, b)`` of two written values whose quotient the text writes as one fraction or
-  percentage ("1/2*50" of "half the number", "50/100*266" of "50%") -> that operand;
+- ``DIV(a, b)`` of two written values whose quotient (not a whole number: "4/2 = 2 coffees"
+  is a count) the text writes as one fraction or percentage ("1/2*50" of "half the number",
+  "50/100*266" of "50%") -> that operand;
 
 - ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
   step that reads it;
@@ -94,7 +95,9 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
         if refold is not None and s.op == "DIV" and len(a) == 2 and readers and all(x.kind != "result" for x in a):
             # "1/2*50" of "half the number": the fraction is one operand ("half" = 1/2), and
             # whatever its digits were grounded to (a "one" elsewhere) goes with the step
-            literal = refold(Fraction(a[0].value) / Fraction(a[1].value))
+            quotient = Fraction(a[0].value) / Fraction(a[1].value)
+            # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), not a fraction
+            literal = refold(quotient) if quotient.denominator != 1 else None
             if literal is not None:
                 _drop(steps, origins, j, literal)
                 return True
@@ -124,7 +127,8 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
                 new = None
                 if _fraction_parts(text, x, a[1]):
                     new = _as_fraction(text, x, a[1])
-                elif refold is not None and x.kind != "result" and a[1].kind != "result":
+                elif (refold is not None and x.kind != "result" and a[1].kind != "result"
+                      and (Fraction(x.value) / Fraction(a[1].value)).denominator != 1):
                     new = refold(Fraction(x.value) / Fraction(a[1].value))  # "60*1/2" of "half of the $60"
                 elif _is_percent_number(x) and Fraction(x.value) >= 1 and _is_percent_sign(a[1], Fraction(100)):
                     new = _as_percent(x)

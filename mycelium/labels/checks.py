@@ -7,10 +7,14 @@ report sums them over validated problems (``report.json``: ``checks``).
 
 - ``same_span_twice``: one written occurrence used for two operands of one step
   ("12 miles" x "12 miles"). Right for "5 + 5" of one "5 miles each way"; worth a look.
-- ``value_coincidence``: a written-number operand whose value equals an earlier step's
-  result: the solution may have meant the result; or a rate of 1 written in digits that no
-  step uses ("$1 per ball bearing", "1 foot/second"): an unwritten x1 or /1 made a
-  same-valued operand stand for the product.
+- ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
+  bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
+  the product.
+- ``equals_result``: a written-number operand whose value equals an earlier step's result
+  (the DAG reads both). Worth a look, not a rejection by default: grounding already gives a
+  result that no step read to the later operand of its value
+  (``mycelium.labels.steps.adopt_orphans``), and what remains is mostly right ("3 + 5 = 8
+  sparklers" for Koby, then Cherie's written "8 sparklers").
 - ``shared_region``: steps that share a region while their written operands lie in
   different clauses (the rubric's SHARED flag).
 - ``fragment_region``: a region that cuts a quantity ("by 30" without its "%", "(sq ft"):
@@ -41,7 +45,7 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "value_coincidence", "shared_region", "fragment_region", "fraction_part",
+CHECKS = ("same_span_twice", "value_coincidence", "equals_result", "shared_region", "fragment_region", "fraction_part",
           "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
@@ -53,12 +57,12 @@ def _same_span_twice(r: LabelRecord) -> int:
                for spans in [[a.span for a in s.args if a.span is not None]])
 
 
-def _value_coincidence(r: LabelRecord) -> int:
+def _equals_result(r: LabelRecord) -> int:
     flagged = 0
     for k, s in enumerate(r.steps):
         earlier = {v for x in r.steps[:k] if (v := _rational(x.value)) is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
-    return flagged + unused_unit_rates(r)
+    return flagged
 
 
 def _rational(value: str | None) -> Fraction | None:
@@ -196,7 +200,8 @@ def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
     regions = {s.region for s in r.steps if s.region is not None}
     return {
         "same_span_twice": _same_span_twice(r),
-        "value_coincidence": _value_coincidence(r),
+        "value_coincidence": unused_unit_rates(r),
+        "equals_result": _equals_result(r),
         "shared_region": _shared_region(r, parsed),
         "fragment_region": sum(_fragment(r, a, b) for a, b in regions),
         "fraction_part": _fraction_part(r),

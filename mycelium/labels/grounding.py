@@ -12,7 +12,9 @@ value by position and meaning:
   "2 *large pizzas*") are also words of the CoT's own mention of the literal ("5 *periods*
   * $5 / *period*") fits better, and so does one whose "$" agrees with the mention's; the
   CoT sentence as a whole counts less (it mostly names the result);
-- a number written with "%" fits an op that divides by 100 ("30%" over "30-second");
+- a number written with "%" fits an op that divides by 100 ("30%" over "30-second"), and
+  read as a plain whole number ("20" of "20%") it fits only an op with a 100 ("100 - 20")
+  or a CoT that writes the "%" itself: "20 - 4" of "$20 an hour ... 20% less" is the $20;
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed;
 - a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``) loses to a
@@ -54,6 +56,7 @@ REUSE_PENALTY = 1.0  # the occurrence is already an operand of this very step
 NEAR_BONUS = 1.0  # in the sentence of an operand this step already took
 USED_PENALTY = 1.5  # an earlier step already took this occurrence
 PERCENT_BONUS = 2.0  # "%"-written number for an op over 100
+PLAIN_PERCENT_PENALTY = 2.0  # "20%" read as a plain 20, with no 100 in the op and no "%" in the CoT
 RESULT_SCORE = 1.5  # an earlier result of equal value
 RECENT_BONUS = 0.25  # ... the most recent such result
 IMPLICIT_SCORE = 0.5
@@ -116,11 +119,13 @@ class Mention:
 
     dollar: bool
     words: frozenset[str]
+    percent: bool = False  # the CoT writes "20%" itself
 
     @classmethod
     def at(cls, cot: str, span: tuple[int, int]) -> "Mention":
         dollar = "$" in cot[max(0, span[0] - 2):span[1]]
-        return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK))
+        percent = cot[span[1]:span[1] + 2].lstrip().startswith("%")
+        return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK), percent)
 
 
 @dataclass
@@ -158,6 +163,7 @@ class Grounder:
         recovered: frozenset[int] = frozenset(),
         percent: bool = False,
         mention: Mention | None = None,
+        hundred: bool = False,
     ) -> Choice:
         """The best candidate for one literal ``value`` of ``op``.
 
@@ -167,7 +173,9 @@ class Grounder:
         ``recovered``: earlier steps the CoT computed without an annotation (a literal equal
         to one of them is that result, never a written number of the same value);
         ``percent``: the op divides by 100 (prefer a number written with "%"); ``mention``:
-        how the CoT writes this literal (its "$" and phrase must agree with the occurrence's).
+        how the CoT writes this literal (its "$" and phrase must agree with the occurrence's);
+        ``hundred``: the op has a literal 100 ("100 - 20" of "20% less" reads "20%" as 20;
+        "20 - 4" of "$20 an hour" does not).
         Returns Choice(None) when nothing of that value exists.
         """
         scored: list[tuple[float, int, Arg]] = []  # (score, origin order, arg)
@@ -188,6 +196,9 @@ class Grounder:
             s += NEAR_BONUS * self._near(a.span, taken)
             if percent and writes_percent(a.text):
                 s += PERCENT_BONUS
+            elif (writes_percent(a.text) and Fraction(a.value) == value and not hundred
+                  and not (mention is not None and mention.percent)):
+                s -= PLAIN_PERCENT_PENALTY  # 20 of "20%" is 20 out of 100, not a count or a price
             scored.append((s, -a.span[0], hit))
         written = any(key(c) not in taken for _, _, c in scored)
         for a in self.implicits:

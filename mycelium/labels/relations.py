@@ -21,7 +21,8 @@ moves the region in four cases, tried in this order, and then mends shared regio
 4. ``input_relation``: an ADD or SUB on an earlier result whose relation operand sits in a
    clause that also holds this op's cue ("it takes him 50% longer than that": MUL by 50%,
    then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
-   the sentence right after that relation ("75% passed. The rest failed.").
+   the same sentence after that relation or the sentence right after it ("paints 3/5 of the
+   rooms green and paints the rest purple"; "75% passed. The rest failed.").
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -180,7 +181,7 @@ def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tup
 
 def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int, int] | None:
     """Rule 4: the clause of an input step's relation operand that holds this op's cue, or
-    (SUB) a "rest" clause in the sentence right after it."""
+    (SUB) a "rest" clause after it (``_rest_clause``)."""
     step = steps[k]
     for arg in step.args:
         if arg.kind != "result" or arg.step is None:
@@ -192,13 +193,28 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int,
             if _has_cue(parsed.text, step.op, clause):
                 return clause
             if step.op == "SUB":
-                sent = int(parsed.sent[tokens_of(parsed, rel.span)[0]])
-                if sent + 1 < len(parsed.sent_spans):
-                    a, b = (int(x) for x in parsed.sent_spans[sent + 1])
-                    toks = tokens_of(parsed, (a, b))
-                    rest = REST_WORDS.search(parsed.text, a, b)
-                    if rest and not parsed.is_num[toks].any():
-                        return _clause(parsed, rest.span())
+                rest = _rest_clause(parsed, rel.span, clause)
+                if rest is not None:
+                    return rest
+    return None
+
+
+def _rest_clause(parsed: ParsedText, relation: tuple[int, int], clause: tuple[int, int]) -> tuple[int, int] | None:
+    """The clause that names what is left after the relation at ``relation`` (in ``clause``)
+    took its part: a "rest"/"remaining" clause with no number of its own, later in the same
+    sentence ("paints 3/5 of the rooms green and paints the rest purple") or in the next
+    sentence ("75% passed. The rest failed.")."""
+    sent = int(parsed.sent[tokens_of(parsed, relation)[0]])
+    a, b = (int(x) for x in parsed.sent_spans[sent])
+    for rest in REST_WORDS.finditer(parsed.text, relation[1], b):
+        found = _clause(parsed, rest.span())
+        if found is not None and found != clause and not parsed.is_num[tokens_of(parsed, found)].any():
+            return found
+    if sent + 1 < len(parsed.sent_spans):
+        a, b = (int(x) for x in parsed.sent_spans[sent + 1])
+        rest = REST_WORDS.search(parsed.text, a, b)
+        if rest and not parsed.is_num[tokens_of(parsed, (a, b))].any():
+            return _clause(parsed, rest.span())
     return None
 
 

@@ -18,7 +18,7 @@ from mycelium.dag.graph import answer_equals, format_value
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
 from mycelium.labels.args import extract_numbers
-from mycelium.labels.grounding import Grounder, Mention, context_words, key
+from mycelium.labels.grounding import Grounder, Mention, context_words, is_relation, key
 from mycelium.records.traces import Trace
 
 
@@ -156,7 +156,8 @@ def ground_steps(
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(nodes[o].value), step=o))
                 continue
-            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), next(said))
+            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), next(said),
+                                     hundred=any(isinstance(x, Literal) and x.value == 100 for x in node.operands))
             if choice.arg is None:
                 args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
                 continue
@@ -169,6 +170,64 @@ def ground_steps(
         steps.append(Step(k, node.op, args, None, expr=node.found.expr.text))
         # lets a later literal be recognised as this result; an identity step ("16*1" of
         # "16*1/2") only repeats its input, so its value names nothing new
-        identity = any(Fraction(a.value) == node.value for a in args) and node.op in ("MUL", "DIV", "ADD", "SUB")
+        # ... but "5 * $1" multiplies by a written price of 1: its value is new
+        written_unit = any(a.kind == "number" and a.span is not None and Fraction(a.value) in (0, 1)
+                           and not _in_fraction(grounder.text, a.span) for a in args)
+        identity = is_identity(node.op, [Fraction(a.value) for a in args]) and not written_unit
         results.append(None if identity else node.value)
+    adopt_orphans(steps, results)
     return steps, ambiguous
+
+
+_FRACTION_WORD = re.compile(r"[\s-]*(?:hal(?:f|ves)|(?:third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|quarter)s?)\b",
+                            re.IGNORECASE)
+
+
+def _in_fraction(text: str, span: tuple[int, int]) -> bool:
+    """Is ``span`` the numerator or denominator of a written fraction ("the 1 of 1/2", the
+    "One" of "One-third")?"""
+    return (text[span[1]:span[1] + 1] == "/" or text[max(span[0] - 1, 0):span[0]] == "/"
+            or bool(_FRACTION_WORD.match(text, span[1])))
+
+
+def is_identity(op: str, values: list[Fraction]) -> bool:
+    """Does the op only repeat an input: x*1, x/1, x+0, x-0 ("16*1" of "16*1/2")? "1000-500
+    = 500" is no identity: its value is new even though it equals an operand."""
+    neutral = {"MUL": 1, "DIV": 1, "ADD": 0, "SUB": 0}.get(op)
+    if neutral is None or len(values) != 2:
+        return False
+    if op in ("DIV", "SUB"):
+        return values[1] == neutral
+    return neutral in values
+
+
+def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
+    """Ground a later literal to an earlier step that nothing uses, when their values agree.
+
+    A solution computes what it needs: "1200/2 = 600 cats" followed by "1200-600" reads the
+    result, even when grounding preferred the written "600 cats" of equal value (which would
+    leave the step orphaned, pruned, and the DAG valid by coincidence). For each step
+    whose result no later step takes, the first later operand of that value grounded to a
+    written number or a unit word (not a relation word such as "half": it states an op
+    of its own) becomes that result; in a step that reads one occurrence twice ("7 * 7"),
+    the second reading. ``steps`` are changed in place; ``results``: the
+    values ``ground_steps`` recognises (None: an identity step). Returns how many were adopted.
+    """
+    consumed = {a.step for s in steps for a in s.args if a.kind == "result"}
+    adopted = 0
+    for i, value in enumerate(results[:-1]):
+        if value is None or i in consumed:
+            continue
+        for later in steps[i + 1:]:
+            same = [n for n, a in enumerate(later.args) if a.kind != "result" and a.span is not None
+                    and not is_relation(a) and Fraction(a.value) == value]
+            # "7 * 7" read as one written "7" twice: the second reading is the result
+            spans = [later.args[n].span for n in same]
+            twice = [n for n in same if spans.count(later.args[n].span) > 1]
+            n = twice[-1] if twice else same[0] if same else None
+            if n is not None:
+                later.args[n] = Arg("result", format_value(value), step=i)
+                consumed.add(i)
+                adopted += 1
+                break
+    return adopted

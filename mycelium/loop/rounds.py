@@ -8,7 +8,8 @@
               problem it solves becomes a ``LabelRecord`` (regions = its spans, args from the
               wiring, values from execution), validated by the labels stage's own rule (the
               DAG executes to gold and no check of ``labels.reject_checks`` flags it: a right
-              answer by a coincidence of values is not a label), and joins the training set; optionally the teacher labels
+              answer by a coincidence of values is not a label; with ``loop.admit=solution`` every
+              step must also compute a value the gold solution computes), and joins the training set; optionally the teacher labels
               up to ``loop.teacher_mopup`` of the failures; both students retrain
               (``loop.retrain``: ``scratch``, or ``continue`` from round N-1's exports)
     every     E2E accuracy on val (a fixed slice of train outside the pool, the last
@@ -210,8 +211,9 @@ class Loop:
         added, rejected, agree = [], Counter(), Agreement()
         solved_preds = [p for p in preds if p.correct]
         settings, parsed = self.check_parses(solved_preds)
+        solutions = {p.id: p.solution for p in todo} if self.s.admit == "solution" else {}
         for pred in solved_preds:
-            record = record_from_prediction(pred, parsed.get(pred.id), settings.reject_checks)
+            record = record_from_prediction(pred, parsed.get(pred.id), settings.reject_checks, solutions.get(pred.id))
             if not record.validated:
                 rejected[record.reason] += 1
                 continue

@@ -9,8 +9,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fractions import Fraction
+
+from mycelium.data.answers import clean_gsm8k_solution
 from mycelium.data.problems import Problem
 from mycelium.labels.checks import check_record
+from mycelium.labels.cot_ops import Found, find_arithmetic, parse_annotations
 from mycelium.labels.clauses import ParsedText
 from mycelium.labels.regions import expand_one
 from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
@@ -47,16 +51,42 @@ def validate(record: LabelRecord, parsed: ParsedText | None = None, reject_check
     return record
 
 
+ADMIT = ("answer", "solution")  # loop.admit: what a solved problem must also agree with to join
+
+
+def solution_values(solution: str) -> set[Fraction]:
+    """Every value the gold ``solution`` computes: each op node of its GSM8K calculator
+    annotations ("<<48/2=24>>") and of the arithmetic its text writes ("9 - 5 = 4."). Empty
+    for a problem without a written solution."""
+    cot, annotations = clean_gsm8k_solution(solution)
+    found = [f for f in parse_annotations(annotations) if isinstance(f, Found)] + find_arithmetic(cot)
+    return {node.value for f in found for node in f.expr.nodes}
+
+
+def agrees_with_solution(record: LabelRecord, solution: str) -> bool:
+    """Does every step of the executed ``record`` compute a value the gold solution computes
+    (``solution_values``)? A DAG that reaches gold by a coincidence of values computes
+    something the solution does not ("8 x 8 / 2" for "20 + (20 - 8)"); the price is a right
+    DAG in another order ("(a + b) x c" for "a x c + b x c"). False without a solution."""
+    values = solution_values(solution)
+    return bool(values) and all(s.value is not None and Fraction(s.value) in values for s in record.steps)
+
+
 def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
-                           reject_checks: Sequence[str] = ()) -> LabelRecord:
+                           reject_checks: Sequence[str] = (), solution: str | None = None) -> LabelRecord:
     """A validated labels record of a solved problem (regions = the predicted spans, args from
     the wiring, values from execution), or the rejected record (``validated`` False) otherwise;
     ``parsed``/``reject_checks`` as in :func:`validate`. A DAG from the text alone has no spans:
-    given ``parsed``, each step's region is then found from its operands (:func:`operand_regions`)."""
+    given ``parsed``, each step's region is then found from its operands (:func:`operand_regions`).
+    Given the gold ``solution``, a validated record must also agree with it
+    (:func:`agrees_with_solution`; reason ``disagrees_with_solution``)."""
     record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
     if parsed is not None and record.steps and all(s.region is None for s in record.steps):
         operand_regions(record, parsed)
-    return validate(record, parsed, reject_checks)
+    record = validate(record, parsed, reject_checks)
+    if record.validated and solution is not None and not agrees_with_solution(record, solution):
+        record.validated, record.reason = False, "disagrees_with_solution"
+    return record
 
 
 def operand_regions(record: LabelRecord, parsed: ParsedText) -> None:

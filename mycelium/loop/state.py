@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mycelium.errors import UserError
 from mycelium.labels.stage import read_labels
+from mycelium.loop.selection import ADMIT
 from mycelium.records.labels import LabelRecord
 
 ROUND_FILE = "round.json"
@@ -40,6 +41,7 @@ class LoopSettings:
     val_size: int = 200
     val_offset: int | None = None
     keep_checkpoints: bool = False
+    admit: str = "answer"
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "LoopSettings":
@@ -52,6 +54,9 @@ class LoopSettings:
         s = cls(**OmegaConf.to_container(cfg.loop, resolve=True))
         s.dir = Path(s.dir)
         seed = cfg.chain.limit
+        if s.admit not in ADMIT:
+            raise UserError(f"loop.admit={s.admit!r}: choose answer (executes to gold and passes the checks) "
+                            "or solution (also computes only values the gold solution computes)")
         if s.retrain not in RETRAIN:
             raise UserError(f"loop.retrain={s.retrain!r}: choose one of {list(RETRAIN)}")
         if s.max_rounds < 0 or s.teacher_mopup < 0 or s.val_size < 1:

@@ -63,6 +63,14 @@ def test_refold_replaces_a_division_of_written_values_and_its_digits():
     assert len(out) == 1 and out[0].args[0] is half and origins == [[1]]
     assert value(out) == 40
 
+    # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), never folded into
+    # an operand that writes 2 (the "half" of a DIV by 2)
+    two = Arg("implicit", "2", text="half", span=(0, 4))
+    count = [Step(0, "DIV", [Arg("number", "4", text="4", span=(50, 51)), two], None),
+             Step(1, "MUL", [res(0), APPLES], None)]
+    out, _ = canonical_steps(count, TEXT, refold=lambda v: two if v == 2 else None)
+    assert [s.op for s in out] == ["DIV", "MUL"] and value(out) == 160
+
 
 def test_the_answer_step_and_unrelated_steps_stay():
     steps = [Step(0, "DIV", [PCT, SIGN], None)]  # "what percent": nothing reads it

@@ -27,7 +27,7 @@ from mycelium.errors import UserError
 from mycelium.dag.steps import Arg, Step
 from mycelium.records.labels import LabelRecord
 from mycelium.loop.rounds import Loop, run_loop
-from mycelium.loop.selection import Agreement, record_from_prediction, validate
+from mycelium.loop.selection import Agreement, agrees_with_solution, record_from_prediction, solution_values, validate
 from mycelium.loop.state import RoundRecord, stop_reason
 from mycelium.records.predictions import Prediction
 from mycelium.solver.solver import Solver
@@ -103,23 +103,46 @@ def test_wrong_or_ungrounded_labels_are_rejected() -> None:
     assert validate(LabelRecord("p", TEXT, "8", [], None, False)).reason == "no_ops"
 
 
+def test_a_solved_dag_must_compute_what_the_gold_solution_computes() -> None:
+    # loop.admit=solution: "20 + (20 - 8)" is the solution; "8 x 8 / 2" lands on 32 too
+    text = "Ann has 20 pens. Bob has 8 fewer pens than Ann. How many pens do they have?"
+    solution = "Bob has 20 - 8 = <<20-8=12>>12 pens.\nTogether they have 20 + 12 = <<20+12=32>>32 pens.\n#### 32"
+    assert solution_values(solution) == {12, 32}
+    assert solution_values("9 - 5 = 4. 4 * 4 = 16. The answer is 16.") == {4, 16}  # MAWPS-style, no annotations
+    span = lambda w, start=0: (text.index(w, start), text.index(w, start) + len(w))  # noqa: E731
+    twenty, eight = Arg("number", "20", "20", span("20")), Arg("number", "8", "8", span("8"))
+    right = [Step(0, "SUB", [twenty, eight], None), Step(1, "ADD", [twenty, Arg("result", "12", step=0)], None)]
+    luck = [Step(0, "MUL", [eight, eight], None), Step(1, "DIV", [Arg("result", "64", step=0), Arg("number", "2", "2")], None)]
+    pred = lambda steps: Prediction("p", text, "32", [], [], steps, "32", True)  # noqa: E731
+    for steps in (right, luck):
+        for s in steps:
+            s.region = span("Bob has 8 fewer pens than Ann.")
+    luck[1].args[1] = Arg("number", "2", "2", (0, 1))  # grounded somewhere: only the values are judged here
+    assert record_from_prediction(pred(right), solution=solution).validated
+    lucky = record_from_prediction(pred(luck), solution=solution)
+    assert not lucky.validated and lucky.reason == "disagrees_with_solution"
+    assert record_from_prediction(pred(luck)).validated  # loop.admit=answer: execution alone passes it
+    assert not agrees_with_solution(lucky, "")  # no solution, nothing to agree with
+
+
 def test_a_solved_dag_the_labels_checks_flag_is_not_a_label() -> None:
     from mycelium.labels.assemble import LabelSettings
     from mycelium.labels.clauses import load_spacy, parse
 
     text = "Tom has 3 apples and buys 5 more. Ann has 8 apples. How many apples do they have together?"
     span = lambda w, start=0: (text.index(w, start), text.index(w, start) + len(w))  # noqa: E731
-    # right answer, but its second step reads Ann's written 8 where the value of step 0 is also
-    # 8: the value_coincidence shape the hand audit found behind wrong labels
+    # its second step reads Ann's written 8 where the value of step 0 is also 8: the
+    # equals_result shape, which a loop asking for that check refuses
     steps = [Step(0, "ADD", [Arg("number", "3", "3", span("3")), Arg("number", "5", "5", span("5"))], None,
                   region=span("Tom has 3 apples and buys 5 more.")),
              Step(1, "ADD", [Arg("number", "8", "8", span("8")), Arg("result", "8", step=0)], None,
                   region=span("Ann has 8 apples."))]
     (parsed,) = parse([text], load_spacy())
-    checks = LabelSettings().reject_checks
+    checks = LabelSettings().reject_checks + ("equals_result",)
     assert validate(LabelRecord("p", text, "16", steps, None, False)).validated  # execution alone passes it
+    assert validate(LabelRecord("p", text, "16", steps, None, False), parsed, LabelSettings().reject_checks).validated
     flagged = validate(LabelRecord("p", text, "16", steps, None, False), parsed, checks)
-    assert not flagged.validated and flagged.reason == "check_value_coincidence"
+    assert not flagged.validated and flagged.reason == "check_equals_result"
     assert validate(LabelRecord("p", text, "16", steps, None, False), parsed, ()).validated  # no checks asked
 
 
@@ -296,6 +319,8 @@ def test_bad_loop_settings_say_what_to_set(loop_env) -> None:
         Loop(loop_env("loop.pool=10"), [])
     with pytest.raises(UserError, match="loop.retrain"):
         Loop(loop_env("loop.retrain=warm"), [])
+    with pytest.raises(UserError, match="loop.admit"):
+        Loop(loop_env("loop.admit=teacher"), [])
     with pytest.raises(UserError, match="val"):
         Loop(loop_env("loop.pool=20"), [])  # the last 6 problems are val: the pool may not reach them
 

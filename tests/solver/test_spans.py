@@ -17,7 +17,7 @@ def test_holds_operand() -> None:
     assert holds_operand(TEXT, at("half as many"))  # an implicit constant
     assert not holds_operand(TEXT, at("How many clips did she sell"))  # a question holds no operand
     assert not holds_operand(TEXT, at("sold"))
-    assert not holds_operand(TEXT, at("in April"))
+    assert not holds_operand(TEXT, at("in May"))  # ("April" implies its 30 days; "May" is left out: "may")
 
 
 def test_filter_only_drops_fragments_without_an_operation() -> None:
