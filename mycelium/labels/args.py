@@ -40,6 +40,7 @@ twice, double(d), doubles             2                    x*2
 triple(d), thrice                     3
 quadruple(d)                          4
 both, pair(s)                         2
+round trip, back and forth, each way  2                    a trip counted both ways
 dozen(s)                              12
 a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3
 quarter(s)                            4      1/4, 25       a fourth; 25 cents
@@ -202,6 +203,8 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"triple|tripled|triples|thrice", _F(3), (), "x*3"),
     Implicit(r"quadruple|quadrupled|quadruples", _F(4), (), "x*4"),
     Implicit(r"both|pairs?", _F(2), (), "two of them"),
+    Implicit(r"round[\s-]trips?|back and forth|both ways|each way|there and back|to and from", _F(2), (),
+             "a trip counted both ways"),
     Implicit(r"dozens?", _F(12), (), "12 per dozen"),
     *(
         Implicit(rf"{word}s?", _F(n), (_F(1, n),), f"1/{n}", quantified=True)

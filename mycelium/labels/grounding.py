@@ -17,7 +17,8 @@ value by position and meaning:
   or a CoT that writes the "%" itself: "20 - 4" of "$20 an hour ... 20% less" is the $20;
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed;
-- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``) loses to a
+- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``), or the 100
+  of a "%" as the whole of a sum or difference, loses to a
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
   an unwritten constant, the written number is what the solution read;
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import is_conversion, match_operand, writes_fraction, writes_percent
+from mycelium.labels.args import PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
 from mycelium.dag.steps import Arg
 
@@ -201,8 +202,13 @@ class Grounder:
                 s -= PLAIN_PERCENT_PENALTY  # 20 of "20%" is 20 out of 100, not a count or a price
             scored.append((s, -a.span[0], hit))
         written = any(key(c) not in taken for _, _, c in scored)
+        inside = [t for t in taken if isinstance(t[0], int)]
         for a in self.implicits:
-            if key(a) in taken or (written and is_conversion(a)):
+            if key(a) in taken or (written and (is_conversion(a) or _percent_whole(a, value, op))):
+                continue  # a unit's size, or the 100 of "%", loses to a written number of its value
+            if op != "DIV" and value != Fraction(1, 100) and any(t[0] <= a.span[0] and a.span[1] <= t[1] for t in inside):
+                # the "%" of a "20%" this step took belongs to it: "20/100" and "15*.01" encode
+                # the percentage, ".20*100" reads another 100
                 continue
             hit = match_operand(value, [a])
             if hit is None or not fits_op(hit, op):
@@ -212,7 +218,7 @@ class Grounder:
                 s += CUE_BONUS
             if _overlap(frozenset({_stem(a.text)}), context):
                 s += CUE_BONUS
-            if is_relation(a):
+            if states_relation(a, value, op):
                 # a relation word states an op of its own: a fresh one is very likely the
                 # one meant, and its phrase ("twice the weight of Karen's *tote*") says which
                 s += UNIT_BONUS * _overlap(self._units.get(a.span, frozenset()), context)
@@ -287,6 +293,19 @@ def is_relation(arg: Arg) -> bool:
     """An implied word that states a relation between quantities ("half", "twice", "a third",
     "%"), as opposed to a unit's size ("week" = 7, "dozen" = 12)."""
     return arg.kind == "implicit" and bool(_RELATION.fullmatch(arg.text.strip()))
+
+
+def _percent_whole(arg: Arg, value: Fraction, op: str) -> bool:
+    """The "%" read as the whole, 100, of a sum or difference ("100 - 20" of "20% less")."""
+    return bool(PERCENT_WORDS.fullmatch(arg.text.strip())) and value == 100 and op in ("ADD", "SUB")
+
+
+def states_relation(arg: Arg, value: Fraction, op: str) -> bool:
+    """Does ``arg``, read as ``value`` in ``op``, state a relation of its own (``is_relation``)?
+    The "%" read as a plain 100 in a sum or difference ("100 - 20" of "20% less") is the
+    whole, not a relation: an earlier result or a written number of 100 is the likelier
+    operand ("$100 + $20", "100 ants - 20")."""
+    return is_relation(arg) and not _percent_whole(arg, value, op)
 
 
 def fits_op(arg: Arg, op: str) -> bool:

@@ -18,7 +18,7 @@ from mycelium.dag.graph import answer_equals, format_value
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
 from mycelium.labels.args import extract_numbers
-from mycelium.labels.grounding import Grounder, Mention, context_words, is_relation, key
+from mycelium.labels.grounding import Grounder, Mention, context_words, key, states_relation
 from mycelium.records.traces import Trace
 
 
@@ -209,7 +209,7 @@ def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
     leave the step orphaned, pruned, and the DAG valid by coincidence). For each step
     whose result no later step takes, the first later operand of that value grounded to a
     written number or a unit word (not a relation word such as "half": it states an op
-    of its own) becomes that result; in a step that reads one occurrence twice ("7 * 7"),
+    of its own, ``grounding.states_relation``) becomes that result; in a step that reads one occurrence twice ("7 * 7"),
     the second reading. ``steps`` are changed in place; ``results``: the
     values ``ground_steps`` recognises (None: an identity step). Returns how many were adopted.
     """
@@ -220,7 +220,7 @@ def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
             continue
         for later in steps[i + 1:]:
             same = [n for n, a in enumerate(later.args) if a.kind != "result" and a.span is not None
-                    and not is_relation(a) and Fraction(a.value) == value]
+                    and not states_relation(a, value, later.op) and Fraction(a.value) == value]
             # "7 * 7" read as one written "7" twice: the second reading is the result
             spans = [later.args[n].span for n in same]
             twice = [n for n in same if spans.count(later.args[n].span) > 1]

@@ -15,13 +15,18 @@ the text alone (each dataset sets its own, ``conf/data/<set>.yaml`` ``priors``):
   problems like MAWPS', whose equations use each number once (off by default: 43% of GSM8K's
   validated labels read some number twice, an "each" rate used by two steps).
 
-Each prior costs its penalty in log-probability; the best adjusted score wins. The beam must
+Each prior costs its penalty in log-probability; the best adjusted score wins, or with
+``vote`` the answer whose DAGs hold the most probability together (their adjusted scores
+summed in probability; its best DAG is returned): several orders of one computation, "(a + b)
+x c" and "a x c + b x c", then count for their answer, as in marginalising over derivations
+(self-consistency, Wang et al. 2023, over the beam rather than over samples). The beam must
 have searched within the summed penalties of its best finished DAG
 (``WiringModule.predict_finished(margin=...)``) for the re-ranking to see the alternatives.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from mycelium.models.wiring_beam import Decoded
@@ -53,9 +58,10 @@ def reuses(decoded: Decoded, quantities: Sequence[Quantity]) -> bool:
 
 
 def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, implausible_penalty: float = 0.0,
-           echo_penalty: float = 0.0, reuse_penalty: float = 0.0) -> Decoded | None:
-    """The finished DAG with the best score after the penalties (None when there is none).
-    Raises ValueError for a negative penalty."""
+           echo_penalty: float = 0.0, reuse_penalty: float = 0.0, vote: bool = False) -> Decoded | None:
+    """The finished DAG with the best score after the penalties, or (``vote``) the best DAG
+    of the answer with the most probability (None when there is none). Raises ValueError for
+    a negative penalty."""
     if min(implausible_penalty, echo_penalty, reuse_penalty) < 0:
         raise ValueError(f"penalties must be >= 0, got implausible {implausible_penalty}, echo {echo_penalty}, "
                          f"reuse {reuse_penalty}")
@@ -64,4 +70,11 @@ def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, impla
         return (f.score - implausible_penalty * implausible(f.answer) - echo_penalty * echoes(f, quantities)
                 - reuse_penalty * reuses(f, quantities))
 
-    return max(finished, key=adjusted, default=None)
+    if not vote:
+        return max(finished, key=adjusted, default=None)
+    best: dict = {}  # answer -> (its DAGs' probability, summed; its best DAG and score)
+    for f in finished:
+        a, p = adjusted(f), math.exp(adjusted(f))
+        mass, top, score = best.get(f.answer, (0.0, None, -math.inf))
+        best[f.answer] = (mass + p, f if a > score else top, max(a, score))
+    return max(best.values(), key=lambda t: (t[0], t[2]), default=(0.0, None, 0.0))[1]

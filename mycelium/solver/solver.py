@@ -86,7 +86,8 @@ class Solver:
     (``mycelium.solver.learned_wiring.beam.wire_learned_topk``), and off the wiring student's
     finished DAGs the same way, ``echo_penalty`` off those whose answer is a number they read
     from the problem and ``reuse_penalty`` off those that read one number twice
-    (``mycelium.solver.rerank``). ``op_top_k=1`` keeps the argmax
+    (``mycelium.solver.rerank``); ``vote`` picks the answer its finished DAGs agree on most
+    (probability summed per answer) rather than the single best DAG. ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
@@ -105,6 +106,7 @@ class Solver:
         implausible_penalty: float = 0.0,
         echo_penalty: float = 0.0,
         reuse_penalty: float = 0.0,
+        vote: bool = False,
         order: str = "larger-first",
         problem_numbers: bool = True,
         span_filter: bool = True,
@@ -143,7 +145,7 @@ class Solver:
                              f"implausible {implausible_penalty}, echo {echo_penalty}, reuse {reuse_penalty}")
         self.beam, self.op_top_k = beam, op_top_k
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
-        self.echo_penalty, self.reuse_penalty = echo_penalty, reuse_penalty
+        self.echo_penalty, self.reuse_penalty, self.vote = echo_penalty, reuse_penalty, vote
         self.max_chars = max_chars
         self.batch_size = batch_size
         if wiring not in ("learned", "deductive"):  # bad knob: fail now, not per problem
@@ -294,7 +296,7 @@ class Solver:
         margin = self.implausible_penalty + self.echo_penalty + self.reuse_penalty
         finished = self.deductive.predict_finished([ex], with_items=with_items, margin=margin)[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
-                         echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty)
+                         echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty, vote=self.vote)
         if decoded is None:
             p.reason = "no_wiring"
             return False

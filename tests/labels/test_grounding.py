@@ -280,3 +280,22 @@ def test_a_written_price_of_one_is_a_step_and_a_month_is_its_days(nlp):
     r = label(text, solution, "18300", nlp, reject_checks=())
     assert r.answer == "18300" and words(text, r.steps[1].args[1]) == "June"
     assert [(a.text, a.value) for a in implicit_operands("In June and May, he may march.")] == [("June", "30")]
+
+
+def test_the_percent_sign_is_not_another_hundred_and_a_round_trip_is_two(nlp):
+    # ".20*100": the 100 is the new balance (step 1), not the "%" of the "20%" the step
+    # already reads; "100+20" adds that balance, not the "%" as a whole
+    text = ("Tonya has $150.00 on her credit card. If she leaves any balance on her card at the end of the month, "
+            "she is charged 20% interest. If she makes a $50.00 payment on her card, what will be the new balance?")
+    solution = ("Her card has a $150.00 balance and she makes a $50.00 payment so the new balance is "
+                "150-50 = $<<150-50=100.00>>100.00\n"
+                "She is charged 20% interest on her $100.00 balance so the interest is .20*100 = $20.00\n"
+                "Her balance was $100.00 and she was charged $20.00 in interest so her new balance is "
+                "100+20 = $<<100+20=120.00>>120.00\n#### 120")
+    r = label(text, solution, "120", nlp, reject_checks=())
+    assert r.answer == "120" and [s.op for s in r.steps] == ["SUB", "MUL", "ADD"]
+    assert [a.kind for a in r.steps[1].args] == ["number", "result"] and r.steps[1].args[0].text == "20%"
+    assert [(a.kind, a.step) for a in r.steps[2].args] == [("result", 0), ("result", 1)]
+    text = "His work is 20 miles away and he bikes back and forth on each of his 5 workdays. How far does he bike?"
+    trips = [(a.text, a.value) for a in implicit_operands(text)]
+    assert ("back and forth", "2") in trips
