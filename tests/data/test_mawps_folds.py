@@ -218,6 +218,10 @@ def test_bench_compares_operands_per_step_in_order():
                                            Step(1, "MUL", [num(6, (46, 47)), Arg("result", "8", step=0)], "48")], "48", True)
     c = bench.compare(record, steps)
     assert (c.operands, c.right, c.wrong, c.gold_reused, c.reused_problems, c.wrong_in_reused) == (3, 1, 2, 1, 1, 2)
+    # ADD and MUL compare in any order: "8 * 6" is the gold "6 * 8"
+    record.steps[1] = Step(1, "MUL", [Arg("result", "8", step=0), num(6, (15, 16))], "48")
+    c = bench.compare(record, steps)
+    assert (c.right, c.results, c.results_right) == (2, 1, 1)
 
 
 def test_mawps_cv_is_local_only(monkeypatch):

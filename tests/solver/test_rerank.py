@@ -53,3 +53,14 @@ def test_reuses_is_one_written_quantity_read_twice() -> None:
 def test_negative_penalty_is_refused() -> None:
     with pytest.raises(ValueError, match="penalties"):
         rerank([RIGHT], Q, echo_penalty=-1.0)
+
+
+def test_vote_takes_the_answer_its_dags_agree_on() -> None:
+    # two orders of one computation answer 9; one likelier DAG answers 12
+    other_order = Decoded([("SUB", 0, 1, 0), ("MUL", 2, 2, 0), ("DIV", 3, 2, 0)],
+                          [Fraction(9), Fraction(81), Fraction(9)], -1.6)
+    finished = [UNDONE, RIGHT, other_order]
+    assert rerank(finished, Q) is UNDONE
+    assert rerank(finished, Q, vote=True) is RIGHT  # e^-1.5 + e^-1.6 > e^-1.0; its best DAG is returned
+    assert rerank([UNDONE, RIGHT], Q, vote=True) is UNDONE  # one DAG each: the best single DAG
+    assert rerank(finished, Q, echo_penalty=3.0, vote=True) is RIGHT and rerank([], Q, vote=True) is None

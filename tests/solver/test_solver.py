@@ -172,6 +172,11 @@ def test_text_alone_penalties_rerank_the_students_finished_dags(wiring_only: Pat
         p = s.solve(text, gold_answer="8")
         assert p.answer == answer and margins[-1] == margin  # the beam searched within the penalties
     assert p.correct and [st.op for st in p.steps] == ["ADD"]
+    # vote: two DAGs that answer 8 hold more probability than the likelier 5/3
+    also_right = Decoded([("ADD", 1, 0, 0)], [Fraction(8)], -0.6)
+    s = Solver.from_pretrained(wiring_only, deductive_spans=False, vote=True)
+    monkeypatch.setattr(s.deductive, "predict_finished", lambda *a, **k: [[fraction, echo, also_right, right]])
+    assert s.solve(text, gold_answer="8").answer == "8"
 
 
 def test_text_alone_ignores_segmenter_and_classifier_beside_it(students: Path, wiring_only: Path, tmp_path: Path) -> None:
