@@ -37,7 +37,7 @@ from mycelium.records.labels import LabelRecord
 @dataclass
 class Counts:
     """Operand tallies over validated problems. A gold ``number`` operand is ``right`` when
-    the label's arg at the same place is a number whose span overlaps the gold span (a label
+    the label's arg at the same place (any place for ADD and MUL) is a number whose span overlaps the gold span (a label
     span may include a "$" or "%"), ``wrong`` when it is a number elsewhere, ``not_number``
     when the label grounded it to an earlier result or an implicit constant."""
 
@@ -134,11 +134,16 @@ def _matches(arg, gold: GoldOperand | None) -> bool:
 def _aligned(args: Sequence, gold_args: Sequence[GoldOperand | None]) -> list:
     """The label's operands of a commutative op (ADD, MUL) in the gold's order: "7 * 7" of
     result x written is the same step as written x result."""
-    rest = list(args)
-    out = []
-    for g in gold_args:
-        k = next((k for k, a in enumerate(rest) if _matches(a, g)), 0)
-        out.append(rest.pop(k))
+    out: list = [None] * len(gold_args)
+    rest = list(range(len(args)))
+    for n, g in enumerate(gold_args):  # exact matches first, so a miss cannot take another's arg
+        k = next((k for k in rest if _matches(args[k], g)), None)
+        if k is not None:
+            out[n] = args[k]
+            rest.remove(k)
+    for n in range(len(out)):
+        if out[n] is None and rest:
+            out[n] = args[rest.pop(0)]
     return out
 
 

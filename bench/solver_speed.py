@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--students", type=Path, default=None, help="dir with segmenter/ and classifier/ exports")
     ap.add_argument("--text-alone", action="store_true",
                     help="the wiring student from the text alone (--students needs only wiring/)")
+    ap.add_argument("--search", choices=("margin", "bound"), default="margin",
+                    help="text alone: how far the beam searches past its best DAG (solver.search)")
     ap.add_argument("--layers", type=int, default=4, help="backbone layers of the untrained students")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--teacher-batch", type=int, default=10)
@@ -90,8 +92,8 @@ def main() -> None:
     elif args.text_alone:  # with GSM8K's answer priors, as `evaluate.py data=gsm8k` runs it
         priors = yaml.safe_load((ROOT / "conf" / "data" / "gsm8k.yaml").read_text())["priors"]
         solver = Solver.from_pretrained(args.students, deductive_spans=False, implausible_penalty=priors["implausible"],
-                                        echo_penalty=priors["echo"], reuse_penalty=priors["reuse"])
-        label = f"wiring student, text alone, GSM8K's priors ({args.students})"
+                                        echo_penalty=priors["echo"], reuse_penalty=priors["reuse"], search=args.search)
+        label = f"wiring student, text alone, GSM8K's priors, search={args.search} ({args.students})"
     else:
         solver, label = Solver.from_pretrained(args.students), f"students ({args.students})"
     solver.solve_batch(texts[:2])  # warm-up

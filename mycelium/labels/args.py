@@ -40,7 +40,6 @@ twice, double(d), doubles             2                    x*2
 triple(d), thrice                     3
 quadruple(d)                          4
 both, pair(s)                         2
-round trip, back and forth, each way  2                    a trip counted both ways
 dozen(s)                              12
 a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3
 quarter(s)                            4      1/4, 25       a fourth; 25 cents
@@ -56,8 +55,9 @@ minute(s)                             60                   seconds / minutes per
 seconds                               60
 month(s), monthly                     30     4             days; weeks
 year(s), yearly, annual(ly)           12     52, 365       months; weeks; days
-January ... December (capitalised;    31/30  (Feb: 29)     days in that month
-  not May)                            /28
+January ... December (capitalised,    31/30  (Feb: 29)     days in that month
+  after "in", "of", "during", ...;    /28
+  not May)
 decade(s) / century, centuries        10/100
 foot, feet / inch(es)                 12                   inches per foot
 yard(s)                               3      36            feet; inches
@@ -66,6 +66,7 @@ pound(s)                              16                   ounces
 gallon(s)                             4      128           quarts; fluid ounces
 liter(s), litre(s), kilo..., km, kg   1000                 milli-/base units
 meter(s), metre(s)                    100                  centimeters
+round trip, back and forth, each way  2                    a trip counted both ways
 ====================================  =====  ============  ===============================
 """
 
@@ -197,14 +198,16 @@ class Implicit:
 
 
 _F = Fraction
+# fixed-width look-behinds (Python's re needs them): a month name after one of these words
+_MONTH_CONTEXT = "(?:" + "|".join(rf"(?<=\b{w} )" for w in (
+    "in", "of", "during", "through", "throughout", "for", "each", "every", "last", "next", "this", "until", "by",
+    "all", "early", "late", "mid")) + ")"
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
     Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
     Implicit(r"triple|tripled|triples|thrice", _F(3), (), "x*3"),
     Implicit(r"quadruple|quadrupled|quadruples", _F(4), (), "x*4"),
     Implicit(r"both|pairs?", _F(2), (), "two of them"),
-    Implicit(r"round[\s-]trips?|back and forth|both ways|each way|there and back|to and from", _F(2), (),
-             "a trip counted both ways"),
     Implicit(r"dozens?", _F(12), (), "12 per dozen"),
     *(
         Implicit(rf"{word}s?", _F(n), (_F(1, n),), f"1/{n}", quantified=True)
@@ -225,10 +228,6 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"seconds", _F(60), (), "seconds per minute", conversion=True),
     Implicit(r"months?|monthly", _F(30), (_F(4),), "days; weeks per month", conversion=True),
     Implicit(r"years?|yearly|annual|annually", _F(12), (_F(52), _F(365)), "months; weeks; days", conversion=True),
-    # a named month is its days ("his income in June" = 30 days); capitalised only ("may", "march")
-    Implicit(r"(?-i:January|March|July|August|October|December)", _F(31), (), "days in the month", conversion=True),
-    Implicit(r"(?-i:April|June|September|November)", _F(30), (), "days in the month", conversion=True),
-    Implicit(r"(?-i:February)", _F(28), (_F(29),), "days in the month", conversion=True),
     Implicit(r"decades?", _F(10), (), "years per decade", conversion=True),
     Implicit(r"century|centuries", _F(100), (), "years per century", conversion=True),
     Implicit(r"foot|feet|inch|inches", _F(12), (), "inches per foot", conversion=True),
@@ -238,6 +237,16 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"gallons?", _F(4), (_F(128),), "quarts; fluid ounces per gallon", conversion=True),
     Implicit(r"lit(?:er|re)s?|kilo[a-z]*|km|kg", _F(1000), (), "milli-/base units per unit", conversion=True),
     Implicit(r"met(?:er|re)s?", _F(100), (), "centimeters per meter", conversion=True),
+    # rows below were added after learned_wiring's MLP features were sized (len(IMPLICIT)): a
+    # saved MLP wiring from before them asks to be refitted; new rows go at the end
+    Implicit(r"round[\s-]trips?|back and forth|both ways|each way|there and back|to and from", _F(2), (),
+             "a trip counted both ways"),
+    # a named month is its days ("his income in June" = 30): capitalised, after a word that
+    # makes it a time ("in", "of", "during", ...), so "June has 3 cats" and "may" are not
+    Implicit(rf"{_MONTH_CONTEXT}(?-i:January|March|July|August|October|December)", _F(31), (), "days in the month",
+             conversion=True),
+    Implicit(rf"{_MONTH_CONTEXT}(?-i:April|June|September|November)", _F(30), (), "days in the month", conversion=True),
+    Implicit(rf"{_MONTH_CONTEXT}(?-i:February)", _F(28), (_F(29),), "days in the month", conversion=True),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 

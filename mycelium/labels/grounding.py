@@ -125,7 +125,7 @@ class Mention:
     @classmethod
     def at(cls, cot: str, span: tuple[int, int]) -> "Mention":
         dollar = "$" in cot[max(0, span[0] - 2):span[1]]
-        percent = cot[span[1]:span[1] + 2].lstrip().startswith("%")
+        percent = bool(PERCENT_WORDS.match(cot[span[1]:span[1] + 12].lstrip()))  # "20%", "20 percent"
         return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK), percent)
 
 
@@ -244,7 +244,7 @@ class Grounder:
         # two implied words of one value ("hour"/"minutes" = 60, the "%" of two percentages)
         # state the same constant: the choice moves a region, not the DAG, so it is no tie
         rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and key(c) != key(best[2])
-                  and not (best[2].kind == c.kind == "implicit" and not is_relation(c))]
+                  and not (best[2].kind == c.kind == "implicit" and not states_relation(c, value, op))]
         return Choice(best[2], rivals)
 
     def fraction(self, value: Fraction) -> Arg | None:

@@ -170,9 +170,11 @@ def ground_steps(
         steps.append(Step(k, node.op, args, None, expr=node.found.expr.text))
         # lets a later literal be recognised as this result; an identity step ("16*1" of
         # "16*1/2") only repeats its input, so its value names nothing new
-        # ... but "5 * $1" multiplies by a written price of 1: its value is new
+        # ... but "5 * $1" multiplies by a written price of 1: its value is new (a 1 the CoT
+        # writes as a numerator, "16*1/2", or that the text writes in a fraction stays one)
         written_unit = any(a.kind == "number" and a.span is not None and Fraction(a.value) in (0, 1)
-                           and not _in_fraction(grounder.text, a.span) for a in args)
+                           and not _in_fraction(grounder.text, a.span) and not _cot_numerator(node, o)
+                           for a, o in zip(args, node.operands) if isinstance(o, Literal))
         identity = is_identity(node.op, [Fraction(a.value) for a in args]) and not written_unit
         results.append(None if identity else node.value)
     adopt_orphans(steps, results)
@@ -185,9 +187,15 @@ _FRACTION_WORD = re.compile(r"[\s-]*(?:hal(?:f|ves)|(?:third|fourth|fifth|sixth|
 
 def _in_fraction(text: str, span: tuple[int, int]) -> bool:
     """Is ``span`` the numerator or denominator of a written fraction ("the 1 of 1/2", the
-    "One" of "One-third")?"""
-    return (text[span[1]:span[1] + 1] == "/" or text[max(span[0] - 1, 0):span[0]] == "/"
+    "One" of "One-third"; not the 1 of a rate, "$1/hour")?"""
+    return (bool(re.match(r"/\d", text[span[1]:span[1] + 2])) or bool(re.search(r"\d/$", text[max(span[0] - 2, 0):span[0]]))
             or bool(_FRACTION_WORD.match(text, span[1])))
+
+
+def _cot_numerator(node: FlatOp, literal: Literal) -> bool:
+    """Does the CoT write ``literal`` as the numerator of a fraction ("16*1/2", which parses as
+    (16*1)/2)?"""
+    return bool(re.match(r"\s*/", node.found.expr.text[literal.span[1]:]))
 
 
 def is_identity(op: str, values: list[Fraction]) -> bool:

@@ -90,6 +90,9 @@ class Loop:
                             f"(the first {self.s.pool}) within the {len(train)} train problems: "
                             "lower loop.pool or loop.val_size, or set loop.val_offset")
         self.pool, self.val = train[: self.s.pool], train[offset : offset + self.s.val_size]
+        if self.s.admit == "solution" and not any(p.solution for p in self.pool):
+            raise UserError(f"loop.admit=solution compares solved DAGs with the gold solutions, and "
+                            f"{cfg.data.name} {cfg.split} has none: use loop.admit=answer")
         self._reference: dict[str, LabelRecord] | None = None
         self._defined = False  # W&B metric definitions made
 
@@ -212,8 +215,11 @@ class Loop:
         solved_preds = [p for p in preds if p.correct]
         settings, parsed = self.check_parses(solved_preds)
         solutions = {p.id: p.solution for p in todo} if self.s.admit == "solution" else {}
+        # a student's DAG is not grounded by the labels' rules (no orphan adoption): a written
+        # number equal to an earlier result is refused too (checks.equals_result)
+        checks = (*settings.reject_checks, "equals_result") if settings.reject_checks else ()
         for pred in solved_preds:
-            record = record_from_prediction(pred, parsed.get(pred.id), settings.reject_checks, solutions.get(pred.id))
+            record = record_from_prediction(pred, parsed.get(pred.id), checks, solutions.get(pred.id))
             if not record.validated:
                 rejected[record.reason] += 1
                 continue

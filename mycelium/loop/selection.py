@@ -67,9 +67,18 @@ def agrees_with_solution(record: LabelRecord, solution: str) -> bool:
     """Does every step of the executed ``record`` compute a value the gold solution computes
     (``solution_values``)? A DAG that reaches gold by a coincidence of values computes
     something the solution does not ("8 x 8 / 2" for "20 + (20 - 8)"); the price is a right
-    DAG in another order ("(a + b) x c" for "a x c + b x c"). False without a solution."""
+    DAG in another order ("(a + b) x c" for "a x c + b x c"). False without a solution, or
+    for a step whose value is not a number (a symbolic MATH value)."""
     values = solution_values(solution)
-    return bool(values) and all(s.value is not None and Fraction(s.value) in values for s in record.steps)
+    return bool(values) and all(_rational(s.value) in values for s in record.steps)
+
+
+def _rational(value: str | None) -> Fraction | None:
+    """A step value as a rational; None for none or a symbolic (MATH) value ("63 \\pi")."""
+    try:
+        return Fraction(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,

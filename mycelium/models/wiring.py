@@ -158,10 +158,12 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         return [f[0] if f else None for f in self.search_batch(batch, with_items)]
 
     @torch.no_grad()
-    def search_batch(self, batch: dict[str, Any], with_items: bool, margin: float = 0.0) -> list[list[Decoded]]:
+    def search_batch(self, batch: dict[str, Any], with_items: bool, margin: float = 0.0,
+                     penalties: Sequence[Callable[[Decoded], float] | None] | None = None) -> list[list[Decoded]]:
         """Every finished wiring of each problem of a collated batch, best first
-        (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller).
-        Raises ValueError for a negative ``margin``."""
+        (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller, and
+        ``penalties``, one per problem, bound it by that re-ranking). Raises ValueError for a
+        negative ``margin``."""
         was = self.training
         self.eval()
         use = self._use_items(batch, False) if with_items else torch.zeros_like(batch["item_mask"][:, 0])
@@ -170,7 +172,8 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         for b, ex in enumerate(batch["examples"]):
             q = len(ex.quantities)
             out.append(beam_search(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
-                                   beam=self.beam, max_steps=self.max_steps, margin=margin))
+                                   beam=self.beam, max_steps=self.max_steps, margin=margin,
+                                   penalty=penalties[b] if penalties is not None else None))
         self.train(was)
         return out
 
@@ -179,15 +182,20 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         return [f[0] if f else None for f in self.predict_finished(examples, with_items=with_items, batch_size=batch_size)]
 
     def predict_finished(self, examples: Sequence[WiringExample], *, with_items: bool = False, batch_size: int = 16,
-                         margin: float = 0.0) -> list[list[Decoded]]:
-        """Every finished wiring of each of ``examples``, best first (see ``search_batch``).
-        Raises ValueError for a negative ``margin``."""
+                         margin: float = 0.0,
+                         penalties: Sequence[Callable[[Decoded], float] | None] | None = None) -> list[list[Decoded]]:
+        """Every finished wiring of each of ``examples``, best first (see ``search_batch``;
+        ``penalties`` aligned with ``examples``). Raises ValueError for a negative ``margin``
+        or ``penalties`` of another length."""
+        if penalties is not None and len(penalties) != len(examples):
+            raise ValueError(f"{len(penalties)} penalties for {len(examples)} examples")
         collate = WiringCollator(self.tokenizer, self.max_length)
         out: list[list[Decoded]] = []
         for s in range(0, len(examples), batch_size):
             batch = collate(examples[s : s + batch_size])
             batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-            out += self.search_batch(batch, with_items, margin)
+            out += self.search_batch(batch, with_items, margin,
+                                     penalties[s : s + batch_size] if penalties is not None else None)
         return out
 
     def transfer_batch_to_device(self, batch: dict[str, Any], device: torch.device, dataloader_idx: int) -> dict[str, Any]:

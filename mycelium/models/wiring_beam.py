@@ -11,7 +11,7 @@ search ends when no live hypothesis can beat the best finished one (scores only 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,7 +40,8 @@ class Decoded:
 
 @torch.no_grad()
 def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
-                values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0) -> list[Decoded]:
+                values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0,
+                penalty: Callable[[Decoded], float] | None = None) -> list[Decoded]:
     """Every finished wiring of one problem, best score first (empty when nothing executes).
 
     ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
@@ -48,6 +49,9 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
     entry is the beam's answer. ``margin`` >= 0 keeps searching while a live hypothesis is
     within ``margin`` of the best finished score, so a caller that re-ranks the finished
     wirings (e.g. a penalty for an implausible answer) sees the ones that re-ranking can lift.
+    ``penalty`` (>= 0 for any finished wiring) is that re-ranking itself: the search then goes on
+    only while a live hypothesis scores above the best *penalised* finished score, the bound
+    past which no continuation can win (its score only falls), instead of a fixed margin.
     Raises ValueError for a negative ``margin``."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
@@ -86,7 +90,8 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
                 finished.append(new)
             else:
                 keep.append((b, new, k, o, i, j))
-        best_done = max((f.score for f in finished), default=float("-inf"))
+        best_done = max((f.score - (penalty(f) if penalty is not None else 0.0) for f in finished),
+                        default=float("-inf"))
         keep = [x for x in keep if x[1].score > best_done - margin]
         if not keep:
             break

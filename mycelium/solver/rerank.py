@@ -15,13 +15,14 @@ the text alone (each dataset sets its own, ``conf/data/<set>.yaml`` ``priors``):
   problems like MAWPS', whose equations use each number once (off by default: 43% of GSM8K's
   validated labels read some number twice, an "each" rate used by two steps).
 
-Each prior costs its penalty in log-probability; the best adjusted score wins, or with
+Each prior costs its penalty in log-probability (``penalty``); the best adjusted score wins, or with
 ``vote`` the answer whose DAGs hold the most probability together (their adjusted scores
 summed in probability; its best DAG is returned): several orders of one computation, "(a + b)
 x c" and "a x c + b x c", then count for their answer, as in marginalising over derivations
-(self-consistency, Wang et al. 2023, over the beam rather than over samples). The beam must
-have searched within the summed penalties of its best finished DAG
-(``WiringModule.predict_finished(margin=...)``) for the re-ranking to see the alternatives.
+(self-consistency, Wang et al. 2023, over the beam rather than over samples). For the
+re-ranking to see the alternatives, the beam searches on while a live hypothesis scores above
+the best penalised finished DAG (``WiringModule.predict_finished(penalties=...)``), or within a
+fixed ``margin`` of the best finished one.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ def reuses(decoded: Decoded, quantities: Sequence[Quantity]) -> bool:
     return False
 
 
+def penalty(decoded: Decoded, quantities: Sequence[Quantity], *, implausible_penalty: float = 0.0,
+            echo_penalty: float = 0.0, reuse_penalty: float = 0.0) -> float:
+    """What the priors take off ``decoded``'s score (>= 0 for penalties >= 0)."""
+    return (implausible_penalty * implausible(decoded.answer) + echo_penalty * echoes(decoded, quantities)
+            + reuse_penalty * reuses(decoded, quantities))
+
+
 def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, implausible_penalty: float = 0.0,
            echo_penalty: float = 0.0, reuse_penalty: float = 0.0, vote: bool = False) -> Decoded | None:
     """The finished DAG with the best score after the penalties, or (``vote``) the best DAG
@@ -67,14 +75,22 @@ def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, impla
                          f"reuse {reuse_penalty}")
 
     def adjusted(f: Decoded) -> float:
-        return (f.score - implausible_penalty * implausible(f.answer) - echo_penalty * echoes(f, quantities)
-                - reuse_penalty * reuses(f, quantities))
+        return f.score - penalty(f, quantities, implausible_penalty=implausible_penalty, echo_penalty=echo_penalty,
+                                 reuse_penalty=reuse_penalty)
 
     if not vote:
         return max(finished, key=adjusted, default=None)
-    best: dict = {}  # answer -> (its DAGs' probability, summed; its best DAG and score)
-    for f in finished:
-        a, p = adjusted(f), math.exp(adjusted(f))
-        mass, top, score = best.get(f.answer, (0.0, None, -math.inf))
-        best[f.answer] = (mass + p, f if a > score else top, max(a, score))
-    return max(best.values(), key=lambda t: (t[0], t[2]), default=(0.0, None, 0.0))[1]
+    scored = [(adjusted(f), f) for f in finished]
+    by_answer: dict = {}
+    for a, f in scored:
+        by_answer.setdefault(f.answer, []).append((a, f))
+    # each answer's log of its DAGs' summed probability; ties go to the answer with the best DAG
+    mass = {k: _logsumexp([a for a, _ in v]) for k, v in by_answer.items()}
+    top = max(by_answer, key=lambda k: (mass[k], max(a for a, _ in by_answer[k])), default=None)
+    return None if top is None else max(by_answer[top], key=lambda t: t[0])[1]
+
+
+def _logsumexp(xs: Sequence[float]) -> float:
+    """log(sum(exp(x))) without underflow (-inf for none or all -inf)."""
+    m = max(xs, default=-math.inf)
+    return m if m == -math.inf else m + math.log(sum(math.exp(x - m) for x in xs))

@@ -50,7 +50,7 @@ from mycelium.models.wiring_data import OPS, WiringExample, problem_quantities
 from mycelium.records.predictions import Prediction
 from mycelium.solver.learned_wiring.beam import OpChoices, wire_learned_topk
 from mycelium.solver.learned_wiring.model import WiringModel, is_wiring_dir, load_wiring
-from mycelium.solver.rerank import rerank
+from mycelium.solver.rerank import penalty, rerank
 from mycelium.solver.spans import SpanSnapper
 from mycelium.solver.wiring import STRATEGIES, missing_operands, wire
 
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
 WIRINGS = ("auto", "deductive", "learned", *STRATEGIES)
+SEARCHES = ("margin", "bound")  # how far the wiring student's beam searches past its best finished DAG
 
 
 class StudentsNotFound(UserError):
@@ -87,7 +88,10 @@ class Solver:
     finished DAGs the same way, ``echo_penalty`` off those whose answer is a number they read
     from the problem and ``reuse_penalty`` off those that read one number twice
     (``mycelium.solver.rerank``); ``vote`` picks the answer its finished DAGs agree on most
-    (probability summed per answer) rather than the single best DAG. ``op_top_k=1`` keeps the argmax
+    (probability summed per answer) rather than the single best DAG. ``search`` is how far the
+    beam goes past its best finished DAG for the re-ranking: ``"margin"``, within the summed
+    penalties (more DAGs for the vote), or ``"bound"``, while a live DAG can still beat the
+    best penalised one (the same best DAG, a shorter search). ``op_top_k=1`` keeps the argmax
     ops, as the heuristic wirings always do. ``Prediction.ops`` holds the ops the wiring ran.
     """
 
@@ -106,7 +110,8 @@ class Solver:
         implausible_penalty: float = 0.0,
         echo_penalty: float = 0.0,
         reuse_penalty: float = 0.0,
-        vote: bool = False,
+        vote: bool = True,
+        search: str = "margin",
         order: str = "larger-first",
         problem_numbers: bool = True,
         span_filter: bool = True,
@@ -146,6 +151,9 @@ class Solver:
         self.beam, self.op_top_k = beam, op_top_k
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.echo_penalty, self.reuse_penalty, self.vote = echo_penalty, reuse_penalty, vote
+        if search not in SEARCHES:
+            raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
+        self.search = search
         self.max_chars = max_chars
         self.batch_size = batch_size
         if wiring not in ("learned", "deductive"):  # bad knob: fail now, not per problem
@@ -293,8 +301,13 @@ class Solver:
         ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
         with_items = self.deductive.condition and self.deductive_spans
         # the wiring student's finished DAGs, re-ranked by what an answer looks like (rerank.py)
-        margin = self.implausible_penalty + self.echo_penalty + self.reuse_penalty
-        finished = self.deductive.predict_finished([ex], with_items=with_items, margin=margin)[0]
+        priors = dict(implausible_penalty=self.implausible_penalty, echo_penalty=self.echo_penalty,
+                      reuse_penalty=self.reuse_penalty)
+        if self.search == "bound":  # on while a live hypothesis may still beat the best penalised DAG
+            bound = (lambda d: penalty(d, quantities, **priors)) if any(priors.values()) else None
+            finished = self.deductive.predict_finished([ex], with_items=with_items, penalties=[bound])[0]
+        else:  # on within the summed penalties of the best DAG: more DAGs for the vote
+            finished = self.deductive.predict_finished([ex], with_items=with_items, margin=sum(priors.values()))[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
                          echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty, vote=self.vote)
         if decoded is None:

@@ -299,3 +299,12 @@ def test_the_percent_sign_is_not_another_hundred_and_a_round_trip_is_two(nlp):
     text = "His work is 20 miles away and he bikes back and forth on each of his 5 workdays. How far does he bike?"
     trips = [(a.text, a.value) for a in implicit_operands(text)]
     assert ("back and forth", "2") in trips
+
+
+def test_the_numerator_of_the_cots_fraction_is_no_written_one(nlp):
+    # "16*1/2" parses as (16*1)/2: its 1 is the fraction's, even when the text has "1 dog"
+    text = "Tom has 16 apples and 1 dog. He eats half of the apples. How many apples are left?"
+    solution = "He eats 16*1/2 = <<16*1/2=8>>8 apples.\nHe has 16-8 = <<16-8=8>>8 apples left.\n#### 8"
+    r = label(text, solution, "8", nlp, reject_checks=())
+    assert [s.op for s in r.steps] == ["MUL", "SUB"]
+    assert words(text, r.steps[0].args[1]) == "half" and words(text, r.steps[1].args[0]) == "16"

@@ -115,6 +115,15 @@ def test_beam_search_lists_finished_wirings_best_first_and_a_margin_widens_it() 
         assert len(w) > 1  # ... the best stays best, and wirings it passed over are listed too
     with pytest.raises(ValueError, match="margin"):
         m.predict_finished(ex, margin=-1.0)
+    # a penalty bounds the search instead: it goes on until no live wiring can beat the best
+    # penalised one, so the best wiring after the penalty is the same as with a wide margin
+    penalised = lambda d: 50.0 if d.steps == plain[0][0].steps else 0.0  # noqa: E731
+    bounded = m.predict_finished(ex, penalties=[penalised, None])
+    best = lambda fs, pen: max(fs, key=lambda f: f.score - pen(f))  # noqa: E731
+    assert best(bounded[0], penalised).steps == best(wide[0], penalised).steps != plain[0][0].steps
+    assert [f.steps for f in bounded[1]] == [f.steps for f in plain[1]]  # no penalty: a plain beam
+    with pytest.raises(ValueError, match="penalties"):
+        m.predict_finished(ex, penalties=[None])
 
 
 def test_export_then_reload_gives_identical_predictions(tmp_path: Path) -> None:

@@ -64,3 +64,10 @@ def test_vote_takes_the_answer_its_dags_agree_on() -> None:
     assert rerank(finished, Q, vote=True) is RIGHT  # e^-1.5 + e^-1.6 > e^-1.0; its best DAG is returned
     assert rerank([UNDONE, RIGHT], Q, vote=True) is UNDONE  # one DAG each: the best single DAG
     assert rerank(finished, Q, echo_penalty=3.0, vote=True) is RIGHT and rerank([], Q, vote=True) is None
+
+
+def test_vote_sums_probabilities_without_underflow() -> None:
+    # scores far below exp's range: the two DAGs of 9 still outweigh the one of 12
+    low = [Decoded(d.steps, d.values, d.score - 2000.0) for d in (UNDONE, RIGHT)]
+    also = Decoded([("SUB", 0, 1, 0), ("MUL", 2, 2, 0), ("DIV", 3, 2, 0)], [Fraction(9), Fraction(81), Fraction(9)], -2001.6)
+    assert rerank([*low, also], Q, vote=True).values == RIGHT.values

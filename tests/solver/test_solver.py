@@ -159,18 +159,26 @@ def test_text_alone_penalties_rerank_the_students_finished_dags(wiring_only: Pat
     fraction = Decoded([("DIV", 0, 1, 0)], [Fraction(5, 3)], -0.5)                     # best by score
     echo = Decoded([("SUB", 0, 1, 0), ("ADD", 2, 1, 0)], [Fraction(2), Fraction(5)], -1.0)  # 5 - 3 + 3
     right = Decoded([("ADD", 0, 1, 0)], [Fraction(8)], -2.0)
-    margins = []
+    searched = []
 
-    def finished(examples, *, with_items=False, batch_size=16, margin=0.0):
-        margins.append(margin)
+    def finished(examples, *, with_items=False, batch_size=16, margin=0.0, penalties=None):
+        searched.append((margin, penalties[0] if penalties else None))
         return [[fraction, echo, right]]
 
-    for penalties, answer, margin in (({}, "5/3", 0.0), ({"implausible_penalty": 3.0}, "5", 3.0),
-                                      ({"implausible_penalty": 3.0, "echo_penalty": 3.0}, "8", 6.0)):
-        s = Solver.from_pretrained(wiring_only, deductive_spans=False, **penalties)
-        monkeypatch.setattr(s.deductive, "predict_finished", finished)
-        p = s.solve(text, gold_answer="8")
-        assert p.answer == answer and margins[-1] == margin  # the beam searched within the penalties
+    for penalties, answer, cost in (({}, "5/3", None), ({"implausible_penalty": 3.0}, "5", (3.0, 0.0)),
+                                    ({"implausible_penalty": 3.0, "echo_penalty": 3.0}, "8", (3.0, 3.0))):
+        for search in ("margin", "bound"):
+            s = Solver.from_pretrained(wiring_only, deductive_spans=False, search=search, **penalties)
+            monkeypatch.setattr(s.deductive, "predict_finished", finished)
+            p = s.solve(text, gold_answer="8")
+            assert p.answer == answer
+            margin, bound = searched[-1]
+            if search == "margin":  # the beam searched on within the summed penalties
+                assert margin == sum(penalties.values()) and bound is None
+            else:  # bounded by the same penalties the re-ranking takes off (none: a plain beam)
+                assert margin == 0.0 and ((bound is None) if cost is None else (bound(fraction), bound(echo)) == cost)
+    with pytest.raises(ValueError, match="search"):
+        Solver.from_pretrained(wiring_only, deductive_spans=False, search="wide")
     assert p.correct and [st.op for st in p.steps] == ["ADD"]
     # vote: two DAGs that answer 8 hold more probability than the likelier 5/3
     also_right = Decoded([("ADD", 1, 0, 0)], [Fraction(8)], -0.6)
