@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--students", type=Path, default=None, help="dir with segmenter/ and classifier/ exports")
     ap.add_argument("--text-alone", action="store_true",
                     help="the wiring student from the text alone (--students needs only wiring/)")
-    ap.add_argument("--search", choices=("margin", "bound"), default="margin",
+    ap.add_argument("--search", choices=("margin", "bound"), default="bound",
                     help="text alone: how far the beam searches past its best DAG (solver.search)")
     ap.add_argument("--layers", type=int, default=4, help="backbone layers of the untrained students")
     ap.add_argument("--max-new-tokens", type=int, default=256)

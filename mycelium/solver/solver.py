@@ -111,7 +111,7 @@ class Solver:
         echo_penalty: float = 0.0,
         reuse_penalty: float = 0.0,
         vote: bool = True,
-        search: str = "margin",
+        search: str = "bound",
         order: str = "larger-first",
         problem_numbers: bool = True,
         span_filter: bool = True,
