@@ -95,7 +95,7 @@ def compare(record: LabelRecord, steps: Sequence[Sequence[GoldOperand | None]]) 
                 continue
             if gold.kind == "result":
                 c.results += 1
-                c.results_right += int(arg.kind == "result" and arg.step == gold.step)
+                c.results_right += int(_matches(arg, gold))
             if gold.kind != "number":
                 continue
             c.operands += 1
@@ -104,7 +104,7 @@ def compare(record: LabelRecord, steps: Sequence[Sequence[GoldOperand | None]]) 
                 c.gold_reused += 1
                 reused = reused or len(spans) > 1
             used.add(gold.span)
-            hit = arg.kind == "number" and _overlaps(arg.span, gold.span)
+            hit = _matches(arg, gold)
             if hit:
                 c.right += 1
             elif arg.kind == "number":

@@ -198,11 +198,17 @@ class Implicit:
 
 
 _F = Fraction
-# fixed-width look-behinds (Python's re needs them): a month name after one of these words (the
-# month patterns look ahead for the name first, so most positions fail before the look-behinds)
+# fixed-width look-behinds (Python's re needs them): a month name after one of these words
 _MONTH_CONTEXT = "(?:" + "|".join(rf"(?<=\b{w} )" for w in (
     "in", "of", "during", "through", "throughout", "for", "each", "every", "last", "next", "this", "until", "by",
     "all", "early", "late", "mid")) + ")"
+
+
+def _months(names: str) -> str:
+    """A capitalised month name after a time word (``_MONTH_CONTEXT``); the look-ahead for the
+    name comes first, so most positions fail before the look-behinds are tried."""
+    return rf"(?=(?-i:{names})){_MONTH_CONTEXT}(?-i:{names})"
+
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
     Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
@@ -244,10 +250,9 @@ IMPLICIT: tuple[Implicit, ...] = (
              "a trip counted both ways"),
     # a named month is its days ("his income in June" = 30): capitalised, after a word that
     # makes it a time ("in", "of", "during", ...), so "June has 3 cats" and "may" are not
-    Implicit(rf"(?=(?-i:January|March|July|August|October|December)){_MONTH_CONTEXT}(?-i:January|March|July|August|October|December)", _F(31), (), "days in the month",
-             conversion=True),
-    Implicit(rf"(?=(?-i:April|June|September|November)){_MONTH_CONTEXT}(?-i:April|June|September|November)", _F(30), (), "days in the month", conversion=True),
-    Implicit(rf"(?=(?-i:February)){_MONTH_CONTEXT}(?-i:February)", _F(28), (_F(29),), "days in the month", conversion=True),
+    Implicit(_months("January|March|July|August|October|December"), _F(31), (), "days in the month", conversion=True),
+    Implicit(_months("April|June|September|November"), _F(30), (), "days in the month", conversion=True),
+    Implicit(_months("February"), _F(28), (_F(29),), "days in the month", conversion=True),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 

@@ -128,8 +128,8 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
                 if _fraction_parts(text, x, a[1]):
                     new = _as_fraction(text, x, a[1])
                 elif (refold is not None and x.kind != "result" and a[1].kind != "result"
-                      and (Fraction(x.value) / Fraction(a[1].value)).denominator != 1):
-                    new = refold(Fraction(x.value) / Fraction(a[1].value))  # "60*1/2" of "half of the $60"
+                      and (q := Fraction(x.value) / Fraction(a[1].value)).denominator != 1):
+                    new = refold(q)  # "60*1/2" of "half of the $60"; a whole quotient is a count
                 elif _is_percent_number(x) and Fraction(x.value) >= 1 and _is_percent_sign(a[1], Fraction(100)):
                     new = _as_percent(x)
                 if new is not None:

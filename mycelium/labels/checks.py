@@ -60,12 +60,12 @@ def _same_span_twice(r: LabelRecord) -> int:
 def _equals_result(r: LabelRecord) -> int:
     flagged = 0
     for k, s in enumerate(r.steps):
-        earlier = {v for x in r.steps[:k] if (v := _rational(x.value)) is not None}
+        earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
     return flagged
 
 
-def _rational(value: str | None) -> Fraction | None:
+def rational(value: str | None) -> Fraction | None:
     """A step value as a rational; None for none or a symbolic (MATH) value ("63 \\pi")."""
     try:
         return Fraction(value) if value is not None else None

@@ -205,8 +205,8 @@ def _rest_clause(parsed: ParsedText, relation: tuple[int, int], clause: tuple[in
     sentence ("paints 3/5 of the rooms green and paints the rest purple") or in the next
     sentence ("75% passed. The rest failed.")."""
     sent = int(parsed.sent[tokens_of(parsed, relation)[0]])
-    a, b = (int(x) for x in parsed.sent_spans[sent])
-    for rest in REST_WORDS.finditer(parsed.text, relation[1], b):
+    end = int(parsed.sent_spans[sent][1])
+    for rest in REST_WORDS.finditer(parsed.text, relation[1], end):
         found = _clause(parsed, rest.span())
         if found is not None and found != clause and not parsed.is_num[tokens_of(parsed, found)].any():
             return found

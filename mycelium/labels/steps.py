@@ -151,13 +151,14 @@ def ground_steps(
         rivals: list = []
         context = context_words(_sentence_at(cot, node.found.span[0]))
         said = iter(mentions(cot, node))
+        hundred = any(isinstance(x, Literal) and x.value == 100 for x in node.operands)
         ambiguous.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(nodes[o].value), step=o))
                 continue
             choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), next(said),
-                                     hundred=any(isinstance(x, Literal) and x.value == 100 for x in node.operands))
+                                     hundred=hundred)
             if choice.arg is None:
                 args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
                 continue
@@ -216,10 +217,11 @@ def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
     result, even when grounding preferred the written "600 cats" of equal value (which would
     leave the step orphaned, pruned, and the DAG valid by coincidence). For each step
     whose result no later step takes, the first later operand of that value grounded to a
-    written number or a unit word (not a relation word such as "half": it states an op
-    of its own, ``grounding.states_relation``) becomes that result; in a step that reads one occurrence twice ("7 * 7"),
-    the second reading. ``steps`` are changed in place; ``results``: the
-    values ``ground_steps`` recognises (None: an identity step). Returns how many were adopted.
+    written number or a unit word (not a relation word such as "half": it states an op of its
+    own, ``grounding.states_relation``) becomes that result; in a step that reads one
+    occurrence twice ("7 * 7"), the second reading. ``steps`` are changed in place;
+    ``results``: the values ``ground_steps`` recognises (None: an identity step). Returns how
+    many were adopted.
     """
     consumed = {a.step for s in steps for a in s.args if a.kind == "result"}
     adopted = 0

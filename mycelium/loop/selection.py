@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from mycelium.data.answers import clean_gsm8k_solution
 from mycelium.data.problems import Problem
-from mycelium.labels.checks import check_record
+from mycelium.labels.checks import check_record, rational
 from mycelium.labels.cot_ops import Found, find_arithmetic, parse_annotations
 from mycelium.labels.clauses import ParsedText
 from mycelium.labels.regions import expand_one
@@ -70,15 +70,7 @@ def agrees_with_solution(record: LabelRecord, solution: str) -> bool:
     DAG in another order ("(a + b) x c" for "a x c + b x c"). False without a solution, or
     for a step whose value is not a number (a symbolic MATH value)."""
     values = solution_values(solution)
-    return bool(values) and all(_rational(s.value) in values for s in record.steps)
-
-
-def _rational(value: str | None) -> Fraction | None:
-    """A step value as a rational; None for none or a symbolic (MATH) value ("63 \\pi")."""
-    try:
-        return Fraction(value) if value is not None else None
-    except ValueError:
-        return None
+    return bool(values) and all(rational(s.value) in values for s in record.steps)
 
 
 def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,

@@ -27,8 +27,9 @@ fixed ``margin`` of the best finished one.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+
+from scipy.special import logsumexp
 
 from mycelium.models.wiring_beam import Decoded
 from mycelium.models.wiring_data import Quantity
@@ -80,17 +81,9 @@ def rerank(finished: Sequence[Decoded], quantities: Sequence[Quantity], *, impla
 
     if not vote:
         return max(finished, key=adjusted, default=None)
-    scored = [(adjusted(f), f) for f in finished]
-    by_answer: dict = {}
-    for a, f in scored:
-        by_answer.setdefault(f.answer, []).append((a, f))
-    # each answer's log of its DAGs' summed probability; ties go to the answer with the best DAG
-    mass = {k: _logsumexp([a for a, _ in v]) for k, v in by_answer.items()}
-    top = max(by_answer, key=lambda k: (mass[k], max(a for a, _ in by_answer[k])), default=None)
-    return None if top is None else max(by_answer[top], key=lambda t: t[0])[1]
-
-
-def _logsumexp(xs: Sequence[float]) -> float:
-    """log(sum(exp(x))) without underflow (-inf for none or all -inf)."""
-    m = max(xs, default=-math.inf)
-    return m if m == -math.inf else m + math.log(sum(math.exp(x - m) for x in xs))
+    groups: dict = {}  # answer -> its (adjusted score, DAG), best first
+    for a, f in sorted(((adjusted(f), f) for f in finished), key=lambda t: t[0], reverse=True):
+        groups.setdefault(f.answer, []).append((a, f))
+    # the answer whose DAGs hold the most probability (log of the sum); ties to the best DAG
+    top = max(groups.values(), key=lambda g: (logsumexp([a for a, _ in g]), g[0][0]), default=None)
+    return None if top is None else top[0][1]
