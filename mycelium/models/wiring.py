@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from mycelium.dag.graph import answer_equals
 from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 from mycelium.models.wiring_beam import Decoded, beam_search
-from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample
-from mycelium.models.wiring_head import WiringHead
+from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample, node_groups
+from mycelium.models.wiring_head import StopState, WiringHead
 
 
 class WiringModule(FP32MasterWeights, L.LightningModule):
@@ -41,7 +41,7 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         backbone: ``backbone(task="encoder") -> (model, tokenizer)`` (``conf/backbone``).
         labels: the op names (``wiring_data.OPS``; given by the DataModule like the classifier's).
         optim / scheduler: partials (``conf/model/wiring.yaml``); ``head_lr`` is the head's rate.
-        width, dropout, rationalizer: ``WiringHead``'s.
+        width, dropout, rationalizer, stop_state: ``WiringHead``'s.
         condition: train with items too (see the module docstring); ``condition_dropout``.
         constants: learned constant nodes (exact rational strings).
         beam, max_steps: decoding.
@@ -52,7 +52,7 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         optim: Callable[..., torch.optim.Optimizer] | None = None, scheduler: Callable[..., Any] | None = None, *,
         head_lr: float = 1e-3, width: int = 256, dropout: float = 0.1, rationalizer: bool = True,
         condition: bool = True, condition_dropout: float = 0.3, constants: Sequence[str] = (),
-        beam: int = 5, max_steps: int = 10, max_length: int = 256,
+        beam: int = 5, max_steps: int = 10, max_length: int = 256, stop_state: bool = False,
     ) -> None:
         super().__init__()
         if tuple(labels) != OPS:
@@ -68,14 +68,15 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "right"
-        self.head = WiringHead(self.encoder.config.hidden_size, width, len(OPS), len(self.constants), dropout, rationalizer)
+        self.head = WiringHead(self.encoder.config.hidden_size, width, len(OPS), len(self.constants), dropout, rationalizer,
+                               stop_state)
         self._tick: float | None = None
 
     def head_config(self) -> dict[str, Any]:
         """What rebuilds the head around an exported encoder (``export.load_exported``)."""
         hp = self.hparams
         return {k: hp[k] for k in ("width", "rationalizer", "condition", "condition_dropout", "beam", "max_steps",
-                                   "max_length")} | {"constants": self.constants}
+                                   "max_length", "stop_state")} | {"constants": self.constants}
 
     def encode(self, batch: dict[str, Any], use_items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Quantity nodes ``(B, Q, d)`` and items ``(B, K, d)``, priors, item mask."""
@@ -94,6 +95,7 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         h = torch.cat([h0, h0.new_zeros(B, T, d)], 1)
         node_mask = torch.cat([batch["q_mask"], batch["q_mask"].new_zeros(B, T)], 1)
         used = torch.zeros(B, g.shape[1], dtype=torch.long, device=h.device)
+        state = StopState.start(batch["q_group"], batch["q_written"], T)
         rows = torch.arange(B, device=h.device)
         total = h.new_zeros(())
         for t in range(T):
@@ -101,12 +103,13 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
             active = op >= 0
             if not active.any():
                 break
-            logits, r = self.head.step(h, node_mask, g, prior, kmask, used)
+            logits, r = self.head.step(h, node_mask, g, prior, kmask, used, state)
             k = torch.where(use_items & (aitem[:, t] >= 0), aitem[:, t], 0).clamp(min=0)
             op_, i_, j_, s_ = op.clamp(min=0), i.clamp(min=0), j.clamp(min=0), stop.clamp(min=0)
             target = (((k * O + op_) * M + i_) * M + j_) * 2 + s_
             total = total + F.cross_entropy(logits.flatten(1)[active], target[active], reduction="sum")
             h, node_mask = self.head.advance(h, node_mask, r[rows, op_, i_, j_], torch.full_like(op, Q + t), active)
+            state = state.advance(i_, j_, torch.full_like(op, Q + t), active)
             used = used + F.one_hot(k, g.shape[1]) * active[:, None]
         return total / B
 
@@ -171,9 +174,11 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         out = []
         for b, ex in enumerate(batch["examples"]):
             q = len(ex.quantities)
+            group, written = node_groups(ex.quantities)
             out.append(beam_search(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
                                    beam=self.beam, max_steps=self.max_steps, margin=margin,
-                                   penalty=penalties[b] if penalties is not None else None))
+                                   penalty=penalties[b] if penalties is not None else None,
+                                   group=group, written=written))
         self.train(was)
         return out
 

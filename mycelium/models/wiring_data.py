@@ -73,6 +73,14 @@ def problem_quantities(text: str, constants: Sequence[str] = ()) -> list[Quantit
     return out + [Quantity(Fraction(c), None, "constant", k, c) for k, c in enumerate(constants)]
 
 
+def node_groups(quantities: Sequence[Quantity]) -> tuple[list[int], list[bool]]:
+    """Each node's quantity (the slot of its first reading) and whether it is a written
+    number, for the head's stop state (``wiring_head.StopState``)."""
+    first: dict[tuple, int] = {}
+    group = [first.setdefault((q.span, q.kind), k) if q.span is not None else k for k, q in enumerate(quantities)]
+    return group, [q.kind == "number" for q in quantities]
+
+
 @dataclass
 class WiringExample:
     """One problem: its text, nodes, gold actions (empty when unknown) and items."""
@@ -196,6 +204,7 @@ class WiringCollator:
         T = max(1, max(len(e.actions) for e in examples))
         qw, iw = np.zeros((B, Q, L), np.float32), np.zeros((B, K, L), np.float32)
         qkind, qread = np.zeros((B, Q), np.int64), np.zeros((B, Q), np.int64)
+        qgroup, qwritten = np.tile(np.arange(Q), (B, 1)), np.zeros((B, Q), bool)
         qmask, imask = np.zeros((B, Q), bool), np.zeros((B, K), bool)
         iops = np.zeros((B, K, len(OPS)), np.float32)
         actions, aitem = np.full((B, T, 4), -1, np.int64), np.full((B, T), -1, np.int64)
@@ -205,6 +214,7 @@ class WiringCollator:
             qw[b, :n] = _pool_weights(enc["offset_mapping"][b], [q.span for q in e.quantities], L)
             qkind[b, :n] = [kinds[q.kind] for q in e.quantities]
             qread[b, :n] = [q.reading for q in e.quantities]
+            qgroup[b, :n], qwritten[b, :n] = node_groups(e.quantities)
             qmask[b, :n] = True
             if e.items:
                 k = len(e.items)
@@ -221,6 +231,7 @@ class WiringCollator:
         return {
             "input_ids": t(enc["input_ids"]), "attention_mask": t(enc["attention_mask"]),
             "q_weights": t(qw), "q_kind": t(qkind), "q_reading": t(qread), "q_mask": t(qmask),
+            "q_group": t(qgroup), "q_written": t(qwritten),
             "item_weights": t(iw), "item_ops": t(iops), "item_mask": t(imask),
             "actions": t(actions), "action_items": t(aitem), "examples": list(examples),
         }

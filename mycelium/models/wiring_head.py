@@ -5,8 +5,12 @@ Solving as Complex Relation Extraction", ACL): quantities are encoder states poo
 tokens; a step is a relation between two nodes, scored for every op by an op-specific MLP over
 ``[h_i, h_j, h_i * h_j]`` whose output is also the new result node's representation; a stop
 decision rides on each candidate; a GRU cell ("rationalizer") refreshes every node with the
-new result. Our own additions: one node per reading of a quantity ("20%" as 20 and 1/5), and
-the optional conditioning on *items* (a span's pooled states plus its op distribution, from
+new result. Our own additions: one node per reading of a quantity ("20%" as 20 and 1/5); a
+*stop state* (:class:`StopState`): how many written numbers no step has read and how many
+results no later step reads, after each candidate; a wiring never stops with a result unread
+(no label DAG does: validation prunes such steps), and, with ``stop_state``, a learned bias
+per state tells "everything is used" from "numbers are left"; and the optional conditioning
+on *items* (a span's pooled states plus its op distribution, from
 the labels' regions or from the segmenter and classifier): a bilinear compatibility between a
 candidate's representation and the item, the item's log op probability as a prior, and how
 often each item has been used. Without items a learned null item stands in (pure deduction
@@ -19,6 +23,7 @@ width, ``Hin`` the encoder's.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -26,6 +31,65 @@ from torch import nn
 MAX_READINGS = 4  # readings of one quantity ("year": 12, 52, 365)
 MAX_USED = 3  # item use counts 0, 1, 2, 3+
 MAX_UNUSED = 4  # items still unused after a step: 0..3, 4+
+MAX_UNREAD = 3  # written numbers no step has read, after a candidate: 0..2, 3+
+MAX_DANGLING = 2  # results no later step reads, after a candidate: 0, 1, 2+
+
+
+@dataclass
+class StopState:
+    """What each node slot ``(B, M)`` contributes to the stop decision.
+
+    ``group``: the node's quantity (the first reading's slot; a result's own slot), so the
+    readings of one written number count once; ``fresh``: a written number (``kind`` number)
+    no step has read in any reading; ``dangling``: a result no later step reads."""
+
+    group: torch.Tensor
+    fresh: torch.Tensor
+    dangling: torch.Tensor
+
+    @classmethod
+    def start(cls, group: torch.Tensor, written: torch.Tensor, slots: int = 0) -> "StopState":
+        """The state before the first step, from the quantities' ``group`` ids and ``written``
+        mask ``(B, Q)``, with ``slots`` empty result slots after them."""
+        B, Q = group.shape
+        own = torch.arange(Q, Q + slots, device=group.device).expand(B, slots)
+        return cls(torch.cat([group, own], 1), torch.cat([written, written.new_zeros(B, slots)], 1),
+                   written.new_zeros(B, Q + slots))
+
+    def rows(self, rows: torch.Tensor) -> "StopState":
+        return StopState(self.group[rows], self.fresh[rows], self.dangling[rows])
+
+    def grow(self) -> "StopState":
+        """One more (empty) result slot at the end (the beam appends its nodes)."""
+        B, M = self.group.shape
+        return StopState(torch.cat([self.group, self.group.new_full((B, 1), M)], 1),
+                         torch.cat([self.fresh, self.fresh.new_zeros(B, 1)], 1),
+                         torch.cat([self.dangling, self.dangling.new_zeros(B, 1)], 1))
+
+    def after(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Written numbers left unread and results left dangling ``(B, M, M)`` after each
+        candidate pair ``(i, j)`` (the candidate's own result not counted)."""
+        B, M = self.group.shape
+        idx = torch.arange(M, device=self.group.device)
+        same = self.group[:, :, None] == self.group[:, None, :]
+        newly = self.fresh[:, :, None].long() + (self.fresh[:, None, :] & ~same).long()
+        unread = (self.fresh & (self.group == idx)).sum(-1)[:, None, None] - newly
+        eye = idx[:, None] == idx[None, :]
+        dangling = (self.dangling.sum(-1)[:, None, None] - self.dangling[:, :, None].long()
+                    - (self.dangling[:, None, :] & ~eye).long())
+        return unread, dangling
+
+    def advance(self, i: torch.Tensor, j: torch.Tensor, slot: torch.Tensor, active: torch.Tensor) -> "StopState":
+        """The state after the ``active`` rows read nodes ``i``, ``j`` ``(B,)`` into ``slot``."""
+        B, M = self.group.shape
+        rows = torch.arange(B, device=i.device)
+        gi, gj = self.group[rows, i], self.group[rows, j]
+        read = (self.group == gi[:, None]) | (self.group == gj[:, None])
+        idx = torch.arange(M, device=i.device)[None, :]
+        ij = (idx == i[:, None]) | (idx == j[:, None])
+        put = idx == slot[:, None]
+        a = active[:, None]
+        return StopState(self.group, self.fresh & ~(read & a), torch.where(a, (self.dangling & ~ij) | put, self.dangling))
 
 
 class WiringHead(nn.Module):
@@ -38,10 +102,12 @@ class WiringHead(nn.Module):
         n_constants: learned constant nodes (values no word of the text states).
         dropout: on candidate representations.
         rationalizer: refresh every node with each new result (a GRU cell).
+        stop_state: learn a stop bias per :class:`StopState` count (unread numbers, dangling
+            results); without it the state only forbids stopping with a result unread.
     """
 
     def __init__(self, encoder_width: int, width: int = 256, n_ops: int = 4, n_constants: int = 0,
-                 dropout: float = 0.1, rationalizer: bool = True) -> None:
+                 dropout: float = 0.1, rationalizer: bool = True, stop_state: bool = False) -> None:
         super().__init__()
         d, self.n_ops, self.width = width, n_ops, width
         self.proj = nn.Sequential(nn.Linear(encoder_width, d), nn.LayerNorm(d))
@@ -58,6 +124,9 @@ class WiringHead(nn.Module):
         self.used = nn.Embedding(MAX_USED + 1, d)
         self.unused_stop = nn.Embedding(MAX_UNUSED + 1, 2)
         self.gru = nn.GRUCell(d, d) if rationalizer else None
+        self.state_stop = nn.Embedding((MAX_UNREAD + 1) * (MAX_DANGLING + 1), 2) if stop_state else None
+        if self.state_stop is not None:  # zero: a head trained without it starts where it was
+            nn.init.zeros_(self.state_stop.weight)
 
     def nodes(self, states: torch.Tensor, weights: torch.Tensor, kind: torch.Tensor, reading: torch.Tensor) -> torch.Tensor:
         """Quantity nodes ``(B, Q, d)`` from encoder states ``(B, L, Hin)``, pooling weights
@@ -84,11 +153,13 @@ class WiringHead(nn.Module):
         return g, prior, mask
 
     def step(self, h: torch.Tensor, node_mask: torch.Tensor, g: torch.Tensor, prior: torch.Tensor,
-             item_mask: torch.Tensor, used: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+             item_mask: torch.Tensor, used: torch.Tensor, state: StopState | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(B, K, O, M, M, 2)`` of (item, op, first node, second node, stop) (-inf
         where masked) and the candidates' representations ``(B, O, M, M, d)``.
 
-        ``h`` ``(B, M, d)`` nodes, ``node_mask`` ``(B, M)``, ``used`` ``(B, K)`` item use counts."""
+        ``h`` ``(B, M, d)`` nodes, ``node_mask`` ``(B, M)``, ``used`` ``(B, K)`` item use counts,
+        ``state`` the stop state of the nodes (None: no stop-state terms or mask)."""
         B, M, d = h.shape
         hi, hj = h[:, :, None, :].expand(B, M, M, d), h[:, None, :, :].expand(B, M, M, d)
         r = self.pair(torch.cat([hi, hj, hi * hj], -1)).view(B, M, M, self.n_ops, d)
@@ -102,6 +173,14 @@ class WiringHead(nn.Module):
                   + self.stop(r)[:, None] + self.unused_stop(after)[:, :, None, None, None, :])
         ok = item_mask[:, :, None, None, None, None] & node_mask[:, None, None, :, None, None] \
             & node_mask[:, None, None, None, :, None]
+        if state is not None:
+            unread, dangling = state.after()
+            if self.state_stop is not None:
+                code = unread.clamp(0, MAX_UNREAD) * (MAX_DANGLING + 1) + dangling.clamp(0, MAX_DANGLING)
+                logits = logits + self.state_stop(code)[:, None, None]
+            # stopping would leave a computed result unread: never a label DAG
+            never = torch.stack([torch.zeros_like(dangling, dtype=torch.bool), dangling > 0], -1)
+            ok = ok & ~never[:, None, None]
         return logits.masked_fill(~ok, float("-inf")), r
 
     def advance(self, h: torch.Tensor, node_mask: torch.Tensor, r_new: torch.Tensor, slot: torch.Tensor,

@@ -55,6 +55,8 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
         raise UserError(f"the labels in {cfg.labels_dir} name one class only {tuple(labels)}; "
                         "the classifier needs two or more: label more problems (a larger limit)")
     model = instantiate(cfg.model, **({"labels": labels} if labels is not None else {}))
+    if cfg.get("init_from"):
+        init_weights(model, Path(cfg.init_from))
     datamodule.tokenizer = model.tokenizer
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
@@ -94,6 +96,37 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
         if own_loggers:
             finish_loggers(loggers)
     return metrics
+
+
+def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
+    """Start ``model`` from the weights of the Lightning checkpoint ``ckpt_path``: a new run
+    (fresh optimizer, schedule and epoch count), unlike ``ckpt_path=``, which resumes one.
+    nanoGPT's ``init_from``; the way to anneal or fine-tune a trained student on new labels.
+
+    Raises:
+        UserError: the file is missing, is not a Lightning checkpoint, or holds another
+            architecture's weights (a different model, backbone or head width).
+    """
+    if not ckpt_path.is_file():
+        raise UserError(f"init_from={ckpt_path}: no such checkpoint file (a run's checkpoints/*.ckpt)")
+    try:
+        state = _load_state_dict(str(ckpt_path))
+    except (KeyError, RuntimeError, OSError) as e:
+        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint ({e})") from None
+    try:
+        # a new part of the model (e.g. the wiring head's stop_state) keeps its initialisation,
+        # as from_pretrained does with newly added heads; weights the model lacks are an error
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1:2] or [str(e)]
+        raise UserError(f"init_from={ckpt_path}: its weights do not fit this model and backbone ({first[0].strip()})") from None
+    if result.unexpected_keys:
+        raise UserError(f"init_from={ckpt_path}: weights this model does not have, e.g. {result.unexpected_keys[0]!r} "
+                        "(another model or backbone?)")
+    if result.missing_keys:
+        log.warning("init_from: %d tensors not in the checkpoint keep their initialisation: %s",
+                    len(result.missing_keys), ", ".join(result.missing_keys[:5]))
+    log.info("initialised the weights from %s (a new run: fresh optimizer and schedule)", ckpt_path)
 
 
 def _load_state_dict(ckpt_path: str) -> dict:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
+from mycelium.errors import UserError
 from mycelium.models.classifier import ClassifierModule
 from mycelium.teacher.loading import build_tiny
-from mycelium.runs.fit_student import train
+from mycelium.runs.fit_student import init_weights, train
 
 
 def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:
@@ -51,3 +53,24 @@ def test_a_run_that_ends_before_its_first_validation_validates_keeps_and_exports
     run = Path(cfg.paths.output_dir)
     assert (run / "checkpoints" / "end-of-fit.ckpt").is_file()
     assert (run / "export" / "label_map.json").is_file()
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(cfg_factory, tmp_path: Path) -> None:
+    first = cfg_factory(["model=classifier", "+trainer.max_steps=1", "trainer.limit_train_batches=2"], run="first")
+    train(first)
+    ckpt = Path(first.paths.output_dir) / "checkpoints" / "end-of-fit.ckpt"
+    trained = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    module = ClassifierModule(lambda **kw: build_tiny(**kw), labels=["ADD", "DIV", "DIV+MUL", "MUL"])
+    assert any(not torch.equal(v, trained[k]) for k, v in module.state_dict().items())
+    init_weights(module, ckpt)
+    assert all(torch.equal(v, trained[k]) for k, v in module.state_dict().items())
+    # a user's mistakes are one line each, not a traceback
+    with pytest.raises(UserError, match="no such checkpoint"):
+        init_weights(module, tmp_path / "nope.ckpt")
+    other = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {"head.pair.weight": torch.zeros(2)}}, other)
+    with pytest.raises(UserError, match="does not have"):
+        init_weights(module, other)
+    second = cfg_factory(["model=classifier", "+trainer.max_steps=1", "trainer.limit_train_batches=2",
+                          f"init_from={ckpt}"], run="second")
+    assert {"val/f1_macro", "test/acc"} <= set(train(second))

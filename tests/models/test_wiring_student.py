@@ -15,8 +15,9 @@ from mycelium.models.export import export_student, load_exported
 from mycelium.models.wiring import WiringModule
 from mycelium.models.wiring_beam import decoded_steps
 from mycelium.models.wiring_data import (
-    WiringCollator, WiringDataModule, WiringLabelsError, make_example, problem_quantities, record_actions,
+    WiringCollator, WiringDataModule, WiringLabelsError, make_example, node_groups, problem_quantities, record_actions,
 )
+from mycelium.models.wiring_head import StopState
 from mycelium.records.labels import LabelRecord
 from mycelium.teacher.loading import build_tiny
 
@@ -201,3 +202,61 @@ def test_train_on_executes_adds_rejected_dags_that_reach_gold_to_train_only(tmp_
 def test_train_on_must_be_known() -> None:
     with pytest.raises(WiringLabelsError, match="train_on"):
         WiringDataModule("x", train_on="everything")
+
+
+def test_stop_state_counts_each_written_quantity_once_and_results_left_unread() -> None:
+    qs = problem_quantities("She paid 20% of $80 and ate half.")
+    group, written = node_groups(qs)
+    node = {(q.text, q.value): k for k, q in enumerate(qs)}
+    fifth, eighty, half = node[("20%", Fraction(1, 5))], node[("$80", Fraction(80))], node[("half", Fraction(1, 2))]
+    assert written == [q.kind == "number" for q in qs] and group[fifth] == node[("20%", Fraction(20))]
+    Q = len(qs)
+    state = StopState.start(torch.tensor([group]), torch.tensor([written]), slots=2)
+    unread, dangling = state.after()
+    # "20%" and "$80" are the written quantities (two readings of 20% count once); "half" is implied
+    assert (unread[0, fifth, eighty], unread[0, fifth, half], unread[0, half, half]) == (0, 1, 2)
+    assert not dangling.any()
+    state = state.advance(torch.tensor([fifth]), torch.tensor([eighty]), torch.tensor([Q]), torch.tensor([True]))
+    unread, dangling = state.after()
+    assert unread[0, Q, half] == 0 and dangling[0, Q, half] == 0  # reads the result: nothing left
+    assert dangling[0, half, half] == 1  # leaves the result unread
+
+
+def _reads_every_result(steps: list[tuple[str, int, int, int]], q: int) -> bool:
+    read = {n for _, i, j, _ in steps for n in (i, j)}
+    return all(q + t in read for t in range(len(steps) - 1))
+
+
+def test_a_wiring_never_stops_with_a_result_unread() -> None:
+    ex = [make_example(sum_record()), make_example(half_record())]
+    for m in (module(condition=False), module(condition=False, stop_state=True)):
+        for finished, e in zip(m.eval().predict_finished(ex, margin=50.0), ex):
+            assert any(len(f.steps) > 1 for f in finished)
+            assert all(_reads_every_result(f.steps, len(e.quantities)) for f in finished)
+
+
+def test_a_stop_state_head_starts_where_the_plain_head_stopped() -> None:
+    # init_from a checkpoint without the stop-state bias: it starts at zero, so nothing moves
+    plain, grown = module(condition=False).eval(), module(condition=False, stop_state=True).eval()
+    missing = grown.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing == ["head.state_stop.weight"]
+    ex = [make_example(sum_record()), make_example(half_record())]
+    a, b = plain.predict_finished(ex, margin=5.0), grown.predict_finished(ex, margin=5.0)
+    assert [[f.steps for f in fs] for fs in a] == [[f.steps for f in fs] for fs in b]
+    assert [f.score for fs in a for f in fs] == pytest.approx([f.score for fs in b for f in fs], abs=1e-5)
+
+
+def test_stop_state_bias_learns_to_stop_once_every_number_is_read() -> None:
+    # the same two problems overfit with the stop-state bias; the exported head keeps it
+    recs = [sum_record(), half_record()]
+    m = module(condition=False, stop_state=True)
+    batch = WiringCollator(m.tokenizer)([make_example(r) for r in recs])
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    for _ in range(150):
+        loss = m.loss(batch, torch.zeros(2, dtype=torch.bool))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05 and m.head.state_stop.weight.abs().sum() > 0
+    assert [d.answer for d in m.decode_batch(batch, with_items=False)] == [Fraction(38), Fraction(21, 2)]
