@@ -141,6 +141,7 @@ def record_items(record: LabelRecord) -> tuple[list[tuple[Span, list[float]]], l
 
 
 TrainOn = Literal["validated", "executes"]
+NOT_LEARNED = ("ungrounded_operand", "cot_parse_error", "check_value_coincidence")  # rejections ``executes`` skips
 
 
 def executes_to_gold(record: LabelRecord) -> bool:
@@ -148,10 +149,12 @@ def executes_to_gold(record: LabelRecord) -> bool:
     it validated: what ``train_on="executes"`` trains on. Rejections for the regions
     (``no_region``, the region checks) or for a tie between equal values
     (``ambiguous_grounding``: either occurrence gives the same answer) keep a DAG worth
-    learning; ``ungrounded_operand`` and a wrong answer do not."""
+    learning; ``ungrounded_operand``, ``check_value_coincidence`` (an unwritten x1 let a
+    same-valued operand stand in, so the DAG reaches gold by coincidence) and a wrong answer
+    do not."""
     if record.validated:
         return True
-    if not record.steps or record.answer is None or record.reason in ("ungrounded_operand", "cot_parse_error"):
+    if not record.steps or record.answer is None or record.reason in NOT_LEARNED:
         return False
     return answers_match(record.answer, record.gold_answer)
 

@@ -182,6 +182,9 @@ def test_train_on_executes_adds_rejected_dags_that_reach_gold_to_train_only(tmp_
     ex = make_example(regionless, train_on="executes")
     assert ex.actions and ex.items == [] and ex.action_items == []
     assert make_example(wrong, train_on="executes").actions == []
+    coincidence = sum_record()  # reaches gold, but only through a same-valued stand-in
+    coincidence.validated, coincidence.reason = False, "check_value_coincidence"
+    assert make_example(coincidence, train_on="executes").actions == []
 
     strict = WiringDataModule(path, test_fold=1, val_fraction=0.0)
     wide = WiringDataModule(path, test_fold=1, val_fraction=0.0, train_on="executes")
