@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import Logger
@@ -21,6 +22,7 @@ from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.loggers import finish_loggers
 from mycelium.models.export import export_student
+from mycelium.models.optim import fp32_master_weights
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
                         "the classifier needs two or more: label more problems (a larger limit)")
     model = instantiate(cfg.model, **({"labels": labels} if labels is not None else {}))
     if cfg.get("init_from"):
+        if cfg.get("ckpt_path"):  # a resume would overwrite the weights init_from loads
+            raise UserError("init_from= starts a new run and ckpt_path= resumes one: give one of them")
         init_weights(model, Path(cfg.init_from))
     datamodule.tokenizer = model.tokenizer
 
@@ -110,26 +114,33 @@ def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
     if not ckpt_path.is_file():
         raise UserError(f"init_from={ckpt_path}: no such checkpoint file (a run's checkpoints/*.ckpt)")
     try:
-        state = _load_state_dict(str(ckpt_path))
-    except (KeyError, RuntimeError, OSError) as e:
-        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint ({e})") from None
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a text file, a safetensors file, a truncated pickle: one line each
+        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint ({type(e).__name__})") from None
+    state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint (no state_dict)")
+    own = model.state_dict()
+    if extra := sorted(set(state) - set(own)):
+        raise UserError(f"init_from={ckpt_path}: weights this model does not have, e.g. {extra[0]!r} "
+                        "(another model or backbone?)")
+    if not state:
+        raise UserError(f"init_from={ckpt_path}: the checkpoint holds no weights")
+    # a GPU backbone loads in bfloat16; cast to the float32 master weights first, so the
+    # checkpoint's float32 weights are not rounded on the way in (configure_model then has none left)
+    fp32_master_weights(model)
     try:
         # a new part of the model (e.g. the wiring head's stop_state) keeps its initialisation,
-        # as from_pretrained does with newly added heads; weights the model lacks are an error
-        result = model.load_state_dict(state, strict=False)
+        # as from_pretrained does with newly added heads
+        missing = model.load_state_dict(state, strict=False).missing_keys
     except RuntimeError as e:
         first = str(e).splitlines()[1:2] or [str(e)]
         raise UserError(f"init_from={ckpt_path}: its weights do not fit this model and backbone ({first[0].strip()})") from None
-    if result.unexpected_keys:
-        raise UserError(f"init_from={ckpt_path}: weights this model does not have, e.g. {result.unexpected_keys[0]!r} "
-                        "(another model or backbone?)")
-    if result.missing_keys:
+    if missing:
         log.warning("init_from: %d tensors not in the checkpoint keep their initialisation: %s",
-                    len(result.missing_keys), ", ".join(result.missing_keys[:5]))
+                    len(missing), ", ".join(missing[:5]))
     log.info("initialised the weights from %s (a new run: fresh optimizer and schedule)", ckpt_path)
 
 
 def _load_state_dict(ckpt_path: str) -> dict:
-    import torch
-
     return torch.load(ckpt_path, map_location="cpu", weights_only=False)["state_dict"]

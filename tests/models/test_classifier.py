@@ -71,6 +71,13 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(cfg_factory, tmp_
     torch.save({"state_dict": {"head.pair.weight": torch.zeros(2)}}, other)
     with pytest.raises(UserError, match="does not have"):
         init_weights(module, other)
+    text = tmp_path / "notes.ckpt"
+    text.write_text("not a checkpoint")
+    with pytest.raises(UserError, match="not a Lightning checkpoint"):
+        init_weights(module, text)
     second = cfg_factory(["model=classifier", "+trainer.max_steps=1", "trainer.limit_train_batches=2",
                           f"init_from={ckpt}"], run="second")
     assert {"val/f1_macro", "test/acc"} <= set(train(second))
+    both = cfg_factory(["model=classifier", f"init_from={ckpt}", f"ckpt_path={ckpt}"], run="both")
+    with pytest.raises(UserError, match="give one of them"):
+        train(both)

@@ -249,7 +249,7 @@ def test_a_stop_state_head_starts_where_the_plain_head_stopped() -> None:
     assert [f.score for fs in a for f in fs] == pytest.approx([f.score for fs in b for f in fs], abs=1e-5)
 
 
-def test_stop_state_bias_learns_to_stop_once_every_number_is_read() -> None:
+def test_stop_state_bias_learns_to_stop_once_every_number_is_read(tmp_path: Path) -> None:
     # the same two problems overfit with the stop-state bias; the exported head keeps it
     recs = [sum_record(), half_record()]
     m = module(condition=False, stop_state=True)
@@ -262,4 +262,8 @@ def test_stop_state_bias_learns_to_stop_once_every_number_is_read() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 0.05 and m.head.state_stop.weight.abs().sum() > 0
-    assert [d.answer for d in m.decode_batch(batch, with_items=False)] == [Fraction(38), Fraction(21, 2)]
+    decoded = m.eval().decode_batch(batch, with_items=False)
+    assert [d.answer for d in decoded] == [Fraction(38), Fraction(21, 2)]
+    again = load_exported(export_student(m, tmp_path / "wiring"), device="cpu")
+    assert torch.equal(again.head.state_stop.weight, m.head.state_stop.weight)
+    assert [d.steps for d in again.decode_batch(batch, with_items=False)] == [d.steps for d in decoded]
