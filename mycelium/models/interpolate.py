@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from mycelium.errors import UserError
+from mycelium.models.checkpoint import load_checkpoint
 
 
 def interpolate(theta_0: dict[str, torch.Tensor], theta_1: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
@@ -47,18 +48,6 @@ def interpolate(theta_0: dict[str, torch.Tensor], theta_1: dict[str, torch.Tenso
     return out
 
 
-def _load(path: Path) -> dict:
-    if not path.is_file():
-        raise UserError(f"{path}: no such checkpoint file")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a text or safetensors file: one line, not a traceback
-        raise UserError(f"{path}: not a Lightning checkpoint ({type(e).__name__})") from None
-    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
-        raise UserError(f"{path}: not a Lightning checkpoint (no state_dict)")
-    return ckpt
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI (module docstring); exit status 2 with one line on a user error."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -68,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="where to write the interpolated checkpoint")
     args = ap.parse_args(argv)
     try:
-        first, second = _load(args.theta_0), _load(args.theta_1)
+        first, second = load_checkpoint(args.theta_0), load_checkpoint(args.theta_1)
         weights = interpolate(first["state_dict"], second["state_dict"], args.alpha)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

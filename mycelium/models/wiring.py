@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from mycelium.dag.graph import answer_equals
 from mycelium.models.optim import FP32MasterWeights, configure_optimizers
 from mycelium.models.wiring_beam import Decoded, beam_search
-from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample, node_groups
+from mycelium.models.wiring_data import OPS, WiringCollator, WiringExample
 from mycelium.models.wiring_head import StopState, WiringHead
 
 
@@ -108,8 +108,9 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
             op_, i_, j_, s_ = op.clamp(min=0), i.clamp(min=0), j.clamp(min=0), stop.clamp(min=0)
             target = (((k * O + op_) * M + i_) * M + j_) * 2 + s_
             total = total + F.cross_entropy(logits.flatten(1)[active], target[active], reduction="sum")
-            h, node_mask = self.head.advance(h, node_mask, r[rows, op_, i_, j_], torch.full_like(op, Q + t), active)
-            state = state.advance(i_, j_, torch.full_like(op, Q + t), active)
+            slot = torch.full_like(op, Q + t)
+            h, node_mask = self.head.advance(h, node_mask, r[rows, op_, i_, j_], slot, active)
+            state = state.advance(i_, j_, slot, active)
             used = used + F.one_hot(k, g.shape[1]) * active[:, None]
         return total / B
 
@@ -174,11 +175,10 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
         out = []
         for b, ex in enumerate(batch["examples"]):
             q = len(ex.quantities)
-            group, written = node_groups(ex.quantities)
             out.append(beam_search(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
                                    beam=self.beam, max_steps=self.max_steps, margin=margin,
                                    penalty=penalties[b] if penalties is not None else None,
-                                   group=group, written=written))
+                                   group=batch["q_group"][b, :q], written=batch["q_written"][b, :q]))
         self.train(was)
         return out
 

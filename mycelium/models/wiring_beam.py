@@ -41,8 +41,8 @@ class Decoded:
 @torch.no_grad()
 def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
                 values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0,
-                penalty: Callable[[Decoded], float] | None = None, group: Sequence[int] | None = None,
-                written: Sequence[bool] | None = None) -> list[Decoded]:
+                penalty: Callable[[Decoded], float] | None = None, group: torch.Tensor | None = None,
+                written: torch.Tensor | None = None) -> list[Decoded]:
     """Every finished wiring of one problem, best score first (empty when nothing executes).
 
     ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
@@ -53,8 +53,9 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
     ``penalty`` (>= 0 for any finished wiring) is that re-ranking itself: the search then goes on
     only while a live hypothesis scores above the best *penalised* finished score, the bound
     past which no continuation can win (its score only falls), instead of a fixed margin.
-    ``group`` and ``written`` (``wiring_data.node_groups``) give the head its stop state; without
-    them every quantity counts as its own group and none as written.
+    ``group`` and ``written`` ``(Q,)`` (``wiring_data.node_groups``, collated as ``q_group`` and
+    ``q_written``) give the head its stop state; without them every quantity counts as its own
+    group and none as written.
     Raises ValueError for a negative ``margin``."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
@@ -63,8 +64,10 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
         return []
     h = h0[None]
     used = torch.zeros(1, g.shape[0], dtype=torch.long, device=h0.device)
-    state = StopState.start(torch.tensor([list(group) if group is not None else range(Q)], device=h0.device),
-                            torch.tensor([list(written) if written is not None else [False] * Q], device=h0.device))
+    dev = h0.device
+    group = group.to(dev) if group is not None else torch.arange(Q, device=dev)
+    written = written.to(dev) if written is not None else torch.zeros(Q, dtype=torch.bool, device=dev)
+    state = StopState.start(group[None], written[None])
     live: list[Decoded] = [Decoded([], [], 0.0)]
     finished: list[Decoded] = []
     K, O = g.shape[0], len(OPS)
@@ -108,10 +111,8 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
             h = head.gru(r_new[:, None, :].expand(-1, m, -1).reshape(-1, h.shape[-1]),
                          h.reshape(-1, h.shape[-1])).view(len(keep), m, -1)
         h = torch.cat([h, r_new[:, None, :]], 1)
-        dev = h.device
-        state = state.rows(rows).grow().advance(torch.tensor([x[4] for x in keep], device=dev),
-                                                torch.tensor([x[5] for x in keep], device=dev),
-                                                torch.full((len(keep),), M, device=dev), torch.ones(len(keep), dtype=torch.bool, device=dev))
+        first, second = (torch.tensor([x[c] for x in keep], device=dev) for c in (4, 5))
+        state = state.rows(rows).grow().advance(first, second, torch.full_like(first, M), torch.ones_like(first, dtype=torch.bool))
         used = used[rows].clone()
         used[torch.arange(len(keep)), torch.tensor([x[2] for x in keep])] += 1
         live = [x[1] for x in keep]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import Logger
@@ -21,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.loggers import finish_loggers
+from mycelium.models.checkpoint import load_checkpoint
 from mycelium.models.export import export_student
 from mycelium.models.optim import fp32_master_weights
 
@@ -92,7 +92,7 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
             trainer.test(model=model, datamodule=datamodule, ckpt_path=best or None)
             metrics |= {k: float(v) for k, v in trainer.callback_metrics.items()}
         elif best:
-            model.load_state_dict(_load_state_dict(best))
+            model.load_state_dict(load_checkpoint(Path(best))["state_dict"])
         if cfg.get("export_dir") and trainer.is_global_zero:
             out = export_student(model, Path(cfg.export_dir))
             log.info("exported %s (best checkpoint: %s)", out, best or "none; last weights")
@@ -111,17 +111,11 @@ def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
         UserError: the file is missing, is not a Lightning checkpoint, or holds another
             architecture's weights (a different model, backbone or head width).
     """
-    if not ckpt_path.is_file():
-        raise UserError(f"init_from={ckpt_path}: no such checkpoint file (a run's checkpoints/*.ckpt)")
     try:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a text file, a safetensors file, a truncated pickle: one line each
-        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint ({type(e).__name__})") from None
-    state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise UserError(f"init_from={ckpt_path}: not a Lightning checkpoint (no state_dict)")
-    own = model.state_dict()
-    if extra := sorted(set(state) - set(own)):
+        state = load_checkpoint(ckpt_path)["state_dict"]
+    except UserError as e:
+        raise UserError(f"init_from={e}") from None
+    if extra := sorted(set(state) - set(model.state_dict())):
         raise UserError(f"init_from={ckpt_path}: weights this model does not have, e.g. {extra[0]!r} "
                         "(another model or backbone?)")
     if not state:
@@ -140,7 +134,3 @@ def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
         log.warning("init_from: %d tensors not in the checkpoint keep their initialisation: %s",
                     len(missing), ", ".join(missing[:5]))
     log.info("initialised the weights from %s (a new run: fresh optimizer and schedule)", ckpt_path)
-
-
-def _load_state_dict(ckpt_path: str) -> dict:
-    return torch.load(ckpt_path, map_location="cpu", weights_only=False)["state_dict"]

@@ -55,6 +55,19 @@ def module(**kw) -> WiringModule:
     return WiringModule(partial(build_tiny), optim=partial(torch.optim.AdamW, lr=3e-3), width=64, dropout=0.0, **kw)
 
 
+def overfit(m: WiringModule, steps: int = 150) -> tuple[dict, float]:
+    """Train ``m`` from the text alone on the sum and half problems; their batch and last loss."""
+    batch = WiringCollator(m.tokenizer)([make_example(r) for r in (sum_record(), half_record())])
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    for _ in range(steps):
+        loss = m.loss(batch, torch.zeros(2, dtype=torch.bool))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return batch, loss.item()
+
+
 def test_quantities_hold_every_reading_of_a_quantity() -> None:
     qs = problem_quantities("She paid 20% of $80 and ate half.")
     values = {(q.text, q.value) for q in qs}
@@ -76,17 +89,9 @@ def test_three_operand_steps_binarise_left_to_right() -> None:
 
 
 def test_head_overfits_two_problems_and_decodes_their_dags() -> None:
-    recs = [sum_record(), half_record()]
     m = module(condition=False)
-    batch = WiringCollator(m.tokenizer)([make_example(r) for r in recs])
-    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    m.train()
-    for _ in range(150):
-        loss = m.loss(batch, torch.zeros(2, dtype=torch.bool))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.05
+    batch, loss = overfit(m)
+    assert loss < 0.05
     decoded = m.decode_batch(batch, with_items=False)
     assert [d.answer for d in decoded] == [Fraction(38), Fraction(21, 2)]
     assert [s[0] for s in decoded[0].steps] == ["ADD", "ADD", "SUB"]
@@ -251,17 +256,9 @@ def test_a_stop_state_head_starts_where_the_plain_head_stopped() -> None:
 
 def test_stop_state_bias_learns_to_stop_once_every_number_is_read(tmp_path: Path) -> None:
     # the same two problems overfit with the stop-state bias; the exported head keeps it
-    recs = [sum_record(), half_record()]
     m = module(condition=False, stop_state=True)
-    batch = WiringCollator(m.tokenizer)([make_example(r) for r in recs])
-    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    m.train()
-    for _ in range(150):
-        loss = m.loss(batch, torch.zeros(2, dtype=torch.bool))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.05 and m.head.state_stop.weight.abs().sum() > 0
+    batch, loss = overfit(m)
+    assert loss < 0.05 and m.head.state_stop.weight.abs().sum() > 0
     decoded = m.eval().decode_batch(batch, with_items=False)
     assert [d.answer for d in decoded] == [Fraction(38), Fraction(21, 2)]
     again = load_exported(export_student(m, tmp_path / "wiring"), device="cpu")
