@@ -38,6 +38,7 @@ def log_predictions_table(loggers: list, predictions: list) -> None:
 def run(cfg: DictConfig, loggers: list) -> dict:
     from mycelium.config import find_labels_dir
     from mycelium.data.problems import load_problems
+    from mycelium.data.splits import held_out
     from mycelium.runs.evaluate import evaluate, load_labels, teacher_baseline
 
     out_dir = Path(cfg.paths.output_dir)
@@ -46,7 +47,12 @@ def run(cfg: DictConfig, loggers: list) -> dict:
     labels_dir = find_labels_dir(cfg.labels_dir) if cfg.labels_dir else None  # old "limit=300" names too
     if labels_dir and not labels_dir.exists():
         raise UserError(f"labels_dir={cfg.labels_dir} does not exist; point it at a dir holding labels.jsonl or drop it")
-    problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
+    if cfg.holdout is None:
+        problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
+    else:
+        keep = [cfg.holdout] if isinstance(cfg.holdout, str) else list(cfg.holdout)
+        problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), keep,
+                            dict(cfg.holdout_splits), cfg.holdout_salt)[: cfg.limit]
     solver = instantiate(cfg.solver)
     labels = load_labels(labels_dir) if labels_dir else None
     report = evaluate(problems, solver, labels=labels, out_dir=out_dir, batch_size=cfg.batch_size)

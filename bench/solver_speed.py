@@ -92,7 +92,8 @@ def main() -> None:
     elif args.text_alone:  # with GSM8K's answer priors, as `evaluate.py data=gsm8k` runs it
         priors = yaml.safe_load((ROOT / "conf" / "data" / "gsm8k.yaml").read_text())["priors"]
         solver = Solver.from_pretrained(args.students, deductive_spans=False, implausible_penalty=priors["implausible"],
-                                        echo_penalty=priors["echo"], reuse_penalty=priors["reuse"], search=args.search)
+                                        echo_penalty=priors["echo"], reuse_penalty=priors["reuse"],
+                                        stop_prior=priors["stop"], search=args.search)
         label = f"wiring student, text alone, GSM8K's priors, search={args.search} ({args.students})"
     else:
         solver, label = Solver.from_pretrained(args.students), f"students ({args.students})"

@@ -3,7 +3,11 @@
 For each labels dir: every gold action of the DAGs the wiring student trains on
 (``datamodule.train_on``), by how many written numbers it leaves unread and how many results it
 leaves dangling, and how often that action is the last one (the stop). A stop with a result
-dangling would be masked in training: the table shows it never happens.
+dangling would be masked in training: the table shows it never happens. With two or more
+dirs, the first is the student's training labels and each other dir gets the stop prior that
+moves the odds of stopping with nothing left to read from the first's rate to its own,
+``logit(p_dir) - logit(p_first)`` in nats (a prior correction for label shift, Saerens et al.
+2002): the ``stop`` entry of ``conf/data/<set>.yaml`` ``priors``.
 
     python bench/stop_state.py --labels artifacts/labels/gsm8k-train/smollm2_135m-dataset/default \
         artifacts/labels/mawps_cv-all/smollm2_135m-dataset/default --train-on validated
@@ -12,6 +16,7 @@ dangling would be masked in training: the table shows it never happens.
 from __future__ import annotations
 
 import argparse
+import math
 from collections import Counter
 
 import torch
@@ -46,6 +51,7 @@ def main() -> None:
     ap.add_argument("--labels", nargs="+", required=True, help="labels dirs (labels.jsonl)")
     ap.add_argument("--train-on", default="validated", choices=["validated", "executes"])
     args = ap.parse_args()
+    done_rates = []
     for labels_dir in args.labels:
         problems, actions, stops = tally(labels_dir, args.train_on)
         print(f"\n{labels_dir} ({problems} problems, train_on={args.train_on})\n")
@@ -56,6 +62,17 @@ def main() -> None:
                   f"| {stops[(u, d)] / n:.2f} |")
         masked = sum(stops[k] for k in stops if k[1] > 0)
         print(f"\nstops with a result dangling (masked in training): {masked}")
+        done_rates.append((labels_dir, stops[(0, 0)], actions[(0, 0)]))
+    if len(done_rates) > 1:
+        print("\n| labels | stops with nothing left to read | stop prior against the first (nats) |\n|---|---:|---:|")
+        first = done_rates[0]
+        for name, k, n in done_rates:
+            print(f"| {name} | {k} of {n} ({k / n:.3f}) | {log_odds(k, n) - log_odds(first[1], first[2]):.2f} |")
+
+
+def log_odds(k: int, n: int) -> float:
+    """The log-odds of ``k`` stops in ``n`` actions, with add-one smoothing (so 100% is finite)."""
+    return math.log((k + 1) / (n - k + 1))
 
 
 if __name__ == "__main__":

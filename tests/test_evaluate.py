@@ -41,6 +41,20 @@ def test_writes_report_and_predictions(tmp_path: Path, gsm8k_dir: Path, students
     assert list((run / "csv").glob("version_*/metrics.csv"))
 
 
+def test_holdout_evaluates_only_the_problems_the_students_held_out(tmp_path: Path, students: Path) -> None:
+    from mycelium.data.splits import split_of
+
+    data = write_gsm8k(tmp_path / "data", "train", n=40)
+    r = run_evaluate(f"students={students}", "split=train", "holdout=[val,test]", "holdout_splits={train: 0.5, val: 0.25, test: 0.25}",
+                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ids = [json.loads(line)["id"] for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    fr = {"train": 0.5, "val": 0.25, "test": 0.25}
+    assert ids == [f"gsm8k/train/{i}" for i in range(40) if split_of(f"gsm8k/train/{i}", fr) != "train"] and ids
+    bad = run_evaluate(f"students={students}", "split=train", "holdout=[dev]", cwd=tmp_path, data=data)
+    assert bad.returncode == 2 and "choose among" in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+
+
 def test_missing_students_is_one_clear_line(tmp_path: Path, gsm8k_dir: Path) -> None:
     r = run_evaluate(f"students={tmp_path / 'nowhere'}", "limit=5", cwd=tmp_path, data=gsm8k_dir)
     assert r.returncode == 2

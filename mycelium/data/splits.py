@@ -8,7 +8,12 @@ out from one is held out from the other.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+from mycelium.errors import UserError
+
+T = TypeVar("T")
 
 
 def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") -> str:
@@ -26,3 +31,20 @@ def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") ->
         if u < acc:
             return name
     return list(fractions)[-1]  # u within float rounding of 1
+
+
+def held_out(problems: Sequence[T], keep: Sequence[str], fractions: Mapping[str, float], salt: str = "",
+             key: Callable[[T], str] = lambda p: p.id) -> list[T]:
+    """The problems whose :func:`split_of` is one of ``keep``, in their order.
+
+    With the students' ``fractions`` and ``salt``, ``keep=["val", "test"]`` of a train file is
+    the problems no student trained on, whether or not they have a label: a development set
+    drawn like the test set, for choosing between students without looking at the test set.
+
+    Raises:
+        UserError: ``keep`` is empty or names a split ``fractions`` does not have.
+    """
+    unknown = [k for k in keep if k not in fractions]
+    if not keep or unknown:
+        raise UserError(f"held-out splits {list(keep)}: choose among {list(fractions)}")
+    return [p for p in problems if split_of(key(p), fractions, salt) in keep]

@@ -163,10 +163,12 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
 
     @torch.no_grad()
     def search_batch(self, batch: dict[str, Any], with_items: bool, margin: float = 0.0,
-                     penalties: Sequence[Callable[[Decoded], float] | None] | None = None) -> list[list[Decoded]]:
+                     penalties: Sequence[Callable[[Decoded], float] | None] | None = None,
+                     stop_prior: float = 0.0) -> list[list[Decoded]]:
         """Every finished wiring of each problem of a collated batch, best first
         (``wiring_beam.beam_search``; ``margin`` widens the search for a re-ranking caller, and
-        ``penalties``, one per problem, bound it by that re-ranking). Raises ValueError for a
+        ``penalties``, one per problem, bound it by that re-ranking; ``stop_prior``: nats on
+        stopping with nothing left to read, ``WiringHead.step``). Raises ValueError for a
         negative ``margin``."""
         was = self.training
         self.eval()
@@ -178,7 +180,8 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
             out.append(beam_search(self.head, h0[b, :q], g[b], prior[b], kmask[b], [x.value for x in ex.quantities],
                                    beam=self.beam, max_steps=self.max_steps, margin=margin,
                                    penalty=penalties[b] if penalties is not None else None,
-                                   group=batch["q_group"][b, :q], written=batch["q_written"][b, :q]))
+                                   group=batch["q_group"][b, :q], written=batch["q_written"][b, :q],
+                                   stop_prior=stop_prior))
         self.train(was)
         return out
 
@@ -188,7 +191,8 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
 
     def predict_finished(self, examples: Sequence[WiringExample], *, with_items: bool = False, batch_size: int = 16,
                          margin: float = 0.0,
-                         penalties: Sequence[Callable[[Decoded], float] | None] | None = None) -> list[list[Decoded]]:
+                         penalties: Sequence[Callable[[Decoded], float] | None] | None = None,
+                         stop_prior: float = 0.0) -> list[list[Decoded]]:
         """Every finished wiring of each of ``examples``, best first (see ``search_batch``;
         ``penalties`` aligned with ``examples``). Raises ValueError for a negative ``margin``
         or ``penalties`` of another length."""
@@ -200,7 +204,7 @@ class WiringModule(FP32MasterWeights, L.LightningModule):
             batch = collate(examples[s : s + batch_size])
             batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
             out += self.search_batch(batch, with_items, margin,
-                                     penalties[s : s + batch_size] if penalties is not None else None)
+                                     penalties[s : s + batch_size] if penalties is not None else None, stop_prior)
         return out
 
     def transfer_batch_to_device(self, batch: dict[str, Any], device: torch.device, dataloader_idx: int) -> dict[str, Any]:

@@ -42,7 +42,7 @@ class Decoded:
 def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torch.Tensor, item_mask: torch.Tensor,
                 values: list[Fraction], *, beam: int = 5, max_steps: int = 10, margin: float = 0.0,
                 penalty: Callable[[Decoded], float] | None = None, group: torch.Tensor | None = None,
-                written: torch.Tensor | None = None) -> list[Decoded]:
+                written: torch.Tensor | None = None, stop_prior: float = 0.0) -> list[Decoded]:
     """Every finished wiring of one problem, best score first (empty when nothing executes).
 
     ``h0`` ``(Q, d)`` quantity nodes with exact ``values``; ``g`` ``(K, d)``, ``prior``
@@ -55,7 +55,8 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
     past which no continuation can win (its score only falls), instead of a fixed margin.
     ``group`` and ``written`` ``(Q,)`` (``wiring_data.node_groups``, collated as ``q_group`` and
     ``q_written``) give the head its stop state; without them every quantity counts as its own
-    group and none as written.
+    group and none as written. ``stop_prior`` shifts the stop logit where nothing is left to read
+    (``WiringHead.step``).
     Raises ValueError for a negative ``margin``."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
@@ -74,7 +75,8 @@ def beam_search(head: WiringHead, h0: torch.Tensor, g: torch.Tensor, prior: torc
     for _ in range(max_steps):
         n, M = len(live), h.shape[1]
         logits, r = head.step(h, torch.ones(n, M, dtype=torch.bool, device=h.device), g.expand(n, -1, -1),
-                              prior.expand(n, -1, -1), item_mask.expand(n, -1), used, state)
+                              prior.expand(n, -1, -1), item_mask.expand(n, -1), used, state,
+                              stop_prior=stop_prior)
         logp = logits.flatten(1).log_softmax(-1) + torch.tensor([b.score for b in live], device=h.device)[:, None]
         flat = logp.flatten()
         top = flat.topk(min(flat.numel(), 8 * beam))

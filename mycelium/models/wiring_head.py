@@ -153,13 +153,17 @@ class WiringHead(nn.Module):
         return g, prior, mask
 
     def step(self, h: torch.Tensor, node_mask: torch.Tensor, g: torch.Tensor, prior: torch.Tensor,
-             item_mask: torch.Tensor, used: torch.Tensor, state: StopState | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+             item_mask: torch.Tensor, used: torch.Tensor, state: StopState | None = None,
+             stop_prior: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(B, K, O, M, M, 2)`` of (item, op, first node, second node, stop) (-inf
         where masked) and the candidates' representations ``(B, O, M, M, d)``.
 
         ``h`` ``(B, M, d)`` nodes, ``node_mask`` ``(B, M)``, ``used`` ``(B, K)`` item use counts,
-        ``state`` the stop state of the nodes (None: no stop-state terms or mask)."""
+        ``state`` the stop state of the nodes (None: no stop-state terms or mask).
+        ``stop_prior`` (nats, inference only) is added to the stop logit of every candidate
+        after which no written number is left unread and no result dangling: a shift of the
+        stop odds in that state from the training set's rate to another dataset's (a prior
+        correction for label shift, Saerens et al. 2002; ``bench/stop_state.py`` measures it)."""
         B, M, d = h.shape
         hi, hj = h[:, :, None, :].expand(B, M, M, d), h[:, None, :, :].expand(B, M, M, d)
         r = self.pair(torch.cat([hi, hj, hi * hj], -1)).view(B, M, M, self.n_ops, d)
@@ -178,6 +182,9 @@ class WiringHead(nn.Module):
             if self.state_stop is not None:
                 code = unread.clamp(0, MAX_UNREAD) * (MAX_DANGLING + 1) + dangling.clamp(0, MAX_DANGLING)
                 logits = logits + self.state_stop(code)[:, None, None]
+            if stop_prior:
+                done = ((unread <= 0) & (dangling <= 0)).to(logits.dtype) * stop_prior  # (B, M, M)
+                logits = logits + torch.stack([torch.zeros_like(done), done], -1)[:, None, None]
             # stopping would leave a computed result unread: never a label DAG
             never = torch.stack([torch.zeros_like(dangling, dtype=torch.bool), dangling > 0], -1)
             ok = ok & ~never[:, None, None]

@@ -87,7 +87,9 @@ class Solver:
     (``mycelium.solver.learned_wiring.beam.wire_learned_topk``), and off the wiring student's
     finished DAGs the same way, ``echo_penalty`` off those whose answer is a number they read
     from the problem and ``reuse_penalty`` off those that read one number twice
-    (``mycelium.solver.rerank``); ``vote`` picks the answer its finished DAGs agree on most
+    (``mycelium.solver.rerank``); ``stop_prior`` (nats) is added to the wiring student's odds of
+    stopping once every written number is read (``WiringHead.step``: a dataset whose answers
+    come sooner than GSM8K's); ``vote`` picks the answer its finished DAGs agree on most
     (probability summed per answer) rather than the single best DAG. ``search`` is how far the
     beam goes past its best finished DAG for the re-ranking: ``"margin"``, within the summed
     penalties (more DAGs for the vote), or ``"bound"``, while a live DAG can still beat the
@@ -110,6 +112,7 @@ class Solver:
         implausible_penalty: float = 0.0,
         echo_penalty: float = 0.0,
         reuse_penalty: float = 0.0,
+        stop_prior: float = 0.0,
         vote: bool = True,
         search: str = "bound",
         order: str = "larger-first",
@@ -151,6 +154,7 @@ class Solver:
         self.beam, self.op_top_k = beam, op_top_k
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.echo_penalty, self.reuse_penalty, self.vote = echo_penalty, reuse_penalty, vote
+        self.stop_prior = stop_prior
         if search not in SEARCHES:
             raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
         self.search = search
@@ -305,9 +309,11 @@ class Solver:
                       reuse_penalty=self.reuse_penalty)
         if self.search == "bound":  # on while a live hypothesis may still beat the best penalised DAG
             bound = (lambda d: penalty(d, quantities, **priors)) if any(priors.values()) else None
-            finished = self.deductive.predict_finished([ex], with_items=with_items, penalties=[bound])[0]
+            finished = self.deductive.predict_finished([ex], with_items=with_items, penalties=[bound],
+                                                       stop_prior=self.stop_prior)[0]
         else:  # on within the summed penalties of the best DAG: more DAGs for the vote
-            finished = self.deductive.predict_finished([ex], with_items=with_items, margin=sum(priors.values()))[0]
+            finished = self.deductive.predict_finished([ex], with_items=with_items, margin=sum(priors.values()),
+                                                       stop_prior=self.stop_prior)[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
                          echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty, vote=self.vote)
         if decoded is None:

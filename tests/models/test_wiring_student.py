@@ -17,7 +17,7 @@ from mycelium.models.wiring_beam import decoded_steps
 from mycelium.models.wiring_data import (
     WiringCollator, WiringDataModule, WiringLabelsError, make_example, node_groups, problem_quantities, record_actions,
 )
-from mycelium.models.wiring_head import StopState
+from mycelium.models.wiring_head import StopState, WiringHead
 from mycelium.records.labels import LabelRecord
 from mycelium.teacher.loading import build_tiny
 
@@ -264,3 +264,49 @@ def test_stop_state_bias_learns_to_stop_once_every_number_is_read(tmp_path: Path
     again = load_exported(export_student(m, tmp_path / "wiring"), device="cpu")
     assert torch.equal(again.head.state_stop.weight, m.head.state_stop.weight)
     assert [d.steps for d in again.decode_batch(batch, with_items=False)] == [d.steps for d in decoded]
+
+
+def test_stop_prior_shifts_the_stop_logit_only_where_nothing_is_left_to_read() -> None:
+    torch.manual_seed(0)
+    head = WiringHead(encoder_width=8, width=16, stop_state=True).eval()
+    qs = problem_quantities("She paid 20% of $80 and ate half.")
+    group, written = node_groups(qs)
+    state = StopState.start(torch.tensor([group]), torch.tensor([written]))
+    M = len(qs)
+    args = (torch.randn(1, M, 16), torch.ones(1, M, dtype=torch.bool), head.null_item[None, None],
+            torch.zeros(1, 1, 4), torch.ones(1, 1, dtype=torch.bool), torch.zeros(1, 1, dtype=torch.long), state)
+    base, _ = head.step(*args)
+    shifted, _ = head.step(*args, stop_prior=2.5)
+    unread, dangling = state.after()
+    done = ((unread == 0) & (dangling == 0))[:, None, None].expand(base.shape[:-1])  # (B, K, O, M, M)
+    assert done.any() and (~done).any()  # "20%" with "$80" reads every written number; "half" alone does not
+    assert torch.equal(torch.isinf(shifted), torch.isinf(base))  # no candidate masked or unmasked
+    ok = torch.isfinite(base)
+    diff = torch.where(ok, shifted - base, torch.zeros_like(base))
+    assert torch.equal(diff[..., 0][ok[..., 0]], torch.zeros_like(diff[..., 0][ok[..., 0]]))  # going on: unchanged
+    stop_ok = ok[..., 1]
+    assert torch.allclose(diff[..., 1][stop_ok], 2.5 * done[stop_ok].float())
+
+
+def _went_on_past_everything_read(steps: list[tuple[str, int, int, int]], e) -> bool:
+    """Does a DAG take a step after one that left no written number unread and no result dangling?"""
+    q = len(e.quantities)
+    group, written = node_groups(e.quantities)
+    state = StopState.start(torch.tensor([group]), torch.tensor([written]), len(steps))
+    for t, (_, i, j, _) in enumerate(steps[:-1]):
+        unread, dangling = state.after()
+        if int(unread[0, i, j]) == 0 and int(dangling[0, i, j]) == 0:
+            return True
+        state = state.advance(torch.tensor([i]), torch.tensor([j]), torch.tensor([q + t]), torch.tensor([True]))
+    return False
+
+
+def test_a_stop_prior_makes_going_on_past_everything_read_unlikely() -> None:
+    # the step scores stay normalised: going on where stopping gains 40 nats costs about 40
+    m = module(condition=False, stop_state=True).eval()
+    m.beam = 40  # wide enough to keep DAGs that go on
+    ex = [make_example(sum_record()), make_example(half_record())]
+    went_on = {p: [f.score for e, fs in zip(ex, m.predict_finished(ex, margin=100.0, stop_prior=p))
+                   for f in fs if _went_on_past_everything_read(f.steps, e)] for p in (0.0, 40.0)}
+    assert went_on[0.0] and max(went_on[0.0]) > -30
+    assert went_on[40.0] and max(went_on[40.0]) < -30

@@ -159,10 +159,11 @@ def test_text_alone_penalties_rerank_the_students_finished_dags(wiring_only: Pat
     fraction = Decoded([("DIV", 0, 1, 0)], [Fraction(5, 3)], -0.5)                     # best by score
     echo = Decoded([("SUB", 0, 1, 0), ("ADD", 2, 1, 0)], [Fraction(2), Fraction(5)], -1.0)  # 5 - 3 + 3
     right = Decoded([("ADD", 0, 1, 0)], [Fraction(8)], -2.0)
-    searched = []
+    searched, priors = [], []
 
-    def finished(examples, *, with_items=False, batch_size=16, margin=0.0, penalties=None):
+    def finished(examples, *, with_items=False, batch_size=16, margin=0.0, penalties=None, stop_prior=0.0):
         searched.append((margin, penalties[0] if penalties else None))
+        priors.append(stop_prior)
         return [[fraction, echo, right]]
 
     for penalties, answer, cost in (({}, "5/3", None), ({"implausible_penalty": 3.0}, "5", (3.0, 0.0)),
@@ -179,6 +180,12 @@ def test_text_alone_penalties_rerank_the_students_finished_dags(wiring_only: Pat
                 assert margin == 0.0 and ((bound is None) if cost is None else (bound(fraction), bound(echo)) == cost)
     with pytest.raises(ValueError, match="search"):
         Solver.from_pretrained(wiring_only, deductive_spans=False, search="wide")
+    assert set(priors) == {0.0}
+    for search in ("margin", "bound"):  # the stop prior reaches the student's beam in either search
+        s = Solver.from_pretrained(wiring_only, deductive_spans=False, search=search, stop_prior=3.5)
+        monkeypatch.setattr(s.deductive, "predict_finished", finished)
+        s.solve(text, gold_answer="8")
+        assert priors[-1] == 3.5
     assert p.correct and [st.op for st in p.steps] == ["ADD"]
     # vote: two DAGs that answer 8 hold more probability than the likelier 5/3
     also_right = Decoded([("ADD", 1, 0, 0)], [Fraction(8)], -0.6)
