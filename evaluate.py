@@ -13,7 +13,7 @@ from pathlib import Path
 
 import hydra
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from mycelium.config import register_resolvers
 from mycelium.entry import run_job
@@ -50,8 +50,14 @@ def run(cfg: DictConfig, loggers: list) -> dict:
     if cfg.holdout is None:
         problems = load_problems(cfg.data.name, cfg.split, cfg.data.dir, limit=cfg.limit)
     else:
-        keep = [cfg.holdout] if isinstance(cfg.holdout, str) else list(cfg.holdout)
-        problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), keep,
+        keep = [cfg.holdout] if isinstance(cfg.holdout, str) else cfg.holdout
+        if not isinstance(keep, (list, ListConfig)) or not isinstance(cfg.holdout_splits, DictConfig):
+            raise UserError(f"holdout={cfg.holdout} holdout_splits={cfg.holdout_splits}: give split names, e.g. "
+                            "holdout=[val,test], and holdout_splits as the students' datamodule.splits")
+        if cfg.data.name == "mawps_cv":  # its students split by fold first (data=mawps_cv split=fold<k>)
+            raise UserError("holdout= does not apply to data=mawps_cv: evaluate a fold's students on split=fold<k>")
+        held_out([], list(keep), dict(cfg.holdout_splits), allow_empty=True)  # bad names fail before loading
+        problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), list(keep),
                             dict(cfg.holdout_splits), cfg.holdout_salt)[: cfg.limit]
     solver = instantiate(cfg.solver)
     labels = load_labels(labels_dir) if labels_dir else None

@@ -67,7 +67,7 @@ def main() -> None:
         print("\n| labels | stops with nothing left to read | stop prior against the first (nats) |\n|---|---:|---:|")
         first = done_rates[0]
         for name, k, n in done_rates:
-            print(f"| {name} | {k} of {n} ({k / n:.3f}) | {log_odds(k, n) - log_odds(first[1], first[2]):.2f} |")
+            print(f"| {name} | {k} of {n} ({k / max(n, 1):.3f}) | {log_odds(k, n) - log_odds(first[1], first[2]):.2f} |")
 
 
 def log_odds(k: int, n: int) -> float:

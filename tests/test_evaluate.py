@@ -51,8 +51,16 @@ def test_holdout_evaluates_only_the_problems_the_students_held_out(tmp_path: Pat
     ids = [json.loads(line)["id"] for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
     fr = {"train": 0.5, "val": 0.25, "test": 0.25}
     assert ids == [f"gsm8k/train/{i}" for i in range(40) if split_of(f"gsm8k/train/{i}", fr) != "train"] and ids
-    bad = run_evaluate(f"students={students}", "split=train", "holdout=[dev]", cwd=tmp_path, data=data)
-    assert bad.returncode == 2 and "choose among" in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+    salted = run_evaluate(f"students={students}", "split=train", "holdout=[val,test]", "holdout_salt=other",
+                          "holdout_splits={train: 0.5, val: 0.25, test: 0.25}", f"hydra.run.dir={tmp_path / 'salted'}",
+                          cwd=tmp_path, data=data)
+    assert salted.returncode == 0, salted.stderr[-3000:]
+    other = [json.loads(line)["id"] for line in (tmp_path / "salted" / "predictions.jsonl").read_text().splitlines()]
+    assert other == [f"gsm8k/train/{i}" for i in range(40) if split_of(f"gsm8k/train/{i}", fr, "other") != "train"] != ids
+    for wrong, says in (("holdout=[dev]", "give a list of names among"), ("holdout=true", "give split names")):
+        bad = run_evaluate(f"students={students}", "split=train", wrong, cwd=tmp_path, data=data)
+        out = bad.stdout + bad.stderr
+        assert bad.returncode == 2 and says in out and "Traceback" not in out, out[-2000:]
 
 
 def test_missing_students_is_one_clear_line(tmp_path: Path, gsm8k_dir: Path) -> None:

@@ -34,7 +34,7 @@ def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") ->
 
 
 def held_out(problems: Sequence[T], keep: Sequence[str], fractions: Mapping[str, float], salt: str = "",
-             key: Callable[[T], str] = lambda p: p.id) -> list[T]:
+             key: Callable[[T], str] = lambda p: p.id, allow_empty: bool = False) -> list[T]:
     """The problems whose :func:`split_of` is one of ``keep``, in their order.
 
     With the students' ``fractions`` and ``salt``, ``keep=["val", "test"]`` of a train file is
@@ -42,9 +42,13 @@ def held_out(problems: Sequence[T], keep: Sequence[str], fractions: Mapping[str,
     drawn like the test set, for choosing between students without looking at the test set.
 
     Raises:
-        UserError: ``keep`` is empty or names a split ``fractions`` does not have.
+        UserError: ``keep`` is empty, a string, or names a split ``fractions`` does not have;
+            or no problem is held out (unless ``allow_empty``).
     """
     unknown = [k for k in keep if k not in fractions]
-    if not keep or unknown:
-        raise UserError(f"held-out splits {list(keep)}: choose among {list(fractions)}")
-    return [p for p in problems if split_of(key(p), fractions, salt) in keep]
+    if not keep or isinstance(keep, str) or unknown:
+        raise UserError(f"held-out splits {keep!r}: give a list of names among {list(fractions)}")
+    out = [p for p in problems if split_of(key(p), fractions, salt) in keep]
+    if not out and not allow_empty:
+        raise UserError(f"none of the {len(problems)} problems is in the held-out splits {list(keep)} of {dict(fractions)}")
+    return out

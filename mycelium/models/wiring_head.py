@@ -160,10 +160,11 @@ class WiringHead(nn.Module):
 
         ``h`` ``(B, M, d)`` nodes, ``node_mask`` ``(B, M)``, ``used`` ``(B, K)`` item use counts,
         ``state`` the stop state of the nodes (None: no stop-state terms or mask).
-        ``stop_prior`` (nats, inference only) is added to the stop logit of every candidate
-        after which no written number is left unread and no result dangling: a shift of the
-        stop odds in that state from the training set's rate to another dataset's (a prior
-        correction for label shift, Saerens et al. 2002; ``bench/stop_state.py`` measures it)."""
+        ``stop_prior`` (finite nats, inference only) shifts the stop-vs-go-on log-odds of every
+        candidate after which no written number is left unread and no result dangling, keeping
+        the candidate's total probability: the stop rate in that state moved from the training
+        set's to another dataset's (a prior correction for label shift, Saerens et al. 2002;
+        ``bench/stop_state.py`` measures it)."""
         B, M, d = h.shape
         hi, hj = h[:, :, None, :].expand(B, M, M, d), h[:, None, :, :].expand(B, M, M, d)
         r = self.pair(torch.cat([hi, hj, hi * hj], -1)).view(B, M, M, self.n_ops, d)
@@ -183,8 +184,12 @@ class WiringHead(nn.Module):
                 code = unread.clamp(0, MAX_UNREAD) * (MAX_DANGLING + 1) + dangling.clamp(0, MAX_DANGLING)
                 logits = logits + self.state_stop(code)[:, None, None]
             if stop_prior:
-                done = ((unread <= 0) & (dangling <= 0)).to(logits.dtype) * stop_prior  # (B, M, M)
-                logits = logits + torch.stack([torch.zeros_like(done), done], -1)[:, None, None]
+                # shift the stop odds of each done pair by stop_prior while keeping the pair's
+                # own mass (go on + stop), so which step to take is left as the student scored it
+                done = ((unread <= 0) & (dangling <= 0))[:, None, None]  # (B, 1, 1, M, M)
+                go, st = logits[..., 0], logits[..., 1]
+                shift = torch.logaddexp(go, st + stop_prior) - torch.logaddexp(go, st)
+                logits = torch.stack([torch.where(done, go - shift, go), torch.where(done, st + stop_prior - shift, st)], -1)
             # stopping would leave a computed result unread: never a label DAG
             never = torch.stack([torch.zeros_like(dangling, dtype=torch.bool), dangling > 0], -1)
             ok = ok & ~never[:, None, None]

@@ -32,6 +32,7 @@ its share of the batch's student time plus its own wiring and execution time.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -155,6 +156,8 @@ class Solver:
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.echo_penalty, self.reuse_penalty, self.vote = echo_penalty, reuse_penalty, vote
         self.stop_prior = stop_prior
+        if not math.isfinite(stop_prior):
+            raise ValueError(f"stop_prior must be a finite number of nats, got {stop_prior}")
         if search not in SEARCHES:
             raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
         self.search = search
