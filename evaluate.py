@@ -56,9 +56,10 @@ def run(cfg: DictConfig, loggers: list) -> dict:
                             "holdout=[val,test], and holdout_splits as the students' datamodule.splits")
         if cfg.data.name == "mawps_cv":  # its students split by fold first (data=mawps_cv split=fold<k>)
             raise UserError("holdout= does not apply to data=mawps_cv: evaluate a fold's students on split=fold<k>")
-        held_out([], list(keep), dict(cfg.holdout_splits), allow_empty=True)  # bad names fail before loading
-        problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), list(keep),
-                            dict(cfg.holdout_splits), cfg.holdout_salt)[: cfg.limit]
+        keep, fractions = list(keep), dict(cfg.holdout_splits)
+        held_out([], keep, fractions, allow_empty=True)  # bad names fail before loading
+        problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), keep, fractions,
+                            cfg.holdout_salt)[: cfg.limit]
     solver = instantiate(cfg.solver)
     labels = load_labels(labels_dir) if labels_dir else None
     report = evaluate(problems, solver, labels=labels, out_dir=out_dir, batch_size=cfg.batch_size)

@@ -186,7 +186,7 @@ class WiringHead(nn.Module):
             if stop_prior:
                 # shift the stop odds of each done pair by stop_prior while keeping the pair's
                 # own mass (go on + stop), so which step to take is left as the student scored it
-                done = ((unread <= 0) & (dangling <= 0))[:, None, None]  # (B, 1, 1, M, M)
+                done = ((unread == 0) & (dangling == 0))[:, None, None]  # (B, 1, 1, M, M)
                 go, st = logits[..., 0], logits[..., 1]
                 shift = torch.logaddexp(go, st + stop_prior) - torch.logaddexp(go, st)
                 logits = torch.stack([torch.where(done, go - shift, go), torch.where(done, st + stop_prior - shift, st)], -1)

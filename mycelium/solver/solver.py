@@ -155,9 +155,9 @@ class Solver:
         self.beam, self.op_top_k = beam, op_top_k
         self.op_weight, self.implausible_penalty = op_weight, implausible_penalty
         self.echo_penalty, self.reuse_penalty, self.vote = echo_penalty, reuse_penalty, vote
-        self.stop_prior = stop_prior
         if not math.isfinite(stop_prior):
             raise ValueError(f"stop_prior must be a finite number of nats, got {stop_prior}")
+        self.stop_prior = stop_prior
         if search not in SEARCHES:
             raise ValueError(f"search must be one of {SEARCHES}, got {search!r}")
         self.search = search
@@ -312,11 +312,10 @@ class Solver:
                       reuse_penalty=self.reuse_penalty)
         if self.search == "bound":  # on while a live hypothesis may still beat the best penalised DAG
             bound = (lambda d: penalty(d, quantities, **priors)) if any(priors.values()) else None
-            finished = self.deductive.predict_finished([ex], with_items=with_items, penalties=[bound],
-                                                       stop_prior=self.stop_prior)[0]
+            search: dict[str, Any] = {"penalties": [bound]}
         else:  # on within the summed penalties of the best DAG: more DAGs for the vote
-            finished = self.deductive.predict_finished([ex], with_items=with_items, margin=sum(priors.values()),
-                                                       stop_prior=self.stop_prior)[0]
+            search = {"margin": sum(priors.values())}
+        finished = self.deductive.predict_finished([ex], with_items=with_items, stop_prior=self.stop_prior, **search)[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
                          echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty, vote=self.vote)
         if decoded is None:
