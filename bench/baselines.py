@@ -3,6 +3,7 @@ it does not say whether anything was learned.
 
     python bench/baselines.py --labels <labels dir the students trained on> --eval gsm8k/test mawps/test --limit 200
     python bench/baselines.py ... --answer-only <export dir of `train.py model=answer_only`>
+    python bench/baselines.py ... --eval gsm8k/train --holdout val test   # the development set
 
 Prints markdown tables:
 - the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
@@ -25,7 +26,7 @@ from collections import Counter
 
 from mycelium.data.answers import answers_match
 from mycelium.data.problems import load_problems
-from mycelium.data.splits import split_of
+from mycelium.data.splits import held_out, split_of
 from mycelium.labels.args import extract_numbers
 from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
 from mycelium.labels.stage import read_labels
@@ -76,10 +77,15 @@ def answer_only_accuracy(module, problems, batch_size: int = 32) -> tuple[float,
     return sum(answers_match(a, p.answer) for a, p in zip(answers, problems)) / len(problems), rate
 
 
-def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: int | None, answer_only=None) -> dict[str, float]:
+def answer_baselines(train_answers: list[str], dataset: str, split: str, limit: int | None, answer_only=None,
+                     holdout: list[str] | None = None, fractions: dict[str, float] | None = None,
+                     salt: str = "") -> dict[str, float]:
     """Accuracy of the most common train answer, of the question's last number and (given a
-    loaded ``AnswerOnlyModule``) of the answer-only fine-tune."""
-    problems = load_problems(dataset, split, limit=limit)
+    loaded ``AnswerOnlyModule``) of the answer-only fine-tune; with ``holdout``, only the
+    problems of the split the students held out (``evaluate.py holdout=``'s development set)."""
+    problems = load_problems(dataset, split, limit=None if holdout else limit)
+    if holdout:
+        problems = held_out(problems, holdout, fractions or {}, salt)[:limit]
     common = Counter(train_answers).most_common(1)[0][0]
     last = [extract_numbers(p.text)[-1].value if extract_numbers(p.text) else None for p in problems]
     return {
@@ -97,6 +103,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--multi-op", default="join")
     ap.add_argument("--salt", default="")
+    ap.add_argument("--holdout", nargs="*", default=None,
+                    help="E2E only on the problems of each --eval split the students held out, e.g. val test")
     ap.add_argument("--answer-only", default=None, help="export dir of an answer-only fine-tune (train.py model=answer_only)")
     args = ap.parse_args()
     answer_only = None
@@ -116,7 +124,8 @@ def main() -> None:
     for spec in args.eval:
         dataset, split = spec.split("/")
         print(f"\n| E2E, {spec} | value |\n|---|---:|")
-        for k, v in answer_baselines(train_answers, dataset, split, args.limit, answer_only).items():
+        for k, v in answer_baselines(train_answers, dataset, split, args.limit, answer_only, args.holdout,
+                                     fractions, args.salt).items():
             print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
 
 
