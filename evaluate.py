@@ -39,6 +39,7 @@ def run(cfg: DictConfig, loggers: list) -> dict:
     from mycelium.config import find_labels_dir
     from mycelium.data.problems import load_problems
     from mycelium.data.splits import held_out
+    from mycelium.models.export import check_split
     from mycelium.runs.evaluate import evaluate, load_labels, teacher_baseline
 
     out_dir = Path(cfg.paths.output_dir)
@@ -58,6 +59,11 @@ def run(cfg: DictConfig, loggers: list) -> dict:
             raise UserError("holdout= does not apply to data=mawps_cv: evaluate a fold's students on split=fold<k>")
         keep, fractions = list(keep), dict(cfg.holdout_splits)
         held_out([], keep, fractions, allow_empty=True)  # bad names fail before loading
+        students = Path(cfg.solver.path)
+        for sub in check_split(students, fractions, cfg.holdout_salt) if students.is_dir() else []:
+            log.warning("%s records no training split (exported before exports did): holdout= trusts "
+                        "holdout_splits=%s holdout_salt=%r to be the split it was trained with", sub, fractions,
+                        cfg.holdout_salt)
         problems = held_out(load_problems(cfg.data.name, cfg.split, cfg.data.dir), keep, fractions,
                             cfg.holdout_salt)[: cfg.limit]
     solver = instantiate(cfg.solver)

@@ -63,6 +63,24 @@ def test_holdout_evaluates_only_the_problems_the_students_held_out(tmp_path: Pat
         assert bad.returncode == 2 and says in out and "Traceback" not in out, out[-2000:]
 
 
+def test_holdout_refuses_students_split_another_way(tmp_path: Path, students: Path) -> None:
+    import shutil
+
+    from mycelium.models.export import LABEL_MAP
+
+    data = write_gsm8k(tmp_path / "data", "train", n=40)
+    mine = shutil.copytree(students, tmp_path / "students")
+    meta = json.loads((mine / "classifier" / LABEL_MAP).read_text())
+    meta["trained_on"] = {"labels_dir": "l", "splits": {"train": 0.5, "val": 0.25, "test": 0.25}, "split_salt": ""}
+    (mine / "classifier" / LABEL_MAP).write_text(json.dumps(meta))
+    bad = run_evaluate(f"students={mine}", "split=train", "holdout=[val,test]", cwd=tmp_path, data=data)
+    out = bad.stdout + bad.stderr
+    assert bad.returncode == 2 and "'holdout_splits={train:0.5,val:0.25,test:0.25}'" in out and "Traceback" not in out, out[-2000:]
+    ok = run_evaluate(f"students={mine}", "split=train", "holdout=[val,test]", "holdout_splits={train: 0.5, val: 0.25, test: 0.25}",
+                      f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+
+
 def test_missing_students_is_one_clear_line(tmp_path: Path, gsm8k_dir: Path) -> None:
     r = run_evaluate(f"students={tmp_path / 'nowhere'}", "limit=5", cwd=tmp_path, data=gsm8k_dir)
     assert r.returncode == 2

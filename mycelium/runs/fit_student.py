@@ -21,7 +21,7 @@ from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.loggers import finish_loggers
 from mycelium.models.checkpoint import load_checkpoint
-from mycelium.models.export import export_student
+from mycelium.models.export import TrainedOn, export_student
 from mycelium.models.optim import fp32_master_weights
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
         elif best:
             model.load_state_dict(load_checkpoint(Path(best))["state_dict"])
         if cfg.get("export_dir") and trainer.is_global_zero:
-            out = export_student(model, Path(cfg.export_dir))
+            out = export_student(model, Path(cfg.export_dir), TrainedOn.of(datamodule))
             log.info("exported %s (best checkpoint: %s)", out, best or "none; last weights")
     finally:
         if own_loggers:

@@ -20,7 +20,10 @@ def test_fast_dev_run_saves_label_map_and_confusion(cfg_factory) -> None:
     assert {"train/loss", "val/acc", "val/f1_macro", "test/acc"} <= set(metrics)
     run = Path(cfg.paths.output_dir)
     meta = json.loads((run / "export" / "label_map.json").read_text())
+    trained_on = meta.pop("trained_on")  # what evaluate.py holdout= checks its development set against
     assert meta == {"student": "classifier", "labels": ["ADD", "DIV", "DIV+MUL", "MUL"], "markers": ["[[", "]]"]}
+    assert trained_on == {"labels_dir": str(cfg.labels_dir), "splits": dict(cfg.datamodule.splits),
+                          "split_salt": cfg.datamodule.split_salt, "test_fold": None}
     config = json.loads((run / "export" / "config.json").read_text())
     assert config["id2label"] == {"0": "ADD", "1": "DIV", "2": "DIV+MUL", "3": "MUL"}
     csv = (run / "confusion" / "epoch000.csv").read_text().splitlines()

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mycelium.models.classifier import ClassifierModule
-from mycelium.models.export import export_student, load_exported
+from mycelium.errors import UserError
+from mycelium.models.export import TrainedOn, check_split, export_student, load_exported, trained_on
 from mycelium.models.segmenter import SegmenterModule
 from mycelium.teacher.loading import build_tiny
 
@@ -55,3 +56,30 @@ def test_classifier_export_reload_identical(tmp_path: Path) -> None:
 def test_load_exported_rejects_a_plain_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="label_map.json"):
         load_exported(tmp_path)
+
+
+def test_an_export_records_its_split_and_check_split_holds_an_evaluation_to_it(tmp_path: Path) -> None:
+    module = ClassifierModule(tiny, labels=["ADD", "MUL"]).eval()
+    even = TrainedOn("labels/x", {"train": 0.5, "val": 0.25, "test": 0.25}, "s")
+    export_student(module, tmp_path / "students" / "classifier", even)
+    export_student(SegmenterModule(tiny).eval(), tmp_path / "students" / "segmenter")  # an older export: no record
+    assert trained_on(tmp_path / "students" / "classifier") == even
+    assert trained_on(tmp_path / "students" / "segmenter") is None
+    assert load_exported(tmp_path / "students" / "classifier").labels == ("ADD", "MUL")  # the record is not read as a setting
+    assert check_split(tmp_path / "students", {"train": 0.5, "val": 0.25, "test": 0.25}, "s") == [
+        str(tmp_path / "students" / "segmenter")]
+    with pytest.raises(UserError, match=r"'holdout_splits=\{train:0.5,val:0.25,test:0.25\}' holdout_salt='s'"):
+        check_split(tmp_path / "students", {"train": 0.9, "val": 0.05, "test": 0.05}, "s")
+    with pytest.raises(UserError, match="salt='s'"):
+        check_split(tmp_path / "students", {"train": 0.5, "val": 0.25, "test": 0.25}, "")
+    export_student(module, tmp_path / "fold" / "wiring", TrainedOn("labels/m", {"train": 0.9}, "", test_fold=2))
+    with pytest.raises(UserError, match="test_fold=2"):
+        check_split(tmp_path / "fold", {"train": 0.9}, "")
+
+
+def test_trained_on_of_a_datamodule() -> None:
+    class Data:
+        labels_dir, splits, split_salt = Path("l"), {"train": 1, "test": 0}, ""
+
+    assert TrainedOn.of(Data()) == TrainedOn("l", {"train": 1.0, "test": 0.0}, "", None)
+    assert TrainedOn.of(object()) is None
