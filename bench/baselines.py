@@ -4,14 +4,19 @@ it does not say whether anything was learned.
     python bench/baselines.py --labels <labels dir the students trained on> --eval gsm8k/test mawps/test --limit 200
     python bench/baselines.py ... --answer-only <export dir of `train.py model=answer_only`>
     python bench/baselines.py ... --eval gsm8k/train --holdout val test   # the development set
+    python bench/baselines.py ... --segmenter <export> --classifier <export> --eval   # the students beside them
 
 Prints markdown tables:
 - the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
   a number" (the labels' own clause parse, no learning) as its spans, strict IOB2 span F1 at
-  word level against the regions, as the segmenter is scored;
+  word level against the regions, as the segmenter is scored; with ``--segmenter``, that
+  student on the same problems, raw and after the solver's filter and clause snapping
+  (``mycelium.solver.spans.SpanSnapper``); and a bag-of-words clause selector (TF-IDF + logistic
+  regression says which clauses are regions), the segmenter's learned baseline;
 - the classifier's test split (the same ``split_of`` hash, fractions, salt and ``multi_op``
   as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
-  logistic regression (scikit-learn) on the region's words;
+  logistic regression (scikit-learn) on the region's words; with ``--classifier``, that
+  student on the same regions;
 - end to end, per eval set (first ``--limit`` problems): the most common gold answer of the
   labels' train split, and the last number written in the question; with ``--answer-only``,
   the no-CoT answer-only fine-tune too (greedy decoding of a few tokens, its first number
@@ -44,6 +49,83 @@ def segmenter_baseline(records, fractions: dict[str, float], salt: str) -> dict[
         gold.append(regions_to_word_tags(record.text, segmenter_example(record)[0]["regions"]))
         pred.append(regions_to_word_tags(record.text, clean_regions(sorted(clauses))[0]))
     return {"test problems": len(test), **{f"every clause holding a number: {k}": v for k, v in span_scores(gold, pred).items()}}
+
+
+def clause_selector_baseline(records, fractions: dict[str, float], salt: str) -> dict[str, float]:
+    """Span P/R/F1 of a bag-of-words clause selector on the segmenter's test split: TF-IDF
+    (1-2 grams) of each spaCy clause plus six cues (holds a number / an implicit constant, how
+    many numbers, a question, relative position, the last clause), logistic regression trained
+    on the train split's clauses to say "this clause is a region"; its spans are the clauses it
+    picks. A learned baseline with no encoder; its ceiling is the regions that are one clause."""
+    import numpy as np
+    import scipy.sparse as sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from mycelium.labels.args import implicit_operands
+
+    from mycelium.models.units import clause_units
+
+    rows: dict[str, list] = {"train": [], "test": []}
+    kept = [r for r in records if split_of(r.id, fractions, salt) in rows]
+    one = run = regions = 0  # test regions that are one clause unit / a run of them: the units' ceiling
+    for record, parsed in zip(kept, parse([r.text for r in kept], load_spacy(), ClauseConfig())):
+        gold = set(map(tuple, segmenter_example(record)[0]["regions"]))
+        units = clause_units(parsed)
+        if split_of(record.id, fractions, salt) == "test":
+            starts, ends = {a for a, _ in units}, {b for _, b in units}
+            regions += len(gold)
+            one += sum(g in units for g in gold)
+            run += sum(g[0] in starts and g[1] in ends for g in gold)
+        for k, (a, b) in enumerate(units):
+            piece = record.text[a:b]
+            cues = [bool(extract_numbers(piece)), bool(implicit_operands(piece)), len(extract_numbers(piece)),
+                    piece.rstrip().endswith("?"), k / max(1, len(units) - 1), k == len(units) - 1]
+            rows[split_of(record.id, fractions, salt)].append((record, (a, b), piece, cues, (a, b) in gold))
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2)
+
+    def features(rs: list, fit: bool = False):
+        words = (tfidf.fit_transform if fit else tfidf.transform)([x[2] for x in rs])
+        return sparse.hstack([words, sparse.csr_matrix(np.array([x[3] for x in rs], dtype=float))]).tocsr()
+
+    model = LogisticRegression(max_iter=3000).fit(features(rows["train"], fit=True), [x[4] for x in rows["train"]])
+    picked: dict[str, tuple] = {}
+    for x, keep in zip(rows["test"], model.predict(features(rows["test"]))):
+        record, spans = picked.setdefault(x[0].id, (x[0], []))
+        if keep:
+            spans.append(x[1])
+    gold = [regions_to_word_tags(r.text, segmenter_example(r)[0]["regions"]) for r, _ in picked.values()]
+    pred = [regions_to_word_tags(r.text, clean_regions(sorted(sps))[0]) for r, sps in picked.values()]
+    return {"test regions that are one clause unit": one / regions, "test regions that are a run of clause units": run / regions,
+            **{f"TF-IDF + logistic regression clause selector: {k}": v for k, v in span_scores(gold, pred).items()}}
+
+
+def segmenter_scores(records, fractions: dict[str, float], salt: str, export: str) -> dict[str, float]:
+    """Span P/R/F1 of the exported segmenter on the same test problems as ``segmenter_baseline``:
+    its raw spans, after the solver's filter (spans holding no number dropped), and after the
+    filter + clause snapping (``SpanSnapper``)."""
+    from mycelium.models.export import load_exported
+    from mycelium.solver.spans import SpanSnapper
+
+    test = [r for r in records if split_of(r.id, fractions, salt) == "test"]
+    texts = [r.text for r in test]
+    raw = load_exported(export, device="cpu").predict_spans(texts)
+    gold = [regions_to_word_tags(r.text, segmenter_example(r)[0]["regions"]) for r in test]
+    out: dict[str, float] = {}
+    variants = (("raw", raw), ("filtered", SpanSnapper(snap=False)(texts, raw)), ("filtered + snapped", SpanSnapper()(texts, raw)))
+    for name, spans in variants:
+        pred = [regions_to_word_tags(t, clean_regions(sorted(map(tuple, sps)))[0]) for t, sps in zip(texts, spans)]
+        out |= {f"segmenter {export}, {name}: {k}": v for k, v in span_scores(gold, pred).items()}
+    return out
+
+
+def classifier_scores(records, fractions: dict[str, float], salt: str, multi_op: str, export: str) -> dict[str, float]:
+    """Accuracy of the exported classifier on the same test regions as ``classifier_baselines``."""
+    from mycelium.models.export import load_exported
+
+    test = [ex for r in records if split_of(r.id, fractions, salt) == "test" for ex in classifier_examples(r, multi_op)[0]]
+    predicted = load_exported(export, device="cpu").predict_ops([(e["text"], tuple(e["region"])) for e in test])
+    return {f"classifier {export}": sum(p == e["op"] for p, e in zip(predicted, test)) / len(test)}
 
 
 def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_op: str) -> dict[str, float]:
@@ -106,6 +188,8 @@ def main() -> None:
     ap.add_argument("--holdout", nargs="*", default=None,
                     help="E2E only on the problems of each --eval split the students held out, e.g. val test")
     ap.add_argument("--answer-only", default=None, help="export dir of an answer-only fine-tune (train.py model=answer_only)")
+    ap.add_argument("--segmenter", default=None, help="export dir of a segmenter: scored beside its baseline")
+    ap.add_argument("--classifier", default=None, help="export dir of a classifier: scored beside its baselines")
     args = ap.parse_args()
     answer_only = None
     if args.answer_only:
@@ -115,10 +199,13 @@ def main() -> None:
     records = [r for r in read_labels(args.labels) if r.validated]
     fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
     print("| segmenter, test split | value |\n|---|---:|")
-    for k, v in segmenter_baseline(records, fractions, args.salt).items():
+    seg = segmenter_scores(records, fractions, args.salt, args.segmenter) if args.segmenter else {}
+    for k, v in (segmenter_baseline(records, fractions, args.salt) | clause_selector_baseline(records, fractions, args.salt)
+                 | seg).items():
         print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
     print("\n| classifier, test split | value |\n|---|---:|")
-    for k, v in classifier_baselines(records, fractions, args.salt, args.multi_op).items():
+    cls = classifier_scores(records, fractions, args.salt, args.multi_op, args.classifier) if args.classifier else {}
+    for k, v in (classifier_baselines(records, fractions, args.salt, args.multi_op) | cls).items():
         print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
     train_answers = [r.gold_answer for r in records if split_of(r.id, fractions, args.salt) == "train"]
     for spec in args.eval:

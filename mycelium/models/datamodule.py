@@ -37,6 +37,7 @@ from mycelium.models.examples import (
 from mycelium.records.labels import LabelRecord
 
 SPLITS = ("train", "val", "test")
+UNITS = ("tokens", "clauses")  # what the segmenter tags (mycelium.models.units)
 
 
 class LabelsError(UserError):
@@ -300,16 +301,24 @@ class SegmenterDataModule(LabelsDataModule):
     """BIO token tags from each validated record's distinct step regions.
 
     ``targets="raw_iaf"`` tags the raw IAF-selected tokens instead of the clause regions (the
-    ablation of clause expansion, ``experiment=ablate_regions``).
+    ablation of clause expansion, ``experiment=ablate_regions``). ``units="clauses"`` also gives
+    each token's clause and each clause's tag (``mycelium.models.units``; the texts are parsed
+    once with ``spacy_model`` and the ``clauses`` rules). Raises UserError for an unknown
+    ``targets`` or ``units``.
     """
 
     labels: tuple[str, ...] = LABELS
 
-    def __init__(self, labels_dir: str, tokenizer: Any = None, *, targets: str = "regions", **kwargs: Any) -> None:
+    def __init__(self, labels_dir: str, tokenizer: Any = None, *, targets: str = "regions", units: str = "tokens",
+                 clauses: Mapping[str, Any] | None = None, spacy_model: str | None = None, **kwargs: Any) -> None:
         super().__init__(labels_dir, tokenizer, **kwargs)
         if targets not in SEGMENTER_TARGETS:
             raise UserError(f"datamodule.targets must be one of {SEGMENTER_TARGETS}, got {targets!r}")
-        self.targets = targets
+        if units not in UNITS:
+            raise UserError(f"datamodule.units must be one of {UNITS}, got {units!r}")
+        self.targets, self.units = targets, units
+        self.clauses, self.spacy_model = dict(clauses or {}), spacy_model
+        self._units: dict[str, list] | None = None
         # a partial of a module function, not a bound method: it pickles to dataloader workers
         self.examples = partial(segmenter_examples, targets=targets)
 
@@ -317,8 +326,20 @@ class SegmenterDataModule(LabelsDataModule):
         _, conflicts = segmenter_example(record, self.targets)
         stats["region_conflicts"] = stats.get("region_conflicts", 0) + conflicts
 
+    def clause_units(self) -> dict[str, list]:
+        """Each validated text's clause units (``units="clauses"``), parsed once with spaCy and
+        the labels' clause rules (``clauses``: conf/labels ``clauses:``)."""
+        if self._units is None:
+            from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
+            from mycelium.models.units import clause_units
+
+            texts = sorted({r.text for r in iter_records(self.path)})
+            parsed = parse(texts, load_spacy(self.spacy_model), ClauseConfig(**self.clauses))
+            self._units = {t: clause_units(p) for t, p in zip(texts, parsed)}
+        return self._units
+
     def encoder(self) -> SegmenterEncoder:
-        return SegmenterEncoder(self.tokenizer, self.max_length)
+        return SegmenterEncoder(self.tokenizer, self.max_length, self.clause_units() if self.units == "clauses" else None)
 
 
 class ClassifierDataModule(LabelsDataModule):

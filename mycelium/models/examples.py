@@ -8,13 +8,14 @@ so they pickle to dataloader workers; ``pad_batch`` pads a bucket into tensors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
 from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.models.bio import IGNORE, clean_regions, regions_to_token_tags
+from mycelium.models.units import token_units, unit_tags
 from mycelium.records.labels import LabelRecord
 
 Span = tuple[int, int]
@@ -109,10 +110,13 @@ def segmenter_examples(record: LabelRecord, targets: str = "regions") -> list[di
 
 
 class SegmenterEncoder:
-    """Token ids and BIO tag ids of a segmenter example (a plain object: pickles to workers)."""
+    """Token ids and BIO tag ids of a segmenter example (a plain object: pickles to workers).
 
-    def __init__(self, tokenizer: Any, max_length: int) -> None:
-        self.tokenizer, self.max_length = tokenizer, max_length
+    ``units`` (text -> its clause units, ``mycelium.models.units``): also each token's unit
+    (``unit_of``) and each unit's tag (``unit_labels``), for the segmenter over clause units."""
+
+    def __init__(self, tokenizer: Any, max_length: int, units: Mapping[str, list[Span]] | None = None) -> None:
+        self.tokenizer, self.max_length, self.units = tokenizer, max_length, units
 
     def __call__(self, example: dict) -> dict:
         text = example["text"]
@@ -124,7 +128,7 @@ class SegmenterEncoder:
             return_special_tokens_mask=True,
         )
         offsets = [tuple(o) for o in enc["offset_mapping"]]
-        return {
+        out = {
             "input_ids": enc["input_ids"],
             "labels": regions_to_token_tags(text, offsets, example["regions"], enc["special_tokens_mask"]),
             "id": example["id"],
@@ -132,6 +136,11 @@ class SegmenterEncoder:
             "offsets": offsets,
             "regions": example["regions"],
         }
+        if self.units is not None:
+            units = self.units[text]
+            out |= {"units": units, "unit_of": token_units(text, offsets, units, enc["special_tokens_mask"]),
+                    "unit_labels": unit_tags(units, example["regions"])}
+        return out
 
 
 class ClassifierEncoder:

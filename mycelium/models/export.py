@@ -4,6 +4,7 @@ An export directory holds the backbone with its head (``save_pretrained``: confi
 ``id2label``, model.safetensors), the tokenizer, and ``label_map.json``::
 
     {"student": "segmenter" | "classifier" | "wiring", "labels": [...], "bidirectional": bool,
+     "units": "clauses", "clauses": {...}, "spacy_model": ...,   # a segmenter over clause units only
      "markers": ["[[", "]]"], "trained_on": {"labels_dir": ..., "splits": {...}, "split_salt": "", "test_fold": null}}
 
 ``trained_on`` (``TrainedOn``, written by ``train.py``) says which problems the student learned
@@ -90,6 +91,8 @@ def export_student(module: Student, out_dir: str | Path, data: TrainedOn | None 
     module.tokenizer.save_pretrained(out)
     if isinstance(module, SegmenterModule):
         meta: dict[str, Any] = {"student": "segmenter", "labels": list(module.labels), "bidirectional": module.bidirectional}
+        if module.units != "tokens":  # the clause rules and parser its spans depend on
+            meta |= {"units": module.units, "clauses": module.clauses, "spacy_model": module.spacy_model}
     elif isinstance(module, AnswerOnlyModule):
         meta = {"student": "answer_only", "prompt": module.prompt, "max_new_tokens": module.max_new_tokens}
     else:
@@ -120,7 +123,8 @@ def load_exported(path: str | Path, device: str = "auto") -> Student:
     backbone = functools.partial(_from_dir, path)
     if meta["student"] == "segmenter":
         module: Student = SegmenterModule(
-            backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"]
+            backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"],
+            units=meta.get("units", "tokens"), clauses=meta.get("clauses"), spacy_model=meta.get("spacy_model"),
         )
     elif meta["student"] == "wiring":
         module = WiringModule(backbone, labels=meta["labels"], **meta["head"])

@@ -1,9 +1,11 @@
 """The segmenter: BIO token classification over problem text (phase 6, model 1).
 
-A decoder-only backbone (SmolLM2, Qwen2) with a token-classification head tags each token
-``O``/``B-OP``/``I-OP``; spans are read back through the tokenizer's char offsets
-(:mod:`mycelium.models.bio`). ``bidirectional=True`` drops the causal mask, so a token's tag
-can depend on the words after it (a clause's start is often decided by what follows).
+A backbone (an encoder, or a decoder-only SmolLM2/Qwen2) with a token-classification head tags
+each token ``O``/``B-OP``/``I-OP``; spans are read back through the tokenizer's char offsets
+(:mod:`mycelium.models.bio`). ``bidirectional=True`` drops a decoder's causal mask, so a token's
+tag can depend on the words after it (a clause's start is often decided by what follows).
+``units="clauses"`` tags whole spaCy clauses instead, each by the mean of its tokens' logits,
+and reads spans as runs of clauses (:mod:`mycelium.models.units`).
 
 Metrics: strict IOB2 span F1 (seqeval, at word level, against the record's own regions) and
 token accuracy (torchmetrics, over non-special tokens).
@@ -11,7 +13,7 @@ token accuracy (torchmetrics, over non-special tokens).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -25,6 +27,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from mycelium.models.backbone import load_student_backbone
 from mycelium.models.bio import IGNORE, LABELS, regions_to_word_tags, token_tags_to_regions
 from mycelium.models.optim import FP32MasterWeights, configure_optimizers
+from mycelium.models.units import clause_units, pad_unit_of, pool_units, token_units, unit_tags_to_regions
 
 Span = tuple[int, int]
 
@@ -73,6 +76,10 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
         bidirectional: drop the causal mask (see :func:`make_bidirectional`).
         labels: the tag names; must be ``("O", "B-OP", "I-OP")``. Accepted so that every
             student takes its DataModule's ``labels``.
+        units: ``"tokens"`` (BIO per token) or ``"clauses"`` (BIO per clause; batches then carry
+            ``unit_of``/``unit_labels``/``units``, and ``predict_spans`` parses with spaCy).
+        clauses: the labels' clause rules (``ClauseConfig`` keys) for ``units="clauses"``.
+        spacy_model: the spaCy pipeline for ``units="clauses"`` (None: the labels' default).
     """
 
     def __init__(
@@ -82,11 +89,20 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         bidirectional: bool = False,
         labels: Sequence[str] = LABELS,
+        units: str = "tokens",
+        clauses: Mapping[str, Any] | None = None,
+        spacy_model: str | None = None,
     ) -> None:
         super().__init__()
         labels = tuple(labels)  # plain types in hparams (Hydra passes ListConfig)
         if labels != LABELS:
             raise ValueError(f"segmenter labels must be {LABELS}, got {labels}")
+        if units not in ("tokens", "clauses"):
+            raise ValueError(f"segmenter units must be 'tokens' or 'clauses', got {units!r}")
+        clauses = {k: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
+                   for k, v in dict(clauses or {}).items()}  # plain types in hparams and the export
+        self.units, self.clauses, self.spacy_model = units, clauses, spacy_model
+        self._nlp = None  # spaCy, loaded by the first predict_spans in clause mode
         # Partials stay out of hparams: checkpoints then load with torch's weights_only=True.
         self.save_hyperparameters(logger=False, ignore=["backbone", "optim", "scheduler"])
         self.optim, self.scheduler = optim, scheduler
@@ -108,27 +124,62 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
 
+    def _unit_logits(self, logits: torch.Tensor, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clause-mode ``(pooled (units, 3), seen (units,))`` of a batch (``pool_units``)."""
+        unit_of = pad_unit_of(batch["unit_of"], logits.shape[1]).to(logits.device)
+        return pool_units(logits, unit_of, [len(u) for u in batch["units"]])
+
+    def _unit_loss(self, pooled: torch.Tensor, seen: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        target = torch.tensor([t for tags in batch["unit_labels"] for t in tags], dtype=torch.long, device=pooled.device)
+        if not bool(seen.any()):  # no clause in the input (all truncated away): nothing to learn, no NaN
+            return pooled.sum() * 0.0
+        return F.cross_entropy(pooled[seen].float(), target[seen])
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
-        loss = self._loss(logits, batch["labels"])
+        if self.units == "clauses":
+            loss = self._unit_loss(*self._unit_logits(logits, batch), batch)
+        else:
+            loss = self._loss(logits, batch["labels"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["input_ids"]))
         return loss
 
     def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
         logits = self(batch["input_ids"], batch["attention_mask"])
         labels = batch["labels"]
-        self.log(f"{stage}/loss", self._loss(logits, labels), sync_dist=True, batch_size=len(labels))
+        predicted = None
+        if self.units == "clauses":
+            pooled, in_input = self._unit_logits(logits, batch)
+            loss = self._unit_loss(pooled, in_input, batch)
+            predicted = self._decode_units(pooled, in_input, batch["units"])
+        else:
+            loss = self._loss(logits, labels)
+        self.log(f"{stage}/loss", loss, sync_dist=True, batch_size=len(labels))
         preds = logits.argmax(-1)
-        self.token_acc[stage].update(preds, labels)
-        self.log(f"{stage}/token_acc", self.token_acc[stage], batch_size=len(labels))
+        if self.units == "tokens":  # in clause mode the tokens' own argmax decides nothing
+            self.token_acc[stage].update(preds, labels)
+            self.log(f"{stage}/token_acc", self.token_acc[stage], batch_size=len(labels))
         for k, (text, offsets, regions) in enumerate(zip(batch["text"], batch["offsets"], batch["regions"])):
-            tags = preds[k, : len(offsets)].tolist()
             # Score only the text the model saw (inputs may be truncated at max_length).
             seen = [o for o, lab in zip(offsets, labels[k].tolist()) if lab != IGNORE]
             end = max((e for _, e in seen), default=0)
-            tags = [t if lab != IGNORE else IGNORE for t, lab in zip(tags, labels[k].tolist())]
-            self._pred.append(regions_to_word_tags(text, token_tags_to_regions(text, offsets, tags), end))
+            if predicted is None:
+                tags = [t if lab != IGNORE else IGNORE for t, lab in zip(preds[k, : len(offsets)].tolist(), labels[k].tolist())]
+                spans = token_tags_to_regions(text, offsets, tags)
+            else:
+                spans = predicted[k]
+            self._pred.append(regions_to_word_tags(text, spans, end))
             self._gold.append(regions_to_word_tags(text, regions, end))
+
+    @staticmethod
+    def _decode_units(pooled: torch.Tensor, in_input: torch.Tensor, units: Sequence[Sequence[Span]]) -> list[list[Span]]:
+        """Each example's spans from its pooled unit logits (a unit outside the input is IGNORE)."""
+        tags = pooled.argmax(-1).masked_fill(~in_input, IGNORE).tolist()
+        out, start = [], 0
+        for us in units:
+            out.append(unit_tags_to_regions(us, tags[start : start + len(us)]))
+            start += len(us)
+        return out
 
     def _eval_epoch_end(self, stage: str) -> None:
         gold = gather_lists(self._gold, self.trainer.world_size)
@@ -172,6 +223,15 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
                 return_tensors="pt",
             )
             logits = self(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
+            if self.units == "clauses":
+                units = self._clause_units(chunk)
+                special = (enc["special_tokens_mask"] == 1) | (enc["attention_mask"] == 0)
+                unit_of = [token_units(t, enc["offset_mapping"][k].tolist(), us, special[k].tolist())
+                           for k, (t, us) in enumerate(zip(chunk, units))]
+                pooled, in_input = pool_units(logits, pad_unit_of(unit_of, logits.shape[1]).to(logits.device),
+                                              [len(us) for us in units])
+                out += self._decode_units(pooled, in_input, units)
+                continue
             preds = logits.argmax(-1).cpu()
             for k, text in enumerate(chunk):
                 ignore = (enc["special_tokens_mask"][k] == 1) | (enc["attention_mask"][k] == 0)
@@ -179,3 +239,10 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
                 out.append(token_tags_to_regions(text, enc["offset_mapping"][k].tolist(), tags))
         self.train(was_training)
         return out
+
+    def _clause_units(self, texts: Sequence[str]) -> list[list[Span]]:
+        from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
+
+        if self._nlp is None:
+            self._nlp = load_spacy(self.spacy_model)
+        return [clause_units(p) for p in parse(list(texts), self._nlp, ClauseConfig(**self.clauses))]

@@ -144,7 +144,9 @@ class Solver:
                 "one is missing; only the wiring student with deductive_spans=false reads the text alone")
         self.segmenter = segmenter.eval() if segmenter is not None else None
         self.classifier = classifier.eval() if classifier is not None else None
-        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans)
+        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans); a segmenter
+        # over clause units already gives runs of clauses, which snapping would cut to one clause
+        snap_spans = snap_spans and getattr(segmenter, "units", "tokens") == "tokens"
         self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
             if span_filter or snap_spans else None
         self.wiring, self.order, self.problem_numbers = wiring, order, problem_numbers

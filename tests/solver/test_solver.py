@@ -217,3 +217,16 @@ def test_a_wiring_export_alone_needs_text_alone(wiring_only: Path, tmp_path: Pat
         assert "\n" not in str(e.value)
     with pytest.raises(StudentsNotFound, match="reads the segmenter and classifier"):
         Solver(None, None, wiring="chain")
+
+
+def test_a_clause_units_segmenter_is_filtered_not_snapped() -> None:
+    from mycelium.models.classifier import ClassifierModule
+    from mycelium.models.segmenter import SegmenterModule
+    from mycelium.teacher.loading import build_tiny
+
+    classifier = ClassifierModule(build_tiny, labels=["ADD", "MUL"])
+    clauses = Solver(SegmenterModule(build_tiny, units="clauses"), classifier, wiring="chain")
+    tokens = Solver(SegmenterModule(build_tiny), classifier, wiring="chain")
+    # its spans are runs of whole clauses already: snapping would cut a run down to one clause
+    assert clauses.snapper.filter and not clauses.snapper.snap
+    assert tokens.snapper.filter and tokens.snapper.snap

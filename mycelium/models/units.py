@@ -1,0 +1,113 @@
+"""Clause units: the segmenter tagging whole spaCy clauses instead of tokens.
+
+The labels' regions are built from clauses (``mycelium.labels.regions``): on 400 validated
+GSM8K train problems 84% of the regions are exactly one clause of the labels' own parse and
+93% start where a clause starts and end where one ends (docs/RESULTS.md, session 10). A
+token-level BIO tagger must find those boundaries token by token; with ``units="clauses"``
+the segmenter instead scores each clause (the mean of its tokens' ``O``/``B``/``I`` logits)
+and a span is a run of clauses: ``B`` opens one, ``I`` extends it over the next clause,
+``O`` closes it. The boundaries come from the parse; what is learned is which clauses are
+regions and which run together. Regions that are not runs of clauses are out of its reach.
+
+Shapes: a text's units are sorted, disjoint char spans ``(start, end)``; ``unit_of`` maps each
+token to its unit (``-1``: special, padding, or between clauses, e.g. punctuation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from mycelium.labels.clauses import ParsedText
+from mycelium.models.bio import B, I, O, _core, clean_regions
+
+Span = tuple[int, int]
+
+
+def clause_units(parsed: ParsedText) -> list[Span]:
+    """The distinct clause spans of a parsed text, sorted; a span overlapping an earlier one
+    is dropped (``clean_regions``), so units never overlap."""
+    return clean_regions(sorted({(int(s), int(e)) for s, e in parsed.clause_spans.tolist()}))[0]
+
+
+def token_units(text: str, offsets: Sequence[Span], units: Sequence[Span],
+                special: Sequence[bool] | None = None) -> list[int]:
+    """The unit index of each token (``-1`` when none): a token belongs to the unit its
+    non-whitespace core starts in. ``special`` marks tokens to leave out (BOS/EOS/padding)."""
+    if not units:
+        return [-1] * len(offsets)
+    starts = np.array([s for s, _ in units])
+    ends = np.array([e for _, e in units])
+    out = []
+    for t, (s, e) in enumerate(offsets):
+        cs, ce = _core(text, int(s), int(e))
+        if (special is not None and special[t]) or cs >= ce:
+            out.append(-1)
+            continue
+        u = int(np.searchsorted(starts, cs, side="right")) - 1
+        out.append(u if u >= 0 and cs < ends[u] else -1)
+    return out
+
+
+def unit_tags(units: Sequence[Span], regions: Sequence[Span]) -> list[int]:
+    """Tag id of each unit for char ``regions``: the first unit overlapping a region is ``B``,
+    later ones ``I``, others ``O`` (a unit overlapping two regions belongs to the first)."""
+    tags = [O] * len(units)
+    for rs, re_ in sorted(regions):
+        first = True
+        for k, (s, e) in enumerate(units):
+            if s < re_ and rs < e and tags[k] == O:
+                tags[k] = B if first else I
+                first = False
+    return tags
+
+
+def unit_tags_to_regions(units: Sequence[Span], tags: Sequence[int]) -> list[Span]:
+    """Char spans from unit tags; the inverse of :func:`unit_tags` on runs of units. An ``I``
+    after ``O`` opens a span (a model's orphan ``I``); ``IGNORE`` (a unit no token reached,
+    e.g. past the truncation) closes one."""
+    spans: list[Span] = []
+    cur: list[int] | None = None
+    for (s, e), tag in zip(units, tags):
+        if tag == B or (tag == I and cur is None):
+            if cur is not None:
+                spans.append((cur[0], cur[1]))
+            cur = [s, e]
+        elif tag == I:
+            cur[1] = e
+        else:
+            if cur is not None:
+                spans.append((cur[0], cur[1]))
+            cur = None
+    if cur is not None:
+        spans.append((cur[0], cur[1]))
+    return spans
+
+
+def pool_units(logits: torch.Tensor, unit_of: torch.Tensor, n_units: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of each unit's token logits.
+
+    ``logits`` ``(batch, tokens, C)``; ``unit_of`` ``(batch, tokens)`` long (``-1``: no unit);
+    ``n_units`` the unit count of each example. Returns ``(pooled, seen)``: ``pooled``
+    ``(sum(n_units), C)`` in example order, ``seen`` ``(sum(n_units),)`` bool, False for a
+    unit none of whose tokens is in the input (its row is zero)."""
+    n = torch.as_tensor(list(n_units), device=logits.device)
+    offset = torch.cumsum(n, 0) - n
+    mask = unit_of >= 0
+    ids = (unit_of + offset[:, None])[mask]
+    total = int(n.sum())
+    pooled = torch.zeros(total, logits.shape[-1], dtype=logits.dtype, device=logits.device).index_add_(0, ids, logits[mask])
+    count = torch.zeros(total, dtype=logits.dtype, device=logits.device).index_add_(
+        0, ids, torch.ones_like(ids, dtype=logits.dtype))
+    return pooled / count.clamp(min=1)[:, None], count > 0
+
+
+def pad_unit_of(rows: Sequence[Sequence[int]], width: int) -> torch.Tensor:
+    """``(batch, width)`` long tensor of per-token unit ids, right-padded with ``-1``."""
+    out = torch.full((len(rows), width), -1, dtype=torch.long)
+    for k, row in enumerate(rows):
+        out[k, : len(row)] = torch.tensor(list(row), dtype=torch.long)
+    return out
+
