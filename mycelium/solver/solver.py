@@ -144,8 +144,10 @@ class Solver:
                 "one is missing; only the wiring student with deductive_spans=false reads the text alone")
         self.segmenter = segmenter.eval() if segmenter is not None else None
         self.classifier = classifier.eval() if classifier is not None else None
-        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans); a segmenter
-        # over clause units already gives runs of clauses, which snapping would cut to one clause
+        # segmenter fragments -> clause-shaped operation spans (mycelium.solver.spans). A segmenter
+        # over clause units gives runs of whole clauses already, which snapping would cut to one
+        # clause; the filter stays: it costs span F1 (question clauses) but gains E2E (dev 141
+        # against 132 of 743 without it, docs/RESULTS.md, session 10)
         snap_spans = snap_spans and getattr(segmenter, "units", "tokens") == "tokens"
         self.snapper = SpanSnapper(filter=span_filter, snap=snap_spans, clauses=clauses) \
             if span_filter or snap_spans else None
