@@ -66,6 +66,7 @@ def test_ablation_composes_into_its_sweep(compose_experiment, name: str) -> None
 def test_swept_values_reach_the_students(compose_experiment) -> None:
     cfg = compose_experiment("ablate_regions", "chain.students.segmenter.datamodule.targets=raw_iaf")
     assert cfg.chain.students.segmenter.datamodule.targets == "raw_iaf"
+    assert cfg.chain.students.segmenter.datamodule.units == "tokens"  # raw IAF tokens are no runs of clauses
     cfg = compose_experiment("ablate_segmenter_attention", "chain.students.segmenter.model.bidirectional=false")
     assert cfg.chain.students.segmenter.model.bidirectional is False
 

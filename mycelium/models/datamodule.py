@@ -316,6 +316,9 @@ class SegmenterDataModule(LabelsDataModule):
             raise UserError(f"datamodule.targets must be one of {SEGMENTER_TARGETS}, got {targets!r}")
         if units not in UNITS:
             raise UserError(f"datamodule.units must be one of {UNITS}, got {units!r}")
+        if units == "clauses" and targets == "raw_iaf":
+            raise UserError("datamodule.targets=raw_iaf tags raw IAF tokens, which are no runs of clauses: "
+                            "use datamodule.units=tokens with it")
         self.targets, self.units = targets, units
         self.clauses, self.spacy_model = dict(clauses or {}), spacy_model
         self._units: dict[str, list] | None = None

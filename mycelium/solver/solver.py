@@ -77,7 +77,10 @@ class Solver:
     model (``wiring_model``: a ``WiringModel`` or a directory saved by ``save_wiring``); a
     heuristic strategy name (``"chain"``, ...) is ``mycelium.solver.wiring.wire`` with the
     ``order``/``problem_numbers`` knobs; ``"auto"`` is deductive when that student is given, else
-    learned when a model is given, else chain.
+    learned when a model is given, else chain. ``pool_text_alone`` (with ``deductive_spans``):
+    the wiring student also reads the problem alone, and its DAGs from both views are pooled
+    before the re-ranking and the vote (a test-time ensemble over two views of the input; about
+    twice the wiring's time). Raises ValueError for it without the wiring student on spans.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
     clause-shaped operation spans (``mycelium.solver.spans.SpanSnapper``).
 
@@ -107,6 +110,7 @@ class Solver:
         wiring_model: WiringModel | str | Path | None = None,
         deductive: WiringModule | None = None,
         deductive_spans: bool = True,
+        pool_text_alone: bool = False,
         beam: int = 8,
         op_top_k: int = 1,
         op_weight: float = 1.0,
@@ -138,6 +142,10 @@ class Solver:
         # the wiring student reads the predicted spans and op distributions as items, or (False)
         # the problem text alone, as DeductReasoner does: where the segmenter is weak that wins
         self.deductive_spans = deductive_spans
+        if pool_text_alone and not (deductive_spans and deductive is not None):
+            raise ValueError("pool_text_alone pools the wiring student's DAGs read from the spans with those read from "
+                             "the text alone: it needs the wiring student and deductive_spans=true")
+        self.pool_text_alone = pool_text_alone
         if not self.text_alone and (segmenter is None or classifier is None):
             raise StudentsNotFound(
                 f"wiring={wiring} with deductive_spans={deductive_spans} reads the segmenter and classifier, and "
@@ -320,6 +328,9 @@ class Solver:
         else:  # on within the summed penalties of the best DAG: more DAGs for the vote
             search = {"margin": sum(priors.values())}
         finished = self.deductive.predict_finished([ex], with_items=with_items, stop_prior=self.stop_prior, **search)[0]
+        if self.pool_text_alone:  # a second view of the same problem: the text alone; the vote sees both
+            finished = finished + self.deductive.predict_finished([ex], with_items=False, stop_prior=self.stop_prior,
+                                                                  **search)[0]
         decoded = rerank(finished, quantities, implausible_penalty=self.implausible_penalty,
                          echo_penalty=self.echo_penalty, reuse_penalty=self.reuse_penalty, vote=self.vote)
         if decoded is None:

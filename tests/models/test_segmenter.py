@@ -15,7 +15,7 @@ from mycelium.runs.fit_student import train
 
 
 def test_fast_dev_run_through_train_config(cfg_factory, tmp_path: Path) -> None:
-    cfg = cfg_factory(["+trainer.fast_dev_run=true"])
+    cfg = cfg_factory(["datamodule.units=tokens", "+trainer.fast_dev_run=true"])  # BIO per token (clauses: test_units.py)
     metrics = train(cfg)
     assert "train/loss" in metrics and "val/span_f1" in metrics and "test/token_acc" in metrics
     assert 0.0 <= metrics["val/span_f1"] <= 1.0

@@ -79,5 +79,7 @@ def test_unknown_units_are_refused(labels_dir: Path) -> None:
 
     with pytest.raises(UserError, match="datamodule.units"):
         SegmenterDataModule(str(labels_dir), units="words")
+    with pytest.raises(UserError, match="units=tokens"):
+        SegmenterDataModule(str(labels_dir), units="clauses", targets="raw_iaf")
     with pytest.raises(ValueError, match="units"):
         SegmenterModule(build_tiny, units="words")

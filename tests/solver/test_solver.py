@@ -230,3 +230,34 @@ def test_a_clause_units_segmenter_is_filtered_not_snapped() -> None:
     # its spans are runs of whole clauses already: snapping would cut a run down to one clause
     assert clauses.snapper.filter and not clauses.snapper.snap
     assert tokens.snapper.filter and tokens.snapper.snap
+
+
+def test_pool_text_alone_votes_over_the_dags_of_both_views(students: Path, wiring_only: Path, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    import shutil
+    from fractions import Fraction
+
+    from mycelium.models.wiring_beam import Decoded
+
+    both = tmp_path / "students"
+    shutil.copytree(students, both)
+    shutil.copytree(wiring_only / "wiring", both / "wiring")
+    s = Solver.from_pretrained(both, deductive_spans=True, pool_text_alone=True)
+    s.deductive.condition = True  # the tiny export may not be conditioned: the spans view must read its items
+    five = Decoded([("ADD", 0, 0, 0)], [Fraction(10)], -0.5)  # the spans' best DAG
+    views = []
+
+    def finished(examples, *, with_items=False, **kw):  # each view's own DAGs: 8 wins only when pooled
+        views.append(with_items)
+        if with_items:
+            return [[five, Decoded([("ADD", 0, 1, 0)], [Fraction(8)], -1.2)]]
+        return [[Decoded([("ADD", 1, 0, 0)], [Fraction(8)], -1.1)]]
+
+    monkeypatch.setattr(s.deductive, "predict_finished", finished)
+    monkeypatch.setattr(s.segmenter, "predict_spans", lambda texts, batch_size=16: [[(0, 32)] for _ in texts])
+    p = s.solve("Tom has 5 apples and buys 3 more. How many?", gold_answer="8")
+    assert views == [True, False] and p.answer == "8"
+    s.pool_text_alone = False  # the spans' view alone: its best DAG wins
+    assert s.solve("Tom has 5 apples and buys 3 more. How many?", gold_answer="8").answer == "10"
+    with pytest.raises(ValueError, match="pool_text_alone"):
+        Solver.from_pretrained(wiring_only, deductive_spans=False, pool_text_alone=True)
