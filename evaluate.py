@@ -59,8 +59,10 @@ def run(cfg: DictConfig, loggers: list) -> dict:
             raise UserError("holdout= does not apply to data=mawps_cv: evaluate a fold's students on split=fold<k>")
         keep, fractions = list(keep), dict(cfg.holdout_splits)
         held_out([], keep, fractions, allow_empty=True)  # bad names fail before loading
-        students = Path(cfg.solver.path)
-        for sub in check_split(students, fractions, cfg.holdout_salt) if students.is_dir() else []:
+        students = Path(cfg.solver.get("path") or cfg.students)
+        text_alone = not cfg.solver.get("deductive_spans", True) and (students / "wiring").is_dir()
+        loaded = ["wiring"] if text_alone else None  # the text-alone solver loads the wiring student only
+        for sub in check_split(students, fractions, cfg.holdout_salt, loaded) if students.is_dir() else []:
             log.warning("%s records no training split (exported before exports did): holdout= trusts "
                         "holdout_splits=%s holdout_salt=%r to be the split it was trained with", sub, fractions,
                         cfg.holdout_salt)

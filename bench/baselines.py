@@ -100,19 +100,34 @@ def clause_selector_baseline(records, fractions: dict[str, float], salt: str) ->
             **{f"TF-IDF + logistic regression clause selector: {k}": v for k, v in span_scores(gold, pred).items()}}
 
 
+def check_export_split(export: str, fractions: dict[str, float], salt: str) -> None:
+    """Stop when ``export`` records a training split other than the one these tables use."""
+    from pathlib import Path
+
+    from mycelium.models.export import check_split
+
+    path = Path(export)
+    check_split(path.parent, fractions, salt, names=[path.name])
+
+
 def segmenter_scores(records, fractions: dict[str, float], salt: str, export: str) -> dict[str, float]:
     """Span P/R/F1 of the exported segmenter on the same test problems as ``segmenter_baseline``:
-    its raw spans, after the solver's filter (spans holding no number dropped), and after the
-    filter + clause snapping (``SpanSnapper``)."""
+    its raw spans, after the solver's filter (spans holding no number dropped), and, for a
+    segmenter over tokens, after the filter + clause snapping (``SpanSnapper``)."""
     from mycelium.models.export import load_exported
     from mycelium.solver.spans import SpanSnapper
 
+    check_export_split(export, fractions, salt)
+
     test = [r for r in records if split_of(r.id, fractions, salt) == "test"]
     texts = [r.text for r in test]
-    raw = load_exported(export, device="cpu").predict_spans(texts)
+    segmenter = load_exported(export, device="cpu")
+    raw = segmenter.predict_spans(texts)
     gold = [regions_to_word_tags(r.text, segmenter_example(r)[0]["regions"]) for r in test]
     out: dict[str, float] = {}
-    variants = (("raw", raw), ("filtered", SpanSnapper(snap=False)(texts, raw)), ("filtered + snapped", SpanSnapper()(texts, raw)))
+    variants = [("raw", raw), ("filtered", SpanSnapper(snap=False)(texts, raw))]
+    if segmenter.units == "tokens":  # runs of clauses are not snapped (the solver does not either)
+        variants.append(("filtered + snapped", SpanSnapper()(texts, raw)))
     for name, spans in variants:
         pred = [regions_to_word_tags(t, clean_regions(sorted(map(tuple, sps)))[0]) for t, sps in zip(texts, spans)]
         out |= {f"segmenter {export}, {name}: {k}": v for k, v in span_scores(gold, pred).items()}
@@ -122,6 +137,8 @@ def segmenter_scores(records, fractions: dict[str, float], salt: str, export: st
 def classifier_scores(records, fractions: dict[str, float], salt: str, multi_op: str, export: str) -> dict[str, float]:
     """Accuracy of the exported classifier on the same test regions as ``classifier_baselines``."""
     from mycelium.models.export import load_exported
+
+    check_export_split(export, fractions, salt)
 
     test = [ex for r in records if split_of(r.id, fractions, salt) == "test" for ex in classifier_examples(r, multi_op)[0]]
     predicted = load_exported(export, device="cpu").predict_ops([(e["text"], tuple(e["region"])) for e in test])

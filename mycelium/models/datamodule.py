@@ -14,10 +14,12 @@ robin; workers within a rank share the same way, so every rank yields the same b
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ from mycelium.models.examples import (
     segmenter_example, segmenter_examples,
 )
 from mycelium.records.labels import LabelRecord
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 UNITS = ("tokens", "clauses")  # what the segmenter tags (mycelium.models.units)
@@ -336,8 +340,15 @@ class SegmenterDataModule(LabelsDataModule):
             from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
             from mycelium.models.units import clause_units
 
+            rules = ClauseConfig(**self.clauses)
+            mine = asdict(rules) | {"head_deps": list(rules.head_deps)}
+            settings = self.path.parent / "settings.json"  # the rules the labels' regions were cut with
+            used = json.loads(settings.read_text()).get("clauses") if settings.is_file() else None
+            if used is not None and used != mine:
+                log.warning("the labels in %s were cut with clause rules %s, the segmenter's units with %s: set "
+                            "datamodule.clauses to the labels' rules", self.path.parent, used, mine)
             texts = sorted({r.text for r in iter_records(self.path)})
-            parsed = parse(texts, load_spacy(self.spacy_model), ClauseConfig(**self.clauses))
+            parsed = parse(texts, load_spacy(self.spacy_model), rules)
             self._units = {t: clause_units(p) for t, p in zip(texts, parsed)}
         return self._units
 

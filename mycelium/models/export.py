@@ -126,6 +126,8 @@ def load_exported(path: str | Path, device: str = "auto") -> Student:
             backbone, bidirectional=meta.get("bidirectional", False), labels=meta["labels"],
             units=meta.get("units", "tokens"), clauses=meta.get("clauses"), spacy_model=meta.get("spacy_model"),
         )
+        if module.units == "clauses":  # its parser: a missing spaCy model fails here, not on every batch
+            module.load_parser()
     elif meta["student"] == "wiring":
         module = WiringModule(backbone, labels=meta["labels"], **meta["head"])
         module.head.load_state_dict(load_file(str(path / HEAD_FILE)))
@@ -138,25 +140,35 @@ def load_exported(path: str | Path, device: str = "auto") -> Student:
     return module.to(device).eval()
 
 
-def check_split(students: str | Path, fractions: dict[str, float], salt: str = "") -> list[str]:
+def _cuts(fractions: dict[str, float]) -> list[tuple[str, float]]:
+    """The split as ``split_of`` draws it: names in order, weights normalised."""
+    total = sum(float(v) for v in fractions.values()) or 1.0
+    return [(k, round(float(v) / total, 9)) for k, v in fractions.items()]
+
+
+def check_split(students: str | Path, fractions: dict[str, float], salt: str = "",
+                names: list[str] | None = None) -> list[str]:
     """Check that every export under ``students`` (its student subdirectories) that records what
     it trained on was split with ``fractions`` and ``salt``: ``evaluate.py holdout=`` draws its
     development set by that split, so another one would put training problems in it.
 
+    The split is compared as ``split_of`` draws it: split names in order, weights normalised.
+    ``names``: only these student subdirectories (the ones the solver loads); None: all.
     Returns the exports that record no split (written before exports recorded it), which the
     caller can only warn about. Raises UserError naming the split to pass when one differs or
     was split by fold (MAWPS five-fold)."""
     from mycelium.errors import UserError
 
     unchecked = []
-    for sub in sorted(p for p in Path(students).iterdir() if (p / LABEL_MAP).is_file()):
+    subs = sorted(p for p in Path(students).iterdir() if (p / LABEL_MAP).is_file() and (names is None or p.name in names))
+    for sub in subs:
         data = trained_on(sub)
         if data is None:
             unchecked.append(str(sub))
         elif data.test_fold is not None:
             raise UserError(f"{sub} was trained with datamodule.test_fold={data.test_fold}: its held-out problems "
                             "are a fold, not a hash split; evaluate it on data=mawps_cv split=fold<k>")
-        elif data.splits != {k: float(v) for k, v in fractions.items()} or data.split_salt != salt:
+        elif _cuts(data.splits) != _cuts(fractions) or data.split_salt != salt:
             splits = ",".join(f"{k}:{v:g}" for k, v in data.splits.items())
             raise UserError(f"{sub} was split with splits={data.splits} salt={data.split_salt!r}, not "
                             f"holdout_splits={dict(fractions)} holdout_salt={salt!r}: pass "

@@ -7,8 +7,8 @@ tag can depend on the words after it (a clause's start is often decided by what 
 ``units="clauses"`` tags whole spaCy clauses instead, each by the mean of its tokens' logits,
 and reads spans as runs of clauses (:mod:`mycelium.models.units`).
 
-Metrics: strict IOB2 span F1 (seqeval, at word level, against the record's own regions) and
-token accuracy (torchmetrics, over non-special tokens).
+Metrics: strict IOB2 span F1 (seqeval, at word level, against the record's own regions) and,
+tagging tokens, token accuracy (torchmetrics, over non-special tokens).
 """
 
 from __future__ import annotations
@@ -101,8 +101,15 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
             raise ValueError(f"segmenter units must be 'tokens' or 'clauses', got {units!r}")
         clauses = {k: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
                    for k, v in dict(clauses or {}).items()}  # plain types in hparams and the export
+        if units == "clauses":
+            from mycelium.labels.clauses import ClauseConfig
+
+            try:
+                ClauseConfig(**clauses)
+            except TypeError as e:  # an export or config naming a clause rule this version lacks
+                raise ValueError(f"segmenter clauses {clauses}: {e}") from None
         self.units, self.clauses, self.spacy_model = units, clauses, spacy_model
-        self._nlp = None  # spaCy, loaded by the first predict_spans in clause mode
+        self._nlp = None  # spaCy (units="clauses"): load_parser(), or the first predict_spans
         # Partials stay out of hparams: checkpoints then load with torch's weights_only=True.
         self.save_hyperparameters(logger=False, ignore=["backbone", "optim", "scheduler"])
         self.optim, self.scheduler = optim, scheduler
@@ -240,9 +247,16 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
         self.train(was_training)
         return out
 
-    def _clause_units(self, texts: Sequence[str]) -> list[list[Span]]:
-        from mycelium.labels.clauses import ClauseConfig, load_spacy, parse
+    def load_parser(self) -> None:
+        """Load the spaCy pipeline clause units are cut with (raises what ``load_spacy`` raises
+        when it is not installed)."""
+        from mycelium.labels.clauses import load_spacy
 
         if self._nlp is None:
             self._nlp = load_spacy(self.spacy_model)
+
+    def _clause_units(self, texts: Sequence[str]) -> list[list[Span]]:
+        from mycelium.labels.clauses import ClauseConfig, parse
+
+        self.load_parser()
         return [clause_units(p) for p in parse(list(texts), self._nlp, ClauseConfig(**self.clauses))]

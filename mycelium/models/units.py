@@ -28,7 +28,9 @@ Span = tuple[int, int]
 
 def clause_units(parsed: ParsedText) -> list[Span]:
     """The distinct clause spans of a parsed text, sorted; a span overlapping an earlier one
-    is dropped (``clean_regions``), so units never overlap."""
+    is dropped (``clean_regions``), so units never overlap. A clause nested inside its parent's
+    span ("who has 5 apples" in "Tom, who has 5 apples, buys 3 more") is dropped with it: its
+    tokens pool into the parent, and a region on it alone is out of reach."""
     return clean_regions(sorted({(int(s), int(e)) for s, e in parsed.clause_spans.tolist()}))[0]
 
 
@@ -93,6 +95,7 @@ def pool_units(logits: torch.Tensor, unit_of: torch.Tensor, n_units: Sequence[in
     ``n_units`` the unit count of each example. Returns ``(pooled, seen)``: ``pooled``
     ``(sum(n_units), C)`` in example order, ``seen`` ``(sum(n_units),)`` bool, False for a
     unit none of whose tokens is in the input (its row is zero)."""
+    logits = logits.float()  # sums in fp32 under bf16 mixed precision
     n = torch.as_tensor(list(n_units), device=logits.device)
     offset = torch.cumsum(n, 0) - n
     mask = unit_of >= 0

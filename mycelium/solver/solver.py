@@ -80,7 +80,7 @@ class Solver:
     learned when a model is given, else chain. ``pool_text_alone`` (with ``deductive_spans``):
     the wiring student also reads the problem alone, and its DAGs from both views are pooled
     before the re-ranking and the vote (a test-time ensemble over two views of the input; about
-    twice the wiring's time). Raises ValueError for it without the wiring student on spans.
+    twice the wiring's time). Raises UserError for it without a conditioned wiring student on spans.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
     clause-shaped operation spans (``mycelium.solver.spans.SpanSnapper``).
 
@@ -142,9 +142,10 @@ class Solver:
         # the wiring student reads the predicted spans and op distributions as items, or (False)
         # the problem text alone, as DeductReasoner does: where the segmenter is weak that wins
         self.deductive_spans = deductive_spans
-        if pool_text_alone and not (deductive_spans and deductive is not None):
-            raise ValueError("pool_text_alone pools the wiring student's DAGs read from the spans with those read from "
-                             "the text alone: it needs the wiring student and deductive_spans=true")
+        if pool_text_alone and not (deductive_spans and deductive is not None and deductive.condition):
+            raise UserError("solver.pool_text_alone pools the wiring student's DAGs read from the spans with those read "
+                            "from the text alone: it needs a wiring student trained with model.condition=true and "
+                            "solver.deductive_spans=true")
         self.pool_text_alone = pool_text_alone
         if not self.text_alone and (segmenter is None or classifier is None):
             raise StudentsNotFound(

@@ -72,6 +72,10 @@ def test_an_export_records_its_split_and_check_split_holds_an_evaluation_to_it(t
         check_split(tmp_path / "students", {"train": 0.9, "val": 0.05, "test": 0.05}, "s")
     with pytest.raises(UserError, match="salt='s'"):
         check_split(tmp_path / "students", {"train": 0.5, "val": 0.25, "test": 0.25}, "")
+    # split_of reads the fractions in order, normalised: the same weights in another order are another split
+    with pytest.raises(UserError, match="holdout_splits"):
+        check_split(tmp_path / "students", {"val": 0.25, "test": 0.25, "train": 0.5}, "s")
+    assert check_split(tmp_path / "students", {"train": 2, "val": 1, "test": 1}, "s", names=["classifier"]) == []
     export_student(module, tmp_path / "fold" / "wiring", TrainedOn("labels/m", {"train": 0.9}, "", test_fold=2))
     with pytest.raises(UserError, match="test_fold=2"):
         check_split(tmp_path / "fold", {"train": 0.9}, "")

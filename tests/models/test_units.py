@@ -35,6 +35,13 @@ def test_token_units_by_where_a_token_core_starts() -> None:
     assert token_units("ab. cd", [(0, 2), (2, 3), (3, 6)], [(0, 2), (4, 6)]) == [0, -1, 1]  # "." between units
 
 
+def test_unit_tags_of_partial_and_shared_overlaps() -> None:
+    units = [(0, 5), (6, 10), (11, 20)]
+    assert unit_tags(units, [(3, 8)]) == [B, I, O]           # a region cutting through two units takes both
+    assert unit_tags(units, [(0, 8), (7, 20)]) == [B, I, B]  # a unit overlapping two regions goes to the first
+    assert unit_tags(units, []) == [O, O, O]
+
+
 def test_unit_tags_round_trip_runs_of_units() -> None:
     units = [(0, 5), (6, 10), (11, 20), (21, 30)]
     regions = [(6, 20), (21, 30)]
@@ -66,9 +73,17 @@ def test_a_segmenter_over_clause_units_trains_exports_and_predicts_runs_of_claus
     assert seg.units == "clauses"
     texts = [TEXT, "Natalia sold 48 clips in April. She sold half as many in May."]
     units = [clause_units(p) for p in parse(texts, load_spacy(), ClauseConfig())]
-    for spans, us in zip(seg.predict_spans(texts), units):  # every span is a run of whole clauses
-        starts, ends = {s for s, _ in us}, {e for _, e in us}
-        assert all(s in starts and e in ends for s, e in spans)
+
+    def always(tag: int):  # a head that says `tag` for every token
+        return lambda input_ids, attention_mask: torch.nn.functional.one_hot(
+            torch.full_like(input_ids, tag), 3).float() * 5
+
+    seg.forward = always(B)  # every clause begins a span: the spans are the clauses
+    assert seg.predict_spans(texts) == units
+    seg.forward = always(I)  # one run: the first clause's start to the last clause's end
+    assert seg.predict_spans(texts) == [[(us[0][0], us[-1][1])] for us in units]
+    seg.forward = always(O)
+    assert seg.predict_spans(texts) == [[], []]
 
 
 def test_unknown_units_are_refused(labels_dir: Path) -> None:

@@ -243,7 +243,7 @@ def test_pool_text_alone_votes_over_the_dags_of_both_views(students: Path, wirin
     shutil.copytree(students, both)
     shutil.copytree(wiring_only / "wiring", both / "wiring")
     s = Solver.from_pretrained(both, deductive_spans=True, pool_text_alone=True)
-    s.deductive.condition = True  # the tiny export may not be conditioned: the spans view must read its items
+    assert s.deductive.condition  # the spans view reads its items
     five = Decoded([("ADD", 0, 0, 0)], [Fraction(10)], -0.5)  # the spans' best DAG
     views = []
 
@@ -259,5 +259,10 @@ def test_pool_text_alone_votes_over_the_dags_of_both_views(students: Path, wirin
     assert views == [True, False] and p.answer == "8"
     s.pool_text_alone = False  # the spans' view alone: its best DAG wins
     assert s.solve("Tom has 5 apples and buys 3 more. How many?", gold_answer="8").answer == "10"
-    with pytest.raises(ValueError, match="pool_text_alone"):
+    from mycelium.errors import UserError
+
+    with pytest.raises(UserError, match="pool_text_alone"):  # a config mistake: one line, no traceback
         Solver.from_pretrained(wiring_only, deductive_spans=False, pool_text_alone=True)
+    s.deductive.condition = False  # a student that never read items: both views would be the text alone
+    with pytest.raises(UserError, match="condition=true"):
+        Solver(s.segmenter, s.classifier, deductive=s.deductive, pool_text_alone=True)
