@@ -33,6 +33,7 @@ def test_token_units_by_where_a_token_core_starts() -> None:
     assert token_units(text, offsets, units, special) == [-1, 0, 0, 1, 1, 1, -1]
     assert token_units(text, offsets, [], special) == [-1] * 7
     assert token_units("ab. cd", [(0, 2), (2, 3), (3, 6)], [(0, 2), (4, 6)]) == [0, -1, 1]  # "." between units
+    assert token_units("   ", [(0, 3)], [(0, 1)]) == [-1] and token_units("", [], [(0, 1)]) == []
 
 
 def test_unit_tags_of_partial_and_shared_overlaps() -> None:
