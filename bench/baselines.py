@@ -10,8 +10,9 @@ Prints markdown tables:
 - the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
   a number" (the labels' own clause parse, no learning) as its spans, strict IOB2 span F1 at
   word level against the regions, as the segmenter is scored; with ``--segmenter``, that
-  student on the same problems, raw and after the solver's filter and clause snapping
-  (``mycelium.solver.spans.SpanSnapper``); and a bag-of-words clause selector (TF-IDF + logistic
+  student on the same problems, raw, after the solver's filter and (a segmenter over tokens)
+  clause snapping (``mycelium.solver.spans.SpanSnapper``); the share of regions that are runs
+  of clause units (a clause segmenter's ceiling); and a bag-of-words clause selector (TF-IDF + logistic
   regression says which clauses are regions), the segmenter's learned baseline;
 - the classifier's test split (the same ``split_of`` hash, fractions, salt and ``multi_op``
   as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
@@ -63,7 +64,6 @@ def clause_selector_baseline(records, fractions: dict[str, float], salt: str) ->
     from sklearn.linear_model import LogisticRegression
 
     from mycelium.labels.args import implicit_operands
-
     from mycelium.models.units import clause_units
 
     rows: dict[str, list] = {"train": [], "test": []}

@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
+from mycelium.errors import UserError
 from mycelium.models.answer_only import AnswerOnlyModule
 from mycelium.models.classifier import ClassifierModule
 from mycelium.models.segmenter import SegmenterModule
@@ -157,8 +158,6 @@ def check_split(students: str | Path, fractions: dict[str, float], salt: str = "
     Returns the exports that record no split (written before exports recorded it), which the
     caller can only warn about. Raises UserError naming the split to pass when one differs or
     was split by fold (MAWPS five-fold)."""
-    from mycelium.errors import UserError
-
     unchecked = []
     subs = sorted(p for p in Path(students).iterdir() if (p / LABEL_MAP).is_file() and (names is None or p.name in names))
     for sub in subs:
