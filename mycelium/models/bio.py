@@ -65,32 +65,39 @@ def regions_to_token_tags(
     return tags
 
 
+def tag_runs(spans: Sequence[Span], tags: Sequence[int]) -> list[Span]:
+    """Char spans of the BIO runs over consecutive ``spans`` (tokens, clause units) tagged
+    ``tags``: a ``B`` opens a run (so does an ``I`` with none open: a model's orphan ``I`` is
+    read as a beginning rather than dropped), an ``I`` extends it to its own end, and any other
+    tag (``O``, ``IGNORE``) closes it."""
+    runs: list[Span] = []
+    cur: list[int] | None = None  # [start, end] of the open run
+    for (s, e), tag in zip(spans, tags):
+        if tag == B or (tag == I and cur is None):
+            if cur is not None:
+                runs.append((cur[0], cur[1]))
+            cur = [int(s), int(e)]
+        elif tag == I:
+            cur[1] = int(e)
+        else:
+            if cur is not None:
+                runs.append((cur[0], cur[1]))
+            cur = None
+    if cur is not None:
+        runs.append((cur[0], cur[1]))
+    return runs
+
+
 def token_tags_to_regions(text: str, offsets: Sequence[Span], tags: Sequence[int]) -> list[Span]:
     """Char spans from token tag ids; the inverse of :func:`regions_to_token_tags`.
 
-    A span starts at a ``B`` (or at an ``I`` that follows ``O``: a model's orphan ``I`` is
-    read as a beginning rather than dropped) and extends over the ``I`` tokens after it.
-    Ignored tokens (``-100``) are skipped. Spans are trimmed of surrounding whitespace.
+    A span starts at a ``B`` (or at an ``I`` that follows ``O``) and extends over the ``I``
+    tokens after it (:func:`tag_runs`). Ignored tokens (``-100``) and empty ones are skipped,
+    not closing a span. Spans are trimmed of surrounding whitespace.
     """
-    spans: list[Span] = []
-    cur: list[int] | None = None  # [start, end] of the open span
-    for (s, e), tag in zip(offsets, tags):
-        s, e, tag = int(s), int(e), int(tag)
-        if tag == IGNORE or s >= e:
-            continue
-        if tag == B or (tag == I and cur is None):
-            if cur is not None:
-                spans.append((cur[0], cur[1]))
-            cur = [s, e]
-        elif tag == I:
-            cur[1] = e
-        else:  # O closes the open span
-            if cur is not None:
-                spans.append((cur[0], cur[1]))
-            cur = None
-    if cur is not None:
-        spans.append((cur[0], cur[1]))
-    trimmed = [_core(text, s, e) for s, e in spans]
+    kept = [((int(s), int(e)), int(t)) for (s, e), t in zip(offsets, tags) if int(t) != IGNORE and int(s) < int(e)]
+    runs = tag_runs([o for o, _ in kept], [t for _, t in kept])
+    trimmed = [_core(text, s, e) for s, e in runs]
     return [(s, e) for s, e in trimmed if s < e]
 
 

@@ -101,11 +101,12 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
             raise ValueError(f"segmenter units must be 'tokens' or 'clauses', got {units!r}")
         clauses = {k: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
                    for k, v in dict(clauses or {}).items()}  # plain types in hparams and the export
+        self._rules = None  # units="clauses": the ClauseConfig the units are cut with
         if units == "clauses":
             from mycelium.labels.clauses import ClauseConfig
 
             try:
-                ClauseConfig(**clauses)
+                self._rules = ClauseConfig(**clauses)
             except TypeError as e:  # an export or config naming a clause rule this version lacks
                 raise ValueError(f"segmenter clauses {clauses}: {e}") from None
         self.units, self.clauses, self.spacy_model = units, clauses, spacy_model
@@ -256,7 +257,7 @@ class SegmenterModule(FP32MasterWeights, L.LightningModule):
             self._nlp = load_spacy(self.spacy_model)
 
     def _clause_units(self, texts: Sequence[str]) -> list[list[Span]]:
-        from mycelium.labels.clauses import ClauseConfig, parse
+        from mycelium.labels.clauses import parse
 
         self.load_parser()
-        return [clause_units(p) for p in parse(list(texts), self._nlp, ClauseConfig(**self.clauses))]
+        return [clause_units(p) for p in parse(list(texts), self._nlp, self._rules)]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from mycelium.labels.clauses import ParsedText
-from mycelium.models.bio import B, I, O, clean_regions
+from mycelium.models.bio import B, I, O, clean_regions, tag_runs
 
 Span = tuple[int, int]
 
@@ -71,25 +71,10 @@ def unit_tags(units: Sequence[Span], regions: Sequence[Span]) -> list[int]:
 
 
 def unit_tags_to_regions(units: Sequence[Span], tags: Sequence[int]) -> list[Span]:
-    """Char spans from unit tags; the inverse of :func:`unit_tags` on runs of units. An ``I``
-    after ``O`` opens a span (a model's orphan ``I``); ``IGNORE`` (a unit no token reached,
-    e.g. past the truncation) closes one."""
-    spans: list[Span] = []
-    cur: list[int] | None = None
-    for (s, e), tag in zip(units, tags):
-        if tag == B or (tag == I and cur is None):
-            if cur is not None:
-                spans.append((cur[0], cur[1]))
-            cur = [s, e]
-        elif tag == I:
-            cur[1] = e
-        else:
-            if cur is not None:
-                spans.append((cur[0], cur[1]))
-            cur = None
-    if cur is not None:
-        spans.append((cur[0], cur[1]))
-    return spans
+    """Char spans from unit tags; the inverse of :func:`unit_tags` on runs of units
+    (``bio.tag_runs``): an ``I`` after ``O`` opens a span (a model's orphan ``I``), and
+    ``IGNORE`` (a unit no token reached, e.g. past the truncation) closes one."""
+    return tag_runs(units, tags)
 
 
 def pool_units(logits: torch.Tensor, unit_of: torch.Tensor, n_units: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
