@@ -30,6 +30,7 @@ import argparse
 import time
 from collections import Counter
 
+from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.data.answers import answers_match
 from mycelium.data.problems import load_problems
 from mycelium.data.splits import held_out, split_of
@@ -142,7 +143,14 @@ def classifier_scores(records, fractions: dict[str, float], salt: str, multi_op:
 
     test = [ex for r in records if split_of(r.id, fractions, salt) == "test" for ex in classifier_examples(r, multi_op)[0]]
     predicted = load_exported(export, device="cpu").predict_ops([(e["text"], tuple(e["region"])) for e in test])
-    return {f"classifier {export}": sum(p == e["op"] for p, e in zip(predicted, test)) / len(test)}
+    pairs = list(zip(predicted, (e["op"] for e in test)))
+    single = [(p, g) for p, g in pairs if MULTI_OP_SEP not in g]
+    multi = [(p, g) for p, g in pairs if MULTI_OP_SEP in g]
+    confusions = Counter(f"{g} read as {p}" for p, g in single if p != g).most_common(2)
+    return {f"classifier {export}": sum(p == g for p, g in pairs) / len(test),
+            f"... on single-op regions ({len(single)})": sum(p == g for p, g in single) / max(1, len(single)),
+            f"... on multi-op regions ({len(multi)})": sum(p == g for p, g in multi) / max(1, len(multi)),
+            **{f"... commonest error: {name}": n for name, n in confusions}}
 
 
 def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_op: str) -> dict[str, float]:
