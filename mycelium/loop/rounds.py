@@ -16,6 +16,13 @@
     round     ``loop.val_size`` problems by default) and on ``chain.eval.sets`` (first
               ``chain.eval.limit``); span F1 and classifier accuracy on val against teacher labels
 
+With ``loop.holdout=[val,test]`` val is instead the problems of those splits of the students'
+own split (``split_of``, as ``evaluate.py holdout=`` draws its development set), and the pool
+is every other problem of the first ``loop.pool`` (null: all); with ``loop.seed_students`` round
+0 evaluates students trained before (copied into the loop dir) instead of training its own.
+Together they run the loop on the full train set from the default students
+(``experiment=self_improve_gsm8k``).
+
 It stops when the E2E gain on val is below ``loop.min_delta``, after ``loop.max_rounds``
 rounds, or when a round added nothing and there is no mop-up (the next would repeat it).
 
@@ -33,6 +40,7 @@ the teacher's and the disagreements are counted per round (``luck_*``).
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -46,6 +54,7 @@ from omegaconf import DictConfig, open_dict
 from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem, load_problems
+from mycelium.data.splits import held_out
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.clauses import ParsedText, load_spacy, parse
@@ -84,12 +93,18 @@ class Loop:
         self.s = LoopSettings.from_config(cfg)
         self.dir = self.s.dir
         train = load_problems(cfg.data.name, cfg.split, cfg.data.dir, shuffle_seed=cfg.data.shuffle_seed)
-        offset = len(train) - self.s.val_size if self.s.val_offset is None else self.s.val_offset
-        if self.s.pool > offset or offset + self.s.val_size > len(train):
-            raise UserError(f"val (train problems {offset}..{offset + self.s.val_size}) must lie after the pool "
-                            f"(the first {self.s.pool}) within the {len(train)} train problems: "
-                            "lower loop.pool or loop.val_size, or set loop.val_offset")
-        self.pool, self.val = train[: self.s.pool], train[offset : offset + self.s.val_size]
+        if self.s.holdout is not None:
+            fractions, salt = self.split()
+            held = {p.id for p in held_out(train, list(self.s.holdout), fractions, salt)}
+            self.pool = [p for p in train[: self.s.pool] if p.id not in held]
+            self.val = [p for p in train if p.id in held]
+        else:
+            offset = len(train) - self.s.val_size if self.s.val_offset is None else self.s.val_offset
+            if self.s.pool > offset or offset + self.s.val_size > len(train):
+                raise UserError(f"val (train problems {offset}..{offset + self.s.val_size}) must lie after the pool "
+                                f"(the first {self.s.pool}) within the {len(train)} train problems: "
+                                "lower loop.pool or loop.val_size, or set loop.val_offset (or loop.holdout=[val,test])")
+            self.pool, self.val = train[: self.s.pool], train[offset : offset + self.s.val_size]
         if self.s.admit == "solution" and not any(p.solution for p in self.pool):
             raise UserError(f"loop.admit=solution compares solved DAGs with the gold solutions, and "
                             f"{cfg.data.name} {cfg.split} has none: use loop.admit=answer")
@@ -98,6 +113,25 @@ class Loop:
 
     def round_dir(self, n: int) -> Path:
         return self.dir / f"round_{n:03d}"
+
+    def trained(self) -> list[str]:
+        """The students ``chain.stages`` trains (segmenter, classifier, wiring), in that order."""
+        return [s for s in STUDENTS if s in self.cfg.chain.stages]
+
+    def split(self) -> tuple[dict[str, float], str]:
+        """The students' split (``datamodule.splits``, ``split_salt``), which ``loop.holdout`` draws val from.
+
+        Raises:
+            UserError: no student is trained, or two trained students are split differently.
+        """
+        cuts = {(json.dumps(dict(self.cfg.chain.students[s].datamodule.splits)),
+                 self.cfg.chain.students[s].datamodule.get("split_salt", "")) for s in self.trained()}
+        if len(cuts) != 1:
+            raise UserError(f"loop.holdout draws val from the students' split, and chain.stages trains "
+                            f"{self.trained() or 'no student'} split {len(cuts)} ways: give them one "
+                            "datamodule.splits and split_salt")
+        ((fractions, salt),) = cuts
+        return json.loads(fractions), salt
 
     # -- teacher labels: the seed, the guard's reference, val's span targets, the mop-up
 
@@ -109,9 +143,10 @@ class Loop:
         if self._reference is None:
             ref = self.dir / "reference"
             if not (ref / LABELS_FILE).is_file() and Path(self.cfg.traces_dir).is_dir():
-                labels_stage(self.cfg, labels_dir=ref, limit=self.s.pool)
-            pool = {p.id for p in self.pool}
-            self._reference = {r.id: r for r in read_records(ref / LABELS_FILE, validated_only=False) if r.id in pool}
+                # with loop.holdout val lies among the pool's problems: label them all
+                labels_stage(self.cfg, labels_dir=ref, limit=None if self.s.holdout is not None else self.s.pool)
+            ids = {p.id for p in self.pool} | ({p.id for p in self.val} if self.s.holdout is not None else set())
+            self._reference = {r.id: r for r in read_records(ref / LABELS_FILE, validated_only=False) if r.id in ids}
         return self._reference
 
     def teacher_labels(self, problems: Sequence[Problem]) -> dict[str, LabelRecord]:
@@ -155,13 +190,16 @@ class Loop:
         from mycelium.runs.fit_student import train
 
         rd, metrics = self.round_dir(n), {}
-        for student in [s for s in STUDENTS if s in self.cfg.chain.stages]:
+        for student in self.trained():
             scfg = student_config(self.cfg, student, labels_dir=str(labels_dir),
                                   export_dir=str(rd / "students" / student), output_dir=str(rd / student))
             if previous is not None:  # loop.retrain=continue
                 with open_dict(scfg):
-                    scfg.model.backbone = {"_target_": f"{__name__}.load_previous", "_partial_": True,
-                                           "path": str(previous / student)}
+                    if student == "wiring":  # all of it: encoder and deductive head (its op set is fixed)
+                        scfg.init_from = str(previous / student)
+                    else:  # the backbone; a head whose label set grew starts fresh
+                        scfg.model.backbone = {"_target_": f"{__name__}.load_previous", "_partial_": True,
+                                               "path": str(previous / student)}
             result = train(scfg, loggers=student_loggers(self.loggers, f"r{n}-{student}"))
             metrics |= {f"{student}/{k}": v for k, v in result.items()}
             if not self.s.keep_checkpoints:
@@ -201,12 +239,35 @@ class Loop:
         start, rd, limit = time.perf_counter(), self.round_dir(0), self.cfg.chain.limit
         metrics = teacher_stage(self.cfg, limit=limit) | labels_stage(self.cfg, labels_dir=rd / "labels", limit=limit)
         train_labels = len(read_records(rd / "labels" / LABELS_FILE))
-        return self._finish(0, rd / "labels", train_labels, metrics, start)
+        if self.s.seed_students is not None:
+            self.copy_seed_students(rd / "students")
+        return self._finish(0, rd / "labels", train_labels, metrics, start, train=self.s.seed_students is None)
+
+    def copy_seed_students(self, dest: Path) -> None:
+        """``loop.seed_students``' exports of the trained students into ``dest`` (round 0's students).
+
+        Raises:
+            UserError: an export is missing, or was split otherwise than the loop's students
+                (its held-out problems would not be the loop's val).
+        """
+        from mycelium.models.export import LABEL_MAP, check_split
+
+        src = Path(self.s.seed_students)
+        missing = [s for s in self.trained() if not (src / s / LABEL_MAP).is_file()]
+        if missing:
+            raise UserError(f"loop.seed_students={src} has no export of {missing} (chain.stages trains them): "
+                            "point it at a students dir holding <student>/label_map.json")
+        fractions, salt = self.split()
+        for sub in check_split(src, fractions, salt, self.trained()):
+            log.warning("%s records no training split: the loop trusts it was split as its students are", sub)
+        for student in self.trained():
+            shutil.copytree(src / student, dest / student)
 
     def improve_round(self, n: int, prev: RoundRecord) -> RoundRecord:
         """Round N >= 1: solve the uncovered pool, add what validates, mop up, retrain, eval."""
         start, rd = time.perf_counter(), self.round_dir(n)
-        known = read_records(self.round_dir(n - 1) / "labels" / LABELS_FILE)
+        previous_labels = read_records(self.round_dir(n - 1) / "labels" / LABELS_FILE, validated_only=False)
+        known = [r for r in previous_labels if r.validated]
         covered = {r.id for r in known}
         todo = [p for p in self.pool if p.id not in covered]
         preds = self.solve(n, todo, Path(prev.students_dir))
@@ -232,7 +293,10 @@ class Loop:
         write_records(rd / "added.jsonl", added)
         write_records(rd / "mopup.jsonl", mopup)
         labels_dir = rd / "labels"
-        write_records(labels_dir / LABELS_FILE, [*known, *added, *mopup])
+        # the records that did not validate stay too (the wiring student's train_on=executes reads
+        # those that reach gold), unless a new label of the problem replaces them
+        new_ids = {r.id for r in [*added, *mopup]}
+        write_records(labels_dir / LABELS_FILE, [*(r for r in previous_labels if r.id not in new_ids), *added, *mopup])
         log.info("round %d: %d of %d pool problems solved and validated (%d rejected: %s), %d by teacher mop-up; "
                  "vs teacher labels: ops differ %d/%d, regions differ %d/%d", n, len(added), len(todo),
                  rejected.total(), dict(rejected) or "none", len(mopup), agree.ops_differ, agree.compared,
@@ -248,17 +312,20 @@ class Loop:
                             added=len(added), mopup=len(mopup), **info)
 
     def _finish(self, n: int, labels_dir: Path, train_labels: int, metrics: dict, start: float, *,
-                previous: Path | None = None, **counts: int) -> RoundRecord:
-        """Train, evaluate and build the round's record (``counts``: RoundRecord's count fields)."""
+                previous: Path | None = None, train: bool = True, **counts: int) -> RoundRecord:
+        """Train (unless ``train`` is false: round 0 from ``loop.seed_students``), evaluate and build
+        the round's record (``counts``: RoundRecord's count fields)."""
         rd = self.round_dir(n)
-        metrics = metrics | self.train_students(n, labels_dir, previous) | self.evaluate(n, rd / "students")
+        if train:
+            metrics = metrics | self.train_students(n, labels_dir, previous)
+        metrics = metrics | self.evaluate(n, rd / "students")
         first = "-".join(eval_sets(self.cfg)[0])
         zero = dict.fromkeys(("added", "mopup", "attempted", "rejected", "luck_compared", "luck_ops_differ",
                               "luck_regions_differ"), 0)
         return RoundRecord(
             round=n, train_labels=train_labels, **(zero | counts),
             span_f1=metrics.get("val/span_f1"), classifier_acc=metrics.get("val/op_accuracy_gold_spans"),
-            e2e_val=metrics["val/accuracy"], e2e_test=metrics[f"e2e/{first}/accuracy"], retrained=True,
+            e2e_val=metrics["val/accuracy"], e2e_test=metrics[f"e2e/{first}/accuracy"], retrained=train,
             students_dir=str(rd / "students"), seconds=round(time.perf_counter() - start, 1),
             metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
         )

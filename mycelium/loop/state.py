@@ -24,7 +24,8 @@ RETRAIN = ("scratch", "continue")
 # What the rounds' metrics depend on: resuming a loop dir with other values would mix two loops.
 # (max_rounds, min_delta, retrain and teacher_mopup only steer the rounds still to come.)
 IDENTITY_KEYS = ("chain.limit", "chain.students", "chain.solver", "chain.eval", "loop.pool", "loop.val_size",
-                 "loop.val_offset", "signals", "labels", "data.name", "teacher.name", "teacher.cot", "seed")
+                 "loop.val_offset", "loop.holdout", "loop.seed_students", "signals", "labels", "data.name",
+                 "teacher.name", "teacher.cot", "seed")
 
 
 @dataclass
@@ -34,7 +35,7 @@ class LoopSettings:
     name: str
     dir: Path
     max_rounds: int
-    pool: int
+    pool: int | None
     min_delta: float = 0.01
     retrain: str = "scratch"
     teacher_mopup: int = 0
@@ -42,6 +43,8 @@ class LoopSettings:
     val_offset: int | None = None
     keep_checkpoints: bool = False
     admit: str = "answer"
+    holdout: list[str] | None = None  # val: these splits of the students' split (the rest is the pool)
+    seed_students: str | None = None  # round 0 evaluates these exports instead of training its own
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "LoopSettings":
@@ -61,9 +64,17 @@ class LoopSettings:
             raise UserError(f"loop.retrain={s.retrain!r}: choose one of {list(RETRAIN)}")
         if s.max_rounds < 0 or s.teacher_mopup < 0 or s.val_size < 1:
             raise UserError("loop.max_rounds and loop.teacher_mopup must be >= 0, loop.val_size >= 1")
-        if seed is None or not 0 < seed < s.pool:
+        if s.holdout is not None:
+            if isinstance(s.holdout, str) or not s.holdout:
+                raise UserError(f"loop.holdout={s.holdout!r}: give split names, e.g. loop.holdout=[val,test]")
+            # val is drawn by the split, so the seed and the pool may be every train problem (null)
+            if (seed is not None and seed < 1) or (s.pool is not None and s.pool < 1) or (
+                    seed is not None and s.pool is not None and seed > s.pool):
+                raise UserError(f"chain.limit={seed}, loop.pool={s.pool}: with loop.holdout each is a count of the "
+                                "first train problems or null (all), and the seed no larger than the pool")
+        elif seed is None or s.pool is None or not 0 < seed < s.pool:
             raise UserError(f"the loop needs a seed smaller than its pool: chain.limit={seed}, loop.pool={s.pool}; "
-                            "set chain.limit=N and loop.pool=M with 0 < N < M")
+                            "set chain.limit=N and loop.pool=M with 0 < N < M (or loop.holdout=[val,test])")
         return s
 
 

@@ -21,7 +21,7 @@ from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.loggers import finish_loggers
 from mycelium.models.checkpoint import load_checkpoint
-from mycelium.models.export import TrainedOn, export_student
+from mycelium.models.export import LABEL_MAP, TrainedOn, export_student, load_exported
 from mycelium.models.optim import fp32_master_weights
 
 log = logging.getLogger(__name__)
@@ -103,18 +103,22 @@ def train(cfg: DictConfig, loggers: list[Logger] | None = None) -> dict[str, flo
 
 
 def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
-    """Start ``model`` from the weights of the Lightning checkpoint ``ckpt_path``: a new run
-    (fresh optimizer, schedule and epoch count), unlike ``ckpt_path=``, which resumes one.
+    """Start ``model`` from the weights of the Lightning checkpoint ``ckpt_path``, or of a student
+    export (a directory ``train.py`` exported, with ``label_map.json``): a new run (fresh
+    optimizer, schedule and epoch count), unlike ``ckpt_path=``, which resumes one.
     nanoGPT's ``init_from``; the way to anneal or fine-tune a trained student on new labels.
 
     Raises:
-        UserError: the file is missing, is not a Lightning checkpoint, or holds another
-            architecture's weights (a different model, backbone or head width).
+        UserError: the file is missing, is not a Lightning checkpoint or an export, or holds
+            another architecture's weights (a different model, backbone or head width).
     """
-    try:
-        state = load_checkpoint(ckpt_path)["state_dict"]
-    except UserError as e:
-        raise UserError(f"init_from={e}") from None
+    if ckpt_path.is_dir():
+        state = export_state(ckpt_path)
+    else:
+        try:
+            state = load_checkpoint(ckpt_path)["state_dict"]
+        except UserError as e:
+            raise UserError(f"init_from={e}") from None
     if extra := sorted(set(state) - set(model.state_dict())):
         raise UserError(f"init_from={ckpt_path}: weights this model does not have, e.g. {extra[0]!r} "
                         "(another model or backbone?)")
@@ -134,3 +138,16 @@ def init_weights(model: L.LightningModule, ckpt_path: Path) -> None:
         log.warning("init_from: %d tensors not in the checkpoint keep their initialisation: %s",
                     len(missing), ", ".join(missing[:5]))
     log.info("initialised the weights from %s (a new run: fresh optimizer and schedule)", ckpt_path)
+
+
+def export_state(path: Path) -> dict:
+    """The weights of the student exported at ``path``, keyed as its LightningModule's
+    ``state_dict`` (what a Lightning checkpoint holds), on the CPU.
+
+    Raises:
+        UserError: ``path`` is a directory but not a student export.
+    """
+    if not (path / LABEL_MAP).is_file():
+        raise UserError(f"init_from={path}: a directory, but not a student export (no {LABEL_MAP}); "
+                        "give an export dir or a Lightning .ckpt file")
+    return {k: v for k, v in load_exported(path, device="cpu").state_dict().items()}

@@ -21,10 +21,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
 import mycelium.loop.rounds as loop_module
+import mycelium.runs.fit_student as fit_student
 from entrypoints import run_entry, write_gsm8k
 from mycelium.config import register_resolvers
 from mycelium.errors import UserError
 from mycelium.dag.steps import Arg, Step
+from mycelium.data.splits import split_of
 from mycelium.records.labels import LabelRecord
 from mycelium.loop.rounds import Loop, run_loop
 from mycelium.loop.selection import Agreement, agrees_with_solution, record_from_prediction, solution_values, validate
@@ -245,10 +247,11 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
 
     cfg = loop_env("loop.retrain=continue")
     teacher_stage(cfg, limit=18)  # the teacher also traced the pool: the guard compares with its labels
-    continued = []
-    real_load_previous = loop_module.load_previous
+    continued, inits = [], []
+    real_load_previous, real_init = loop_module.load_previous, fit_student.init_weights
     spy = lambda path, **kw: continued.append(path) or real_load_previous(path, **kw)  # noqa: E731
     monkeypatch.setattr(loop_module, "load_previous", spy)
+    monkeypatch.setattr(fit_student, "init_weights", lambda model, path: inits.append(str(path)) or real_init(model, path))
     loop_dir = tmp_path / "outputs" / "loops" / "self_improve"
 
     # rounds 0 and 1
@@ -267,11 +270,14 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
         assert r.validated and " buys " in r.text and float(r.answer) == float(r.gold_answer)
         r.validated = False
         assert validate(r).validated
-    merged = (loop_dir / "round_001" / "labels" / "labels.jsonl").read_text().splitlines()
-    assert len(merged) == r1["train_labels"] == 10 + len(solved)
+    merged = [LabelRecord.from_dict(json.loads(line))
+              for line in (loop_dir / "round_001" / "labels" / "labels.jsonl").read_text().splitlines()]
+    assert sum(r.validated for r in merged) == r1["train_labels"] == 10 + len(solved)
+    assert len({r.id for r in merged}) == len(merged)  # one record a problem
     assert r1["luck_compared"] == len(solved) and r1["luck_ops_differ"] == 0  # the teacher says ADD too
     assert r1["retrained"]  # from round 0's exports:
-    assert continued == [str(loop_dir / "round_000" / "students" / s) for s in ("segmenter", "classifier", "wiring")]
+    assert continued == [str(loop_dir / "round_000" / "students" / s) for s in ("segmenter", "classifier")]
+    assert inits == [str(loop_dir / "round_000" / "students" / "wiring")]  # the wiring whole, head included
     assert metrics["loop/e2e_val"] == r1["e2e_val"] == 0.5  # val: the last 6 problems, half of them ADD
     assert (loop_dir / "round_001" / "students" / "classifier" / "label_map.json").is_file()
     assert not (loop_dir / "round_001" / "segmenter" / "checkpoints").exists()  # exports kept, checkpoints not
@@ -285,7 +291,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     assert {n: (loop_dir / f"round_{n:03d}" / "round.json").stat().st_mtime_ns for n in (0, 1)} == done
     r2 = read_round(loop_dir, 2)
     assert r2["attempted"] == 8 - len(solved) and r2["added"] == 0 and not r2["retrained"]
-    assert len(continued) == 3  # nothing new: no training
+    assert len(continued) == 2 and len(inits) == 1  # nothing new: no training
 
     # round 2 added nothing and there is no teacher mop-up: a round 3 would repeat it, so none runs
     run_loop(loop_env("loop.retrain=continue", "loop.max_rounds=5", "loop.min_delta=-1"), [])
@@ -299,7 +305,7 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     r3 = read_round(loop_dir, 3)
     mopup = [LabelRecord.from_dict(json.loads(line))
              for line in (loop_dir / "round_003" / "mopup.jsonl").read_text().splitlines()]
-    assert r3["added"] == 0 and r3["mopup"] == len(mopup) == 2 and r3["retrained"] and len(continued) == 6
+    assert r3["added"] == 0 and r3["mopup"] == len(mopup) == 2 and r3["retrained"] and len(continued) == 4
     assert all(r.validated and " eats " in r.text for r in mopup)  # teacher labels of the SUB problems
     assert r3["train_labels"] == r1["train_labels"] + 2
 
@@ -312,6 +318,41 @@ def test_loop_adds_only_what_validates_resumes_and_stops(loop_env, tmp_path: Pat
     # resuming with settings that change what a round means is refused
     with pytest.raises(UserError, match="chain.limit"):
         run_loop(loop_env("loop.retrain=continue", "chain.limit=12"), [])
+
+
+def test_holdout_loop_starts_from_given_students_and_validates_on_the_held_out_split(loop_env, tmp_path: Path) -> None:
+    # experiment=self_improve_gsm8k's shape: the pool is every train problem, val is the
+    # students' held-out split, round 0 is students trained before
+    same_split = [f"chain.students.wiring.datamodule.splits={SPLITS}"]
+    run_loop(loop_env(*same_split, "loop.max_rounds=0", "loop.name=first"), [])
+    seed = tmp_path / "outputs" / "loops" / "first" / "round_000" / "students"
+    holdout = [*same_split, "loop.holdout=[val,test]", "loop.pool=null", f"loop.seed_students={seed}",
+               "loop.name=held", "loop.retrain=continue", "loop.max_rounds=1", "loop.min_delta=-1"]
+    loop = Loop(loop_env(*holdout), [])
+    fractions = {"train": 0.6, "val": 0.2, "test": 0.2}
+    assert loop.val and {split_of(p.id, fractions) for p in loop.val} <= {"val", "test"}
+    assert len(loop.pool) + len(loop.val) == 24 and all(split_of(p.id, fractions) == "train" for p in loop.pool)
+    run_loop(loop_env(*holdout), [])
+    loop_dir = tmp_path / "outputs" / "loops" / "held"
+    r0, r1 = read_round(loop_dir, 0), read_round(loop_dir, 1)
+    assert not r0["retrained"] and r1["retrained"] and r1["added"] > 0  # round 0 evaluates the given students
+    for student in ("segmenter", "classifier", "wiring"):
+        assert (loop_dir / "round_000" / "students" / student / "label_map.json").read_text() == \
+            (seed / student / "label_map.json").read_text()
+    val_preds = (loop_dir / "round_000" / "eval" / "val" / "predictions.jsonl").read_text().splitlines()
+    assert {json.loads(line)["id"] for line in val_preds} == {p.id for p in loop.val}
+    tried = (loop_dir / "round_001" / "solve" / "predictions.jsonl").read_text().splitlines()
+    assert {json.loads(line)["id"] for line in tried} <= {p.id for p in loop.pool}  # never a val problem
+
+    # students split another way would put val problems in their training set: refused
+    other = [*holdout, "loop.name=salted", *(f"chain.students.{s}.datamodule.split_salt=x"
+                                           for s in ("segmenter", "classifier", "wiring"))]
+    with pytest.raises(UserError, match="split"):
+        run_loop(loop_env(*other), [])
+    with pytest.raises(UserError, match="no export"):
+        run_loop(loop_env(*holdout[:-5], f"loop.seed_students={tmp_path}", "loop.name=none"), [])
+    with pytest.raises(UserError, match="split 2 ways"):
+        Loop(loop_env("loop.holdout=[val,test]", "chain.limit=null", "loop.pool=null"), [])
 
 
 def test_bad_loop_settings_say_what_to_set(loop_env) -> None:

@@ -266,6 +266,23 @@ def test_stop_state_bias_learns_to_stop_once_every_number_is_read(tmp_path: Path
     assert [d.steps for d in again.decode_batch(batch, with_items=False)] == [d.steps for d in decoded]
 
 
+def test_init_from_an_export_carries_the_encoder_and_the_head(tmp_path: Path) -> None:
+    # the loop's loop.retrain=continue fine-tunes the previous round's export, head included
+    from mycelium.errors import UserError
+    from mycelium.runs.fit_student import init_weights
+
+    src = module(condition=False, stop_state=True)
+    overfit(src, steps=20)
+    fresh = module(condition=False, stop_state=True)
+    assert not torch.equal(fresh.head.state_stop.weight, src.head.state_stop.weight)
+    init_weights(fresh, export_student(src, tmp_path / "wiring"))
+    for (name, a), b in zip(src.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), name
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="not a student export"):
+        init_weights(fresh, tmp_path / "empty")
+
+
 def test_stop_prior_shifts_the_stop_odds_where_nothing_is_left_to_read_and_keeps_each_steps_mass() -> None:
     torch.manual_seed(0)
     head = WiringHead(encoder_width=8, width=16, stop_state=True).eval()
