@@ -37,14 +37,14 @@ import numpy as np
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all
 from mycelium.dag.symbolic import from_sympy
 from mycelium.errors import UserError
-from mycelium.labels.args import extract_numbers, implicit_operands, writes_fraction
+from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.canonical import canonical_steps
-from mycelium.labels.checks import CHECKS, check_record, is_question
-from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
-from mycelium.labels.cues import cue_spans
+from mycelium.labels.checks import CHECKS, check_record
+from mycelium.labels.clauses import ClauseConfig, ParsedText
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.regions import regions_for_ops
-from mycelium.labels.relations import is_relation_operand, moved_counts, relation_regions
+from mycelium.labels.highlights import inside, question_sentence, sentences_of, text_highlights, whole_statement
+from mycelium.labels.relations import moved_counts, relation_regions
 from mycelium.labels.cot_ops import Found
 from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
 from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
@@ -58,10 +58,6 @@ SOURCES = ("iaf", "operands", "both", "cues", "all")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
 MATH_STEPS = ("symbolic", "arithmetic")
-IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
-CUE_WEIGHT = 1.5  # a relation cue word of the op in its operands' sentences
-SOURCE_CUE_WEIGHT = 0.3  # ... in the sentences where its input results were made
-QUESTION_WEIGHT = 4.0  # a question that states the final op's relation ("how many more")
 
 
 @dataclass
@@ -207,59 +203,8 @@ def _step_of(char_pos: int, steps_chars: np.ndarray) -> int:
     return int(max(np.searchsorted(steps_chars[:, 0], char_pos, side="right") - 1, 0))
 
 
-def _inside(spans: list[tuple[int, int]], region: tuple[int, int] | list[tuple[int, int]]) -> np.ndarray:
-    regions = [region] if isinstance(region, tuple) else region
-    return np.array([any(a >= r0 and b <= r1 for r0, r1 in regions) for a, b in spans], dtype=bool)
-
-
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(s0 < e1 and s1 < e0 for s0, e0 in a for s1, e1 in b)
-
-
-def _sentences_of(parsed: ParsedText, spans: list[tuple[int, int]]) -> set[int]:
-    return {int(np.searchsorted(parsed.sent_spans[:, 0], sp[0], side="right") - 1) for sp in spans}
-
-
-def _in_sentences(parsed: ParsedText, spans: list[tuple[int, int]], sents: set[int]) -> list[tuple[int, int]]:
-    return [sp for sp in spans if _sentences_of(parsed, [sp]) <= sents]
-
-
-def _whole_statement(parsed: ParsedText, region: tuple[int, int] | None, step, max_tokens: int) -> tuple[int, int] | None:
-    """A sum, difference, product or quotient ("120 miles apart and he gets there in 3 hours") whose written operands all sit in one sentence is stated
-    by the clauses that hold them together ("5 cans of soda plus 64 ounces of water"): widen
-    a region that holds only some of them to the hull of their clauses."""
-    spans = [a.span for a in step.args if a.kind == "number" and a.span is not None]
-    if region is None or step.op not in ("ADD", "SUB", "MUL", "DIV") or len(spans) < 2:
-        return region
-    if all(region[0] <= a and b <= region[1] for a, b in spans) or len(_sentences_of(parsed, [region] + spans)) != 1:
-        return region
-    toks = np.concatenate([tokens_of(parsed, sp) for sp in spans + [region]])
-    if len(toks) == 0:
-        return region
-    start = int(parsed.clause_spans[toks, 0].min())
-    end = int(parsed.clause_spans[toks, 1].max())
-    hull = tokens_of(parsed, (start, end))
-    if len(hull) > max_tokens:
-        return region
-    # a region that states the op (its relation operand or cue word) keeps it when the hull would
-    # take in clauses holding none of its operands ("walk the dog which takes 5 minutes more than
-    # making homework" within a list of chores)
-    hull = hull[parsed.is_content[hull]]
-    extra = set(parsed.clause[hull].tolist()) - set(parsed.clause[toks].tolist())
-    states = any(is_relation_operand(a) and _inside([a.span], region)[0] for a in step.args) or bool(
-        _inside(cue_spans(parsed.text, step.op), region).any())
-    if extra and states:
-        return region
-    return start, end
-
-
-def _question_sentence(parsed: ParsedText) -> int | None:
-    """Index of the last sentence that ends with "?" (the question), if any."""
-    for i in range(len(parsed.sent_spans) - 1, -1, -1):
-        a, b = parsed.sent_spans[i]
-        if is_question(parsed.text, (int(a), int(b))):
-            return i
-    return None
 
 
 def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tuple[LabelRecord, Diagnostics]:
@@ -327,25 +272,16 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     if attn is not None:
         sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
         matrix = iaf_matrix(attn, cot_steps, sinks)
-    question = _question_sentence(parsed)
+    question = question_sentence(parsed)
     op_spans: list[list[tuple[int, int]]] = []
     op_weights: list[list[float]] = []
     op_anchors: list[list[tuple[int, int]]] = []
     raw_spans: list[list[tuple[int, int]]] = []
-    anchor_sents: list[set[int]] = []
+    step_sents: list[set[int]] = []
     for k, (node, step) in enumerate(zip(nodes, steps)):
-        grounded = [a for a in step.args if a.span is not None]
-        anchors = [a.span for a in grounded]
-        # a relation operand ("half", "3/4", "25%") is where the op is stated: it outweighs a
-        # plain quantity ("200 apples") when their clauses differ
-        anchor_w = [IMPLICIT_WEIGHT if a.kind == "implicit" or writes_fraction(a.text) else 1.0 for a in grounded]
-        # an op on earlier results only is stated where its inputs were
-        sents = _sentences_of(parsed, anchors) if anchors else set().union(
-            *[anchor_sents[a.step] for a in step.args if a.kind == "result"])
-        anchor_sents.append(sents)
-        # a relation is often stated where an input was made ("She paid 20% for the tax":
-        # the deduction), so cues are sought there too
-        cue_sents = sents.union(*[anchor_sents[a.step] for a in step.args if a.kind == "result"])
+        h = text_highlights(parsed, step, step_sents, final=k == out, question=question, op=node.op,
+                            operands=s.source in ("operands", "both", "all"), cues=s.source in ("cues", "all"))
+        step_sents.append(h.sents)
         iaf_spans, iaf_w, idx = [], [], np.zeros(0, dtype=int)
         if attn is not None:
             row = matrix[_step_of(node.found.span[0], steps_chars)]
@@ -353,44 +289,27 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
             idx = idx[row[idx] > 0]
             iaf_spans = [(int(trace.problem_offsets[i, 0]), int(trace.problem_offsets[i, 1])) for i in idx]
             iaf_w = [float(row[i]) for i in idx]
-            numeric = [a.span for a in grounded if a.kind == "number"]
+            numeric = [a.span for a in step.args if a.span is not None and a.kind == "number"]
             if numeric:
                 d.iaf_ops += 1
                 d.iaf_operand_hits += int(_overlaps(numeric, iaf_spans))
         raw_spans.append(token_spans(idx, trace.problem_offsets) if attn is not None else [])
         spans, weights = [], []
-        if s.source in ("both", "all") and sents:
+        if s.source in ("both", "all") and h.sents:
             # IAF adds context to the operands' sentences; scattered hits elsewhere (sinks,
             # the question) would otherwise pull the region away from the operands
-            keep = [bool(_sentences_of(parsed, [sp]) <= sents) for sp in iaf_spans]
+            keep = [bool(sentences_of(parsed, [sp]) <= h.sents) for sp in iaf_spans]
             iaf_spans = [sp for sp, ok in zip(iaf_spans, keep) if ok]
             iaf_w = [w for w, ok in zip(iaf_w, keep) if ok]
         if s.source in ("iaf", "both", "all"):
             spans += iaf_spans
             weights += iaf_w
-        if s.source in ("operands", "both", "all"):
-            # an operand outweighs any single IAF token: it is where the op's data is
-            spans += anchors
-            weights += anchor_w
-        if s.source in ("cues", "all"):
-            # relation words of this op in the sentences of its operands: where it is stated
-            # relation words of this op: in its operands' sentences, and (weaker) where its
-            # inputs were made
-            own = _in_sentences(parsed, cue_spans(trace.text, node.op), sents) if sents else []
-            near = [sp for sp in (_in_sentences(parsed, cue_spans(trace.text, node.op), cue_sents) if cue_sents else [])
-                    if sp not in own]
-            spans += own + near
-            weights += [CUE_WEIGHT] * len(own) + [SOURCE_CUE_WEIGHT] * len(near)
-            if k == out and question is not None:  # a question that states the final relation
-                q = _in_sentences(parsed, cue_spans(trace.text, node.op, question=True), {question})
-                spans += q
-                weights += [QUESTION_WEIGHT] * len(q)
-        op_spans.append(spans)
-        op_weights.append(weights)
-        op_anchors.append(anchors)
+        op_spans.append(spans + h.spans)  # then the operands and cue words (mycelium.labels.highlights)
+        op_weights.append(weights + h.weights)
+        op_anchors.append(h.anchors)
 
     regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
-    regions = [_whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
+    regions = [whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
     if s.relations and s.source in ("cues", "all"):  # the clause stating each op's relation (a cue source)
         regions, moves = relation_regions(parsed, steps, regions, out, question, s.unshare_regions)
         d.relation_moves = moved_counts(moves)
@@ -405,7 +324,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         step.cot_span = (int(a), int(b))  # the CoT step (JSD or sentence) holding the op
     if s.grounding == "region":  # the strict rule: literal operands inside their own region
         for k, step in enumerate(steps):
-            if any(a.span and not _inside([a.span], step.region or (0, 0))[0] for a in step.args):
+            if any(a.span and not inside([a.span], step.region or (0, 0))[0] for a in step.args):
                 ungrounded[k] = True
 
     d.pruned = len(steps)
@@ -438,5 +357,5 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     if attn is not None and reason is None:
         raw = [raw_spans[i] for i in kept]
         d.raw_validated = all(
-            sp and all(a.span is None or _inside([a.span], sp)[0] for a in st.args) for st, sp in zip(steps, raw))
+            sp and all(a.span is None or inside([a.span], sp)[0] for a in st.args) for st, sp in zip(steps, raw))
     return record, d

@@ -73,9 +73,9 @@ log = logging.getLogger(__name__)
 
 
 def load_previous(path: str, *, task: str, num_labels: int | None = None, **ignored) -> tuple:
-    """A backbone partial for ``loop.retrain=continue``: a previous round's export. A head whose
-    label count changed (a new op in the data) starts fresh; the rest of the model carries over.
-    The wiring student (``task="encoder"``) carries over its encoder; its deductive head starts fresh."""
+    """A backbone partial for ``loop.retrain=continue`` of the segmenter and the classifier: a
+    previous round's export. A head whose label count changed (a new op in the data) starts fresh;
+    the rest of the model carries over. (The wiring student continues whole, via ``init_from``.)"""
     from transformers import AutoTokenizer
 
     from mycelium.models.export import AUTO
@@ -83,6 +83,15 @@ def load_previous(path: str, *, task: str, num_labels: int | None = None, **igno
     kwargs = {} if task == "encoder" else {"num_labels": num_labels, "ignore_mismatched_sizes": True}
     model = AUTO[task].from_pretrained(path, **kwargs)
     return model, AutoTokenizer.from_pretrained(path)
+
+
+def merge_labels(previous: Sequence[LabelRecord], new: Sequence[LabelRecord]) -> list[LabelRecord]:
+    """A round's training set: the previous round's records, then the ``new`` labels (solved
+    problems and mop-up). A previous record of a problem that got a new label is replaced; the
+    others stay, validated or not (the wiring student's ``train_on=executes`` reads the
+    unvalidated ones that reach gold)."""
+    new_ids = {r.id for r in new}
+    return [*(r for r in previous if r.id not in new_ids), *new]
 
 
 class Loop:
@@ -98,6 +107,8 @@ class Loop:
             held = {p.id for p in held_out(train, list(self.s.holdout), fractions, salt)}
             self.pool = [p for p in train[: self.s.pool] if p.id not in held]
             self.val = [p for p in train if p.id in held]
+            if self.s.seed_students is not None:  # before round 0's minutes of labelling
+                self.check_seed_students()
         else:
             offset = len(train) - self.s.val_size if self.s.val_offset is None else self.s.val_offset
             if self.s.pool > offset or offset + self.s.val_size > len(train):
@@ -119,19 +130,28 @@ class Loop:
         return [s for s in STUDENTS if s in self.cfg.chain.stages]
 
     def split(self) -> tuple[dict[str, float], str]:
-        """The students' split (``datamodule.splits``, ``split_salt``), which ``loop.holdout`` draws val from.
+        """The students' split (``datamodule.splits``, ``split_salt``), which ``loop.holdout`` draws val
+        from (the MLP wiring, ``wiring_mlp``, fits on the segmenter's split).
 
         Raises:
-            UserError: no student is trained, or two trained students are split differently.
+            UserError: no student is trained, a student has no hash split (none, or MAWPS's
+                ``test_fold``), or two are split differently.
         """
-        cuts = {(json.dumps(dict(self.cfg.chain.students[s].datamodule.splits)),
-                 self.cfg.chain.students[s].datamodule.get("split_salt", "")) for s in self.trained()}
+        students = [*self.trained(), *(["segmenter"] if "wiring_mlp" in self.cfg.chain.stages else [])]
+        cuts = set()
+        for student in dict.fromkeys(students):
+            dm = self.cfg.chain.students[student].datamodule
+            if not dm.get("splits") or dm.get("test_fold") is not None:
+                raise UserError(f"loop.holdout draws val from the students' hash split, and chain.students.{student} "
+                                "has none (datamodule.splits unset, or datamodule.test_fold set)")
+            total = sum(float(v) for v in dm.splits.values())
+            cuts.add((json.dumps([[k, round(float(v) / total, 9)] for k, v in dm.splits.items()]), dm.get("split_salt", "")))
         if len(cuts) != 1:
             raise UserError(f"loop.holdout draws val from the students' split, and chain.stages trains "
-                            f"{self.trained() or 'no student'} split {len(cuts)} ways: give them one "
+                            f"{students or 'no student'} split {len(cuts)} ways: give them one "
                             "datamodule.splits and split_salt")
         ((fractions, salt),) = cuts
-        return json.loads(fractions), salt
+        return dict(json.loads(fractions)), salt
 
     # -- teacher labels: the seed, the guard's reference, val's span targets, the mop-up
 
@@ -143,7 +163,7 @@ class Loop:
         if self._reference is None:
             ref = self.dir / "reference"
             if not (ref / LABELS_FILE).is_file() and Path(self.cfg.traces_dir).is_dir():
-                # with loop.holdout val lies among the pool's problems: label them all
+                # with loop.holdout val lies anywhere in train, not after the pool: label them all
                 labels_stage(self.cfg, labels_dir=ref, limit=None if self.s.holdout is not None else self.s.pool)
             ids = {p.id for p in self.pool} | ({p.id for p in self.val} if self.s.holdout is not None else set())
             self._reference = {r.id: r for r in read_records(ref / LABELS_FILE, validated_only=False) if r.id in ids}
@@ -239,29 +259,39 @@ class Loop:
         start, rd, limit = time.perf_counter(), self.round_dir(0), self.cfg.chain.limit
         metrics = teacher_stage(self.cfg, limit=limit) | labels_stage(self.cfg, labels_dir=rd / "labels", limit=limit)
         train_labels = len(read_records(rd / "labels" / LABELS_FILE))
-        if self.s.seed_students is not None:
-            self.copy_seed_students(rd / "students")
+        if self.s.seed_students is not None:  # round 0's students: copies of the given ones
+            for student in self.seed_exports():
+                shutil.copytree(Path(self.s.seed_students) / student, rd / "students" / student)
         return self._finish(0, rd / "labels", train_labels, metrics, start, train=self.s.seed_students is None)
 
-    def copy_seed_students(self, dest: Path) -> None:
-        """``loop.seed_students``' exports of the trained students into ``dest`` (round 0's students).
+    def seed_exports(self) -> list[str]:
+        """The exports round 0 takes from ``loop.seed_students``: the students ``chain.stages``
+        trains, and the MLP wiring when it names ``wiring_mlp``."""
+        return [*self.trained(), *(["wiring_mlp"] if "wiring_mlp" in self.cfg.chain.stages else [])]
+
+    def check_seed_students(self) -> None:
+        """``loop.seed_students`` holds every export round 0 needs, split as the loop's students are.
 
         Raises:
-            UserError: an export is missing, or was split otherwise than the loop's students
-                (its held-out problems would not be the loop's val).
+            UserError: an export is missing, or a student was split otherwise than the loop's
+                students (its held-out problems would not be the loop's val).
         """
-        from mycelium.models.export import LABEL_MAP, check_split
+        from mycelium.models.export import check_split
 
         src = Path(self.s.seed_students)
-        missing = [s for s in self.trained() if not (src / s / LABEL_MAP).is_file()]
+        missing = [s for s in self.seed_exports() if not (src / s).is_dir() or not any((src / s).iterdir())]
         if missing:
-            raise UserError(f"loop.seed_students={src} has no export of {missing} (chain.stages trains them): "
-                            "point it at a students dir holding <student>/label_map.json")
+            raise UserError(f"loop.seed_students={src} has no export of {missing} (chain.stages uses them): "
+                            "point it at a students dir holding <student>/ exports")
         fractions, salt = self.split()
-        for sub in check_split(src, fractions, salt, self.trained()):
-            log.warning("%s records no training split: the loop trusts it was split as its students are", sub)
-        for student in self.trained():
-            shutil.copytree(src / student, dest / student)
+        try:
+            unchecked = check_split(src, fractions, salt, self.trained())
+        except UserError as e:
+            raise UserError(f"loop.seed_students: {str(e).split(': pass')[0]}; give the loop's students that split "
+                            "(chain.students.<student>.datamodule.splits and split_salt) or other seed students") from None
+        for sub in unchecked:
+            log.warning("%s records no training split (exported before exports did): the loop trusts that it "
+                        "was split as chain.students is (%s, salt %r)", sub, fractions, salt)
 
     def improve_round(self, n: int, prev: RoundRecord) -> RoundRecord:
         """Round N >= 1: solve the uncovered pool, add what validates, mop up, retrain, eval."""
@@ -280,7 +310,8 @@ class Loop:
         # number equal to an earlier result is refused too (checks.equals_result)
         checks = (*settings.reject_checks, "equals_result") if settings.reject_checks else ()
         for pred in solved_preds:
-            record = record_from_prediction(pred, parsed.get(pred.id), checks, solutions.get(pred.id))
+            record = record_from_prediction(pred, parsed.get(pred.id), checks, solutions.get(pred.id), regions=self.s.regions,
+                                            relations=settings.relations, unshare=settings.unshare_regions)
             if not record.validated:
                 rejected[record.reason] += 1
                 continue
@@ -293,10 +324,7 @@ class Loop:
         write_records(rd / "added.jsonl", added)
         write_records(rd / "mopup.jsonl", mopup)
         labels_dir = rd / "labels"
-        # the records that did not validate stay too (the wiring student's train_on=executes reads
-        # those that reach gold), unless a new label of the problem replaces them
-        new_ids = {r.id for r in [*added, *mopup]}
-        write_records(labels_dir / LABELS_FILE, [*(r for r in previous_labels if r.id not in new_ids), *added, *mopup])
+        write_records(labels_dir / LABELS_FILE, merge_labels(previous_labels, [*added, *mopup]))
         log.info("round %d: %d of %d pool problems solved and validated (%d rejected: %s), %d by teacher mop-up; "
                  "vs teacher labels: ops differ %d/%d, regions differ %d/%d", n, len(added), len(todo),
                  rejected.total(), dict(rejected) or "none", len(mopup), agree.ops_differ, agree.compared,

@@ -16,6 +16,7 @@ from mycelium.data.problems import Problem
 from mycelium.labels.checks import check_record, rational
 from mycelium.labels.cot_ops import Found, find_arithmetic, parse_annotations
 from mycelium.labels.clauses import ParsedText
+from mycelium.labels.highlights import text_regions
 from mycelium.labels.regions import expand_one
 from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.models.bio import clean_regions
@@ -52,6 +53,7 @@ def validate(record: LabelRecord, parsed: ParsedText | None = None, reject_check
 
 
 ADMIT = ("answer", "solution")  # loop.admit: what a solved problem must also agree with to join
+REGIONS = ("text", "operands")  # loop.regions: how a DAG solved from the text alone gets its regions
 
 
 def solution_values(solution: str) -> set[Fraction]:
@@ -74,16 +76,27 @@ def agrees_with_solution(record: LabelRecord, solution: str) -> bool:
 
 
 def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
-                           reject_checks: Sequence[str] = (), solution: str | None = None) -> LabelRecord:
+                           reject_checks: Sequence[str] = (), solution: str | None = None, *,
+                           regions: str = "text", relations: bool = True, unshare: bool = False) -> LabelRecord:
     """A validated labels record of a solved problem (regions = the predicted spans, args from
     the wiring, values from execution), or the rejected record (``validated`` False) otherwise;
     ``parsed``/``reject_checks`` as in :func:`validate`. A DAG from the text alone has no spans:
-    given ``parsed``, each step's region is then found from its operands (:func:`operand_regions`).
+    given ``parsed``, each step's region is then found by the labels' own rules less the
+    teacher's attention (``regions="text"``, :func:`text_regions`, with ``relations``/``unshare``
+    as ``labels.relations``/``labels.unshare_regions``), or from its operands' clauses alone
+    (``regions="operands"``, :func:`operand_regions`, the rule before session 11).
     Given the gold ``solution``, a validated record must also agree with it
     (:func:`agrees_with_solution`; reason ``disagrees_with_solution``)."""
     record = LabelRecord(pred.id, pred.text, pred.gold_answer, copy.deepcopy(pred.steps), pred.answer, False)
     if parsed is not None and record.steps and all(s.region is None for s in record.steps):
-        operand_regions(record, parsed)
+        if regions not in REGIONS:
+            raise ValueError(f"regions={regions!r}: one of {REGIONS}")
+        operand_regions(record, parsed)  # also the fallback of a step the text rules find no clause for
+        if regions == "text":
+            found = text_regions(parsed, record.steps, len(record.steps) - 1, parsed.config,
+                                 relations=relations, unshare=unshare)
+            for step, region in zip(record.steps, found):
+                step.region = region or step.region
     record = validate(record, parsed, reject_checks)
     if record.validated and solution is not None and not agrees_with_solution(record, solution):
         record.validated, record.reason = False, "disagrees_with_solution"

@@ -16,16 +16,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from mycelium.errors import UserError
 from mycelium.labels.stage import read_labels
-from mycelium.loop.selection import ADMIT
+from mycelium.loop.selection import ADMIT, REGIONS
 from mycelium.records.labels import LabelRecord
 
 ROUND_FILE = "round.json"
 RETRAIN = ("scratch", "continue")
 # What the rounds' metrics depend on: resuming a loop dir with other values would mix two loops.
 # (max_rounds, min_delta, retrain and teacher_mopup only steer the rounds still to come.)
-IDENTITY_KEYS = ("chain.limit", "chain.students", "chain.solver", "chain.eval", "loop.pool", "loop.val_size",
-                 "loop.val_offset", "loop.holdout", "loop.seed_students", "signals", "labels", "data.name",
-                 "teacher.name", "teacher.cot", "seed")
+# A key an older loop.json does not record is not compared (loops started before it existed resume).
+IDENTITY_KEYS = ("chain.limit", "chain.stages", "chain.students", "chain.solver", "chain.eval", "loop.pool",
+                 "loop.val_size", "loop.val_offset", "loop.holdout", "loop.seed_students", "loop.admit", "loop.regions", "signals",
+                 "labels", "data.name", "teacher.name", "teacher.cot", "seed")
 
 
 @dataclass
@@ -43,6 +44,7 @@ class LoopSettings:
     val_offset: int | None = None
     keep_checkpoints: bool = False
     admit: str = "answer"
+    regions: str = "text"  # how a DAG solved from the text alone gets regions (selection.REGIONS)
     holdout: list[str] | None = None  # val: these splits of the students' split (the rest is the pool)
     seed_students: str | None = None  # round 0 evaluates these exports instead of training its own
 
@@ -60,13 +62,20 @@ class LoopSettings:
         if s.admit not in ADMIT:
             raise UserError(f"loop.admit={s.admit!r}: choose answer (executes to gold and passes the checks) "
                             "or solution (also computes only values the gold solution computes)")
+        if s.regions not in REGIONS:
+            raise UserError(f"loop.regions={s.regions!r}: choose text (the labels' region rules less the "
+                            "attention) or operands (its operands' clauses)")
         if s.retrain not in RETRAIN:
             raise UserError(f"loop.retrain={s.retrain!r}: choose one of {list(RETRAIN)}")
         if s.max_rounds < 0 or s.teacher_mopup < 0 or s.val_size < 1:
             raise UserError("loop.max_rounds and loop.teacher_mopup must be >= 0, loop.val_size >= 1")
+        if s.seed_students is not None and s.holdout is None:
+            # val would be the last train problems, most of which the given students trained on
+            raise UserError("loop.seed_students needs loop.holdout=[val,test]: val must be problems those "
+                            "students held out")
         if s.holdout is not None:
-            if isinstance(s.holdout, str) or not s.holdout:
-                raise UserError(f"loop.holdout={s.holdout!r}: give split names, e.g. loop.holdout=[val,test]")
+            if isinstance(s.holdout, str) or not s.holdout or "train" in s.holdout:
+                raise UserError(f"loop.holdout={s.holdout!r}: give the held-out split names, e.g. loop.holdout=[val,test]")
             # val is drawn by the split, so the seed and the pool may be every train problem (null)
             if (seed is not None and seed < 1) or (s.pool is not None and s.pool < 1) or (
                     seed is not None and s.pool is not None and seed > s.pool):
@@ -83,7 +92,8 @@ class RoundRecord:
     """What one round did and measured (``round.json``)."""
 
     round: int
-    train_labels: int  # validated records the students trained on
+    train_labels: int  # validated records in the round's labels (with loop.holdout, also the held-out
+                       # splits' own, which no student trains on: the datamodules cut them out)
     added: int  # problems the students solved that joined the training set this round
     mopup: int  # problems the teacher labelled this round (failures, up to loop.teacher_mopup)
     attempted: int  # pool problems without a validated label that the solver tried
@@ -183,7 +193,7 @@ def check_identity(cfg: DictConfig, loop_dir: Path) -> None:
     path = loop_dir / "loop.json"
     if path.is_file():
         theirs = json.loads(path.read_text())
-        changed = sorted(k for k in IDENTITY_KEYS if json.dumps(theirs.get(k), sort_keys=True, default=str)
+        changed = sorted(k for k in IDENTITY_KEYS if k in theirs and json.dumps(theirs[k], sort_keys=True, default=str)
                          != json.dumps(mine[k], sort_keys=True, default=str))
         if changed:
             raise UserError(f"{loop_dir} was started with other settings ({', '.join(changed)}); resume with the "

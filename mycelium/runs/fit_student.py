@@ -150,4 +150,7 @@ def export_state(path: Path) -> dict:
     if not (path / LABEL_MAP).is_file():
         raise UserError(f"init_from={path}: a directory, but not a student export (no {LABEL_MAP}); "
                         "give an export dir or a Lightning .ckpt file")
-    return {k: v for k, v in load_exported(path, device="cpu").state_dict().items()}
+    try:
+        return dict(load_exported(path, device="cpu").state_dict())
+    except (OSError, ValueError, KeyError) as e:  # an export cut short: missing weights or settings
+        raise UserError(f"init_from={path}: the export does not load ({type(e).__name__}: {str(e).splitlines()[0]})") from None

@@ -4,7 +4,7 @@ each on a problem shaped like the audited one, asserting the clause the reviewer
 import pytest
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.assemble import _question_sentence
+from mycelium.labels.highlights import question_sentence
 from mycelium.labels.clauses import load_spacy, parse
 from mycelium.labels.relations import is_relation_operand, question_cue, relation_regions
 
@@ -41,7 +41,7 @@ def clause_text(parsed, text, word, nth=0):
 def run(nlp, text, steps, regions, final=None, unshare=False):
     parsed = parse([text], nlp)[0]
     final = len(steps) - 1 if final is None else final
-    out, moves = relation_regions(parsed, steps, regions, final, _question_sentence(parsed), unshare)
+    out, moves = relation_regions(parsed, steps, regions, final, question_sentence(parsed), unshare)
     return [text[a:b] for a, b in out], moves
 
 
@@ -115,7 +115,7 @@ def test_question_cue_after_the_question_phrase(nlp):
     text = ("In total Emma spent $58 if Elsa spent twice as much as Emma, "
             "how much money did they spend in total?")
     parsed = parse([text], nlp)[0]
-    q = _question_sentence(parsed)
+    q = question_sentence(parsed)
     a, b = question_cue(parsed, "ADD", q)
     assert text[a:b].startswith("how much money did they spend in total")
 
@@ -135,7 +135,7 @@ def test_question_span_stops_before_an_if_clause(nlp):
     text = ("He spends 300 minutes on 10 songs. How many minutes did it take him to write each song, "
             "if each song took the same time?")
     parsed = parse([text], nlp)[0]
-    a, b = question_cue(parsed, "DIV", _question_sentence(parsed))
+    a, b = question_cue(parsed, "DIV", question_sentence(parsed))
     assert text[a:b] == "How many minutes did it take him to write each song"
 
 
@@ -192,20 +192,20 @@ def test_relation_operands_are_relation_words_not_units():
 def test_hull_is_not_taken_over_other_clauses_when_the_region_states_the_op(nlp):
     # audit 4, 4914: ADD(30, 5) of "walk the dog which takes 5 minutes more than making homework"
     # must not become the hull over "clean her room ..." that holds neither operand
-    from mycelium.labels.assemble import _whole_statement
+    from mycelium.labels.highlights import whole_statement
     text = ("She needs to finish her homework which takes 30 minutes; clean her room which takes half as "
             "long as her homework; walk the dog which takes 5 minutes more than making homework.")
     parsed = parse([text], nlp)[0]
     s = step(0, "ADD", num(text, "30", "30"), num(text, "5", "5"))
     region = clause_text(parsed, text, "5")
-    out = _whole_statement(parsed, region, s, 60)
+    out = whole_statement(parsed, region, s, 60)
     assert out == region and "more than making homework" in text[out[0]:out[1]]
     # without a cue in the region, the hull holds both operands ("3 apples plus 5 pears")
     text2 = "He drinks 3 cans of soda plus 5 ounces of water every day."
     parsed2 = parse([text2], nlp)[0]
     s2 = step(0, "ADD", num(text2, "3", "3"), num(text2, "5", "5"))
     r2 = clause_text(parsed2, text2, "5")
-    out2 = _whole_statement(parsed2, r2, s2, 60)
+    out2 = whole_statement(parsed2, r2, s2, 60)
     assert "3 cans" in text2[out2[0]:out2[1]] and "5 ounces" in text2[out2[0]:out2[1]]
 
 

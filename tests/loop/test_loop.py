@@ -28,9 +28,9 @@ from mycelium.errors import UserError
 from mycelium.dag.steps import Arg, Step
 from mycelium.data.splits import split_of
 from mycelium.records.labels import LabelRecord
-from mycelium.loop.rounds import Loop, run_loop
+from mycelium.loop.rounds import Loop, merge_labels, run_loop
 from mycelium.loop.selection import Agreement, agrees_with_solution, record_from_prediction, solution_values, validate
-from mycelium.loop.state import RoundRecord, stop_reason
+from mycelium.loop.state import LoopSettings, RoundRecord, stop_reason
 from mycelium.records.predictions import Prediction
 from mycelium.solver.solver import Solver
 from mycelium.solver.wiring import wire
@@ -172,6 +172,22 @@ def test_a_dag_from_the_text_alone_gets_regions_from_its_operands() -> None:
     record = record_from_prediction(pred, parsed, ())
     assert record.validated, record.reason
     assert text[record.steps[2].region[0]:record.steps[2].region[1]].startswith("How much")
+
+
+def test_a_text_alone_dag_gets_the_labels_region_rules_or_its_operands_clauses() -> None:
+    from mycelium.labels.clauses import load_spacy, parse
+
+    text = "Kim had 63 marbles. She gave 21 marbles to her brother. How many marbles does she have left?"
+    span = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    steps = [Step(0, "SUB", [Arg("number", "63", "63", span("63")), Arg("number", "21", "21", span("21"))], "42")]
+    pred = Prediction(id="p", text=text, gold_answer="42", spans=[], ops=[], steps=steps, answer="42", correct=True)
+    (parsed,) = parse([text], load_spacy())
+    region = lambda r: text[r.steps[0].region[0]:r.steps[0].region[1]]  # noqa: E731
+    # the question states the difference ("left"): the labels' rules put the final step there
+    assert region(record_from_prediction(pred, parsed)) == "How many marbles does she have left"
+    assert "63" in region(record_from_prediction(pred, parsed, regions="operands"))
+    with pytest.raises(ValueError, match="regions"):
+        record_from_prediction(pred, parsed, regions="iaf")
 
 
 def test_agreement_counts_ops_and_regions_that_differ() -> None:
@@ -336,9 +352,12 @@ def test_holdout_loop_starts_from_given_students_and_validates_on_the_held_out_s
     loop_dir = tmp_path / "outputs" / "loops" / "held"
     r0, r1 = read_round(loop_dir, 0), read_round(loop_dir, 1)
     assert not r0["retrained"] and r1["retrained"] and r1["added"] > 0  # round 0 evaluates the given students
-    for student in ("segmenter", "classifier", "wiring"):
-        assert (loop_dir / "round_000" / "students" / student / "label_map.json").read_text() == \
-            (seed / student / "label_map.json").read_text()
+    for student in ("segmenter", "classifier", "wiring", "wiring_mlp"):
+        for f in (seed / student).iterdir():
+            assert (loop_dir / "round_000" / "students" / student / f.name).read_bytes() == f.read_bytes()
+    done = (loop_dir / "round_000" / "round.json").stat().st_mtime_ns
+    run_loop(loop_env(*holdout[:-2], "loop.max_rounds=1", "loop.min_delta=-1"), [])  # resumes: nothing redone
+    assert (loop_dir / "round_000" / "round.json").stat().st_mtime_ns == done and not (loop_dir / "round_002").exists()
     val_preds = (loop_dir / "round_000" / "eval" / "val" / "predictions.jsonl").read_text().splitlines()
     assert {json.loads(line)["id"] for line in val_preds} == {p.id for p in loop.val}
     tried = (loop_dir / "round_001" / "solve" / "predictions.jsonl").read_text().splitlines()
@@ -347,12 +366,39 @@ def test_holdout_loop_starts_from_given_students_and_validates_on_the_held_out_s
     # students split another way would put val problems in their training set: refused
     other = [*holdout, "loop.name=salted", *(f"chain.students.{s}.datamodule.split_salt=x"
                                            for s in ("segmenter", "classifier", "wiring"))]
-    with pytest.raises(UserError, match="split"):
+    with pytest.raises(UserError, match="was split with"):
         run_loop(loop_env(*other), [])
+    assert not (tmp_path / "outputs" / "loops" / "salted" / "round_000").exists()  # refused before any labelling
     with pytest.raises(UserError, match="no export"):
         run_loop(loop_env(*holdout[:-5], f"loop.seed_students={tmp_path}", "loop.name=none"), [])
     with pytest.raises(UserError, match="split 2 ways"):
         Loop(loop_env("loop.holdout=[val,test]", "chain.limit=null", "loop.pool=null"), [])
+    with pytest.raises(UserError, match="needs loop.holdout"):  # val would be problems the students trained on
+        Loop(loop_env(*same_split, f"loop.seed_students={seed}"), [])
+    with pytest.raises(UserError, match="held-out split names"):
+        Loop(loop_env(*same_split, "loop.holdout=[train]", "loop.pool=null"), [])
+
+
+def test_merged_labels_keep_unvalidated_records_unless_a_new_label_replaces_them() -> None:
+    def record(i: int, validated: bool) -> LabelRecord:
+        return LabelRecord(id=f"p{i}", text=f"text {i}", gold_answer="1", steps=[], answer=None, validated=validated)
+
+    previous = [record(0, True), record(1, False), record(2, False)]
+    new = [record(2, True), record(3, True)]  # p2 solved by the student, p3 by the teacher's mop-up
+    merged = merge_labels(previous, new)
+    assert [(r.id, r.validated) for r in merged] == [("p0", True), ("p1", False), ("p2", True), ("p3", True)]
+
+
+def test_the_gsm8k_loop_experiment_composes_into_a_holdout_loop_from_the_default_students() -> None:
+    GlobalHydra.instance().clear()
+    with initialize(version_base="1.3", config_path="../../conf"):
+        cfg = compose(config_name="train", overrides=["experiment=self_improve_gsm8k"])
+    s = LoopSettings.from_config(cfg)
+    assert s.holdout == ["val", "test"] and s.pool is None and s.retrain == "continue" and s.admit == "solution"
+    assert s.seed_students.endswith("students/default") and cfg.chain.limit is None
+    assert list(cfg.chain.stages) == ["teacher", "labels", "wiring", "evaluate"]
+    assert dict(cfg.chain.students.wiring.datamodule.splits) == {"train": 0.9, "val": 0.05, "test": 0.05}
+    GlobalHydra.instance().clear()
 
 
 def test_bad_loop_settings_say_what_to_set(loop_env) -> None:
@@ -362,6 +408,8 @@ def test_bad_loop_settings_say_what_to_set(loop_env) -> None:
         Loop(loop_env("loop.retrain=warm"), [])
     with pytest.raises(UserError, match="loop.admit"):
         Loop(loop_env("loop.admit=teacher"), [])
+    with pytest.raises(UserError, match="loop.regions"):
+        Loop(loop_env("loop.regions=iaf"), [])
     with pytest.raises(UserError, match="val"):
         Loop(loop_env("loop.pool=20"), [])  # the last 6 problems are val: the pool may not reach them
 
