@@ -14,9 +14,10 @@ arithmetic found in free CoT text), the assembly
 4. highlights problem tokens for each step, from the label ``source``: ``iaf`` (the step's
    top-IAF tokens), ``operands`` (its grounded operands), ``cues`` (its relation words,
    ``mycelium.labels.cues``, in its operands' sentences; for the last step the question when
-   it states the relation), ``both`` (iaf + operands) or ``all`` (iaf + operands + cues);
+   it states the relation), ``both`` (iaf + operands), ``all`` (iaf + operands + cues) or
+   ``text`` (operands + cues: ``all`` without the attention, ``mycelium.labels.highlights``);
 5. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
-   then (``labels.relations``, with source ``cues``/``all``) moves a region to the clause
+   then (``labels.relations``, with source ``cues``/``all``/``text``) moves a region to the clause
    that states its op's relation where the highlights missed it (``mycelium.labels.relations``);
 6. builds the DAG and executes it exactly. The problem is *validated* when every operand is
    grounded, the DAG's output equals the gold answer, and no automatic check in
@@ -54,7 +55,7 @@ from mycelium.records.traces import Trace
 from mycelium.signals.iaf import IAFConfig, iaf_matrix, select, sink_mask, token_spans
 from mycelium.signals.jsd import JSDConfig, boundary_scores, jsd_steps, sentence_boundaries, sentence_steps
 
-SOURCES = ("iaf", "operands", "both", "cues", "all")
+SOURCES = ("iaf", "operands", "both", "cues", "all", "text")
 COT_STEPS = ("jsd", "sentence")
 GROUNDING = ("region", "problem")
 MATH_STEPS = ("symbolic", "arithmetic")
@@ -67,7 +68,7 @@ class LabelSettings:
     jsd: JSDConfig = field(default_factory=JSDConfig)
     iaf: IAFConfig = field(default_factory=IAFConfig)
     clauses: ClauseConfig = field(default_factory=ClauseConfig)
-    source: str = "all"  # where an op's highlights come from: iaf | operands | cues | both | all
+    source: str = "all"  # where an op's highlights come from: iaf | operands | cues | both | all | text
     # where a literal operand may be found: "region" (its op's own region, the strict rule)
     # or "problem" (then also any number or implicit constant written elsewhere in the
     # problem: a quantity the solver must wire in from another clause). Sources are tried in
@@ -280,7 +281,8 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     step_sents: list[set[int]] = []
     for k, (node, step) in enumerate(zip(nodes, steps)):
         h = text_highlights(parsed, step, step_sents, final=k == out, question=question, op=node.op,
-                            operands=s.source in ("operands", "both", "all"), cues=s.source in ("cues", "all"))
+                            operands=s.source in ("operands", "both", "all", "text"),
+                            cues=s.source in ("cues", "all", "text"))
         step_sents.append(h.sents)
         iaf_spans, iaf_w, idx = [], [], np.zeros(0, dtype=int)
         if attn is not None:
@@ -310,7 +312,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
 
     regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
     regions = [whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
-    if s.relations and s.source in ("cues", "all"):  # the clause stating each op's relation (a cue source)
+    if s.relations and s.source in ("cues", "all", "text"):  # the clause stating each op's relation (a cue source)
         regions, moves = relation_regions(parsed, steps, regions, out, question, s.unshare_regions)
         d.relation_moves = moved_counts(moves)
     d.raw_tokens = [len(sp) for sp in op_spans]

@@ -46,6 +46,18 @@ def test_natalia_is_validated_with_grounded_operands(nlp):
     assert diag.ops == 2
 
 
+def test_text_source_regions_without_attention(nlp):
+    # labels.source=text: operands and cue words, no IAF; the attention of the trace is not read
+    trace = make_trace()
+    blind = replace(trace, attn={k: np.zeros_like(v) for k, v in trace.attn.items()})
+    record, _ = label(blind, nlp, source="text")
+    assert record.validated, record.reason
+    assert TEXT[slice(*record.steps[0].region)] == "she sold half as many clips in May"
+    default, _ = label(trace, nlp)
+    assert [s.region for s in record.steps] == [s.region for s in label(trace, nlp, source="text")[0].steps]
+    assert [s.op for s in record.steps] == [s.op for s in default.steps]
+
+
 def test_wrong_gold_is_rejected_with_reason(nlp):
     record, _ = label(make_trace(gold="71"), nlp)
     assert not record.validated and record.reason == "wrong_answer"
