@@ -61,7 +61,7 @@ from mycelium.labels.clauses import ParsedText, load_spacy, parse
 from mycelium.labels.stage import LABELS_FILE, write_records
 from mycelium.loggers import student_loggers
 from mycelium.loop.curves import format_table, write_curves
-from mycelium.loop.selection import Agreement, mopup_candidates, record_from_prediction
+from mycelium.loop.selection import Agreement, merge_labels, mopup_candidates, record_from_prediction
 from mycelium.loop.state import (
     ROUND_FILE, LoopSettings, RoundRecord, check_identity, load_history, read_records, stop_reason, write_json, write_rows,
 )
@@ -83,15 +83,6 @@ def load_previous(path: str, *, task: str, num_labels: int | None = None, **igno
     kwargs = {} if task == "encoder" else {"num_labels": num_labels, "ignore_mismatched_sizes": True}
     model = AUTO[task].from_pretrained(path, **kwargs)
     return model, AutoTokenizer.from_pretrained(path)
-
-
-def merge_labels(previous: Sequence[LabelRecord], new: Sequence[LabelRecord]) -> list[LabelRecord]:
-    """A round's training set: the previous round's records, then the ``new`` labels (solved
-    problems and mop-up). A previous record of a problem that got a new label is replaced; the
-    others stay, validated or not (the wiring student's ``train_on=executes`` reads the
-    unvalidated ones that reach gold)."""
-    new_ids = {r.id for r in new}
-    return [*(r for r in previous if r.id not in new_ids), *new]
 
 
 class Loop:

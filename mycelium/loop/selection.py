@@ -138,6 +138,15 @@ class Agreement:
         self.regions_differ += regions(mine) != regions(teacher)
 
 
+def merge_labels(previous: Sequence[LabelRecord], new: Sequence[LabelRecord]) -> list[LabelRecord]:
+    """A round's training set: the previous round's records, then the ``new`` labels (solved
+    problems and mop-up). A previous record of a problem that got a new label is replaced; the
+    others stay, validated or not (the wiring student's ``train_on=executes`` reads the
+    unvalidated ones that reach gold)."""
+    new_ids = {r.id for r in new}
+    return [*(r for r in previous if r.id not in new_ids), *new]
+
+
 def mopup_candidates(todo: Sequence[Problem], solved: set[str], reference: Mapping[str, LabelRecord],
                      cap: int) -> list[Problem]:
     """The first ``cap`` problems of ``todo`` the students did not solve and the teacher may still

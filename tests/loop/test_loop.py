@@ -28,8 +28,10 @@ from mycelium.errors import UserError
 from mycelium.dag.steps import Arg, Step
 from mycelium.data.splits import split_of
 from mycelium.records.labels import LabelRecord
-from mycelium.loop.rounds import Loop, merge_labels, run_loop
-from mycelium.loop.selection import Agreement, agrees_with_solution, record_from_prediction, solution_values, validate
+from mycelium.loop.rounds import Loop, run_loop
+from mycelium.loop.selection import (
+    Agreement, agrees_with_solution, merge_labels, record_from_prediction, solution_values, validate,
+)
 from mycelium.loop.state import LoopSettings, RoundRecord, stop_reason
 from mycelium.records.predictions import Prediction
 from mycelium.solver.solver import Solver
