@@ -33,6 +33,13 @@ def split_of(problem_id: str, fractions: Mapping[str, float], salt: str = "") ->
     return list(fractions)[-1]  # u within float rounding of 1
 
 
+def normalised_splits(fractions: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """The split as :func:`split_of` draws it: names in order, weights normalised (rounded to
+    1e-9), so two configs that write one split differently compare equal."""
+    total = sum(float(v) for v in fractions.values()) or 1.0
+    return tuple((k, round(float(v) / total, 9)) for k, v in fractions.items())
+
+
 def held_out(problems: Sequence[T], keep: Sequence[str], fractions: Mapping[str, float], salt: str = "",
              key: Callable[[T], str] = lambda p: p.id, allow_empty: bool = False) -> list[T]:
     """The problems whose :func:`split_of` is one of ``keep``, in their order.

@@ -43,9 +43,8 @@ from mycelium.labels.canonical import canonical_steps
 from mycelium.labels.checks import CHECKS, check_record
 from mycelium.labels.clauses import ClauseConfig, ParsedText
 from mycelium.labels.grounding import Grounder
-from mycelium.labels.regions import regions_for_ops
-from mycelium.labels.highlights import inside, question_sentence, sentences_of, text_highlights, whole_statement
-from mycelium.labels.relations import moved_counts, relation_regions
+from mycelium.labels.highlights import highlight_regions, inside, question_sentence, sentences_of, text_highlights
+from mycelium.labels.relations import moved_counts
 from mycelium.labels.cot_ops import Found
 from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
 from mycelium.labels.steps import cot_operations, flatten, ground_steps, with_fraction_parts
@@ -310,10 +309,10 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         op_weights.append(weights + h.weights)
         op_anchors.append(h.anchors)
 
-    regions = regions_for_ops(parsed, op_spans, op_weights, op_anchors, s.clauses)
-    regions = [whole_statement(parsed, r, st, s.clauses.max_region_tokens) for r, st in zip(regions, steps)]
-    if s.relations and s.source in ("cues", "all", "text"):  # the clause stating each op's relation (a cue source)
-        regions, moves = relation_regions(parsed, steps, regions, out, question, s.unshare_regions)
+    relations = s.relations and s.source in ("cues", "all", "text")  # the clause stating each op's relation (a cue source)
+    regions, moves = highlight_regions(parsed, steps, op_spans, op_weights, op_anchors, out, question, s.clauses,
+                                       relations=relations, unshare=s.unshare_regions)
+    if relations:
         d.relation_moves = moved_counts(moves)
     d.raw_tokens = [len(sp) for sp in op_spans]
     for r in regions:

@@ -21,7 +21,7 @@ from mycelium.labels.checks import is_question
 from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.regions import regions_for_ops
-from mycelium.labels.relations import is_relation_operand, relation_regions
+from mycelium.labels.relations import Move, is_relation_operand, relation_regions
 
 Span = tuple[int, int]
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number
@@ -133,6 +133,21 @@ def whole_statement(parsed: ParsedText, region: Span | None, step: Step, max_tok
     return start, end
 
 
+def highlight_regions(parsed: ParsedText, steps: list[Step], spans: list[list[Span]], weights: list[list[float]],
+                      anchors: list[list[Span]], final: int | None, question: int | None, clauses: ClauseConfig, *,
+                      relations: bool = True, unshare: bool = False) -> tuple[list[Span | None], list[Move]]:
+    """Phase 5: each step's highlights (``spans`` with ``weights``; its operands' ``anchors``)
+    expanded to one clause region (``regions_for_ops``), widened to the whole statement of a
+    sum or product (:func:`whole_statement`), then moved by the relation detector
+    (``relations``; ``unshare``: its rule 7). Returns the regions (None where no clause was
+    found) and the detector's moves."""
+    regions = regions_for_ops(parsed, spans, weights, anchors, clauses)
+    regions = [whole_statement(parsed, r, st, clauses.max_region_tokens) for r, st in zip(regions, steps)]
+    if not relations:
+        return regions, []
+    return relation_regions(parsed, steps, regions, final, question, unshare)
+
+
 def text_regions(parsed: ParsedText, steps: list[Step], final: int | None, clauses: ClauseConfig, *,
                  relations: bool = True, unshare: bool = False) -> list[Span | None]:
     """One clause region per step of ``steps`` (operand spans into ``parsed.text``) from the
@@ -140,16 +155,9 @@ def text_regions(parsed: ParsedText, steps: list[Step], final: int | None, claus
     then ``relations`` and ``unshare``, as ``labels.relations`` / ``labels.unshare_regions``).
     ``final``: the index of the step that gives the answer. None where no clause was found."""
     question = question_sentence(parsed)
-    sents: list[set[int]] = []
-    spans, weights, anchors = [], [], []
+    found: list[Highlights] = []
     for k, step in enumerate(steps):
-        h = text_highlights(parsed, step, sents, final=k == final, question=question)
-        sents.append(h.sents)
-        spans.append(h.spans)
-        weights.append(h.weights)
-        anchors.append(h.anchors)
-    regions = regions_for_ops(parsed, spans, weights, anchors, clauses)
-    regions = [whole_statement(parsed, r, st, clauses.max_region_tokens) for r, st in zip(regions, steps)]
-    if relations:
-        regions, _ = relation_regions(parsed, steps, regions, final, question, unshare)
-    return regions
+        found.append(text_highlights(parsed, step, [h.sents for h in found], final=k == final, question=question))
+    return highlight_regions(parsed, steps, [h.spans for h in found], [h.weights for h in found],
+                             [h.anchors for h in found], final, question, clauses, relations=relations,
+                             unshare=unshare)[0]

@@ -40,7 +40,6 @@ the teacher's and the disagreements are counted per round (``luck_*``).
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -54,7 +53,7 @@ from omegaconf import DictConfig, open_dict
 from tqdm.auto import tqdm
 
 from mycelium.data.problems import Problem, load_problems
-from mycelium.data.splits import held_out
+from mycelium.data.splits import held_out, normalised_splits
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.clauses import ParsedText, load_spacy, parse
@@ -135,14 +134,13 @@ class Loop:
             if not dm.get("splits") or dm.get("test_fold") is not None:
                 raise UserError(f"loop.holdout draws val from the students' hash split, and chain.students.{student} "
                                 "has none (datamodule.splits unset, or datamodule.test_fold set)")
-            total = sum(float(v) for v in dm.splits.values())
-            cuts.add((json.dumps([[k, round(float(v) / total, 9)] for k, v in dm.splits.items()]), dm.get("split_salt", "")))
+            cuts.add((normalised_splits(dm.splits), dm.get("split_salt", "")))
         if len(cuts) != 1:
             raise UserError(f"loop.holdout draws val from the students' split, and chain.stages trains "
                             f"{students or 'no student'} split {len(cuts)} ways: give them one "
                             "datamodule.splits and split_salt")
         ((fractions, salt),) = cuts
-        return dict(json.loads(fractions)), salt
+        return dict(fractions), salt
 
     # -- teacher labels: the seed, the guard's reference, val's span targets, the mop-up
 

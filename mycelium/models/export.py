@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
+from mycelium.data.splits import normalised_splits
 from mycelium.errors import UserError
 from mycelium.models.answer_only import AnswerOnlyModule
 from mycelium.models.classifier import ClassifierModule
@@ -141,12 +142,6 @@ def load_exported(path: str | Path, device: str = "auto") -> Student:
     return module.to(device).eval()
 
 
-def _cuts(fractions: dict[str, float]) -> list[tuple[str, float]]:
-    """The split as ``split_of`` draws it: names in order, weights normalised."""
-    total = sum(float(v) for v in fractions.values()) or 1.0
-    return [(k, round(float(v) / total, 9)) for k, v in fractions.items()]
-
-
 def check_split(students: str | Path, fractions: dict[str, float], salt: str = "",
                 names: list[str] | None = None) -> list[str]:
     """Check that every export under ``students`` (its student subdirectories) that records what
@@ -167,7 +162,7 @@ def check_split(students: str | Path, fractions: dict[str, float], salt: str = "
         elif data.test_fold is not None:
             raise UserError(f"{sub} was trained with datamodule.test_fold={data.test_fold}: its held-out problems "
                             "are a fold, not a hash split; evaluate it on data=mawps_cv split=fold<k>")
-        elif _cuts(data.splits) != _cuts(fractions) or data.split_salt != salt:
+        elif normalised_splits(data.splits) != normalised_splits(fractions) or data.split_salt != salt:
             splits = ",".join(f"{k}:{v:g}" for k, v in data.splits.items())
             raise UserError(f"{sub} was split with splits={data.splits} salt={data.split_salt!r}, not "
                             f"holdout_splits={dict(fractions)} holdout_salt={salt!r}: pass "
