@@ -40,6 +40,7 @@ def run(cfg: DictConfig, loggers: list) -> dict:
     from mycelium.data.problems import load_problems
     from mycelium.data.splits import held_out
     from mycelium.models.export import check_split
+    from mycelium.solver.solver import wiring_exports
     from mycelium.runs.evaluate import evaluate, load_labels, teacher_baseline
 
     out_dir = Path(cfg.paths.output_dir)
@@ -62,7 +63,11 @@ def run(cfg: DictConfig, loggers: list) -> dict:
         students = Path(cfg.solver.get("path") or cfg.students)
         text_alone = not cfg.solver.get("deductive_spans", True) and (students / "wiring").is_dir()
         loaded = ["wiring"] if text_alone else None  # the text-alone solver loads the wiring student only
-        for sub in check_split(students, fractions, cfg.holdout_salt, loaded) if students.is_dir() else []:
+        # every student the solver loads, the ensemble's too (an export dir or a students dir holding wiring/)
+        dirs = [(students, loaded)] + [(d.parent, [d.name]) for d in wiring_exports(cfg.solver.get("ensemble"))]
+        unchecked = [sub for d, names in dirs if d.is_dir()
+                     for sub in check_split(d, fractions, cfg.holdout_salt, names)]
+        for sub in unchecked:
             log.warning("%s records no training split (exported before exports did): holdout= trusts "
                         "holdout_splits=%s holdout_salt=%r to be the split it was trained with", sub, fractions,
                         cfg.holdout_salt)

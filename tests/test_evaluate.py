@@ -188,3 +188,30 @@ def test_teacher_baseline_on_a_tiny_teacher(tmp_path: Path) -> None:
     assert base.n == 3 and len(base.rows) == 3 and [r.id for r in base.rows] == ["p0", "p1", "p2"]
     assert all(r.latency_s > 0 for r in base.rows) and base.metrics()["baseline/problems_per_s"] > 0
     assert len((tmp_path / "baseline.jsonl").read_text().splitlines()) == 3
+
+
+def test_holdout_checks_the_ensembles_students_too(tmp_path: Path, students: Path) -> None:
+    import shutil
+    from functools import partial
+
+    from mycelium.models.export import LABEL_MAP, export_student
+    from mycelium.models.wiring import WiringModule
+    from mycelium.teacher.loading import build_tiny
+
+    data = write_gsm8k(tmp_path / "data", "train", n=40)
+    main, other = tmp_path / "main", tmp_path / "other"
+    for d in (main, other):
+        export_student(WiringModule(partial(build_tiny), width=32).eval(), d / "wiring")
+    meta = json.loads((other / "wiring" / LABEL_MAP).read_text())
+    meta["trained_on"] = {"labels_dir": "l", "splits": {"train": 0.5, "val": 0.25, "test": 0.25}, "split_salt": ""}
+    (other / "wiring" / LABEL_MAP).write_text(json.dumps(meta))
+    # the member, given as its export dir, was split another way: its training problems would be in the dev set
+    bad = run_evaluate(f"students={main}", "split=train", "holdout=[val,test]", "limit=2",
+                       f"solver.ensemble=[{other / 'wiring'}]", cwd=tmp_path, data=data)
+    out = bad.stdout + bad.stderr
+    assert bad.returncode == 2 and "holdout_splits=" in out and "Traceback" not in out, out[-2000:]
+    shutil.rmtree(other)
+    shutil.copytree(main, other)
+    ok = run_evaluate(f"students={main}", "split=train", "holdout=[val,test]", "limit=2", f"solver.ensemble=[{other}]",
+                      f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, data=data)
+    assert ok.returncode == 0, ok.stderr[-3000:]

@@ -42,10 +42,14 @@ def _int_arg(x: sympy.Expr, cap: int, what: str) -> sympy.Integer:
     return x
 
 
+_CONTAINERS = frozenset({"tuple", "set", "eq"})  # the only nodes whose parts may be tuples, sets, equations
+
+
 def to_sympy(t: Tex) -> sympy.Basic:
     """The exact sympy value of a tree: rationals stay ``Rational``, symbols are ``Symbol``s,
     an equation is an unevaluated ``Eq``, a tuple a ``Tuple``, a set a ``FiniteSet``.
-    Raises ``TexError`` OVERFLOW (powers, factorials, binomials over the caps) or SYNTAX."""
+    Raises ``TexError`` OVERFLOW (powers, factorials, binomials over the caps) or SYNTAX
+    (a function or arithmetic of a tuple, set or equation, division by zero)."""
     k = t.kind
     if k == "num":
         return sympy.Rational(t.value.numerator, t.value.denominator)
@@ -54,6 +58,9 @@ def to_sympy(t: Tex) -> sympy.Basic:
     if k == "const":
         return sympy.pi
     args = [to_sympy(a) for a in t.args if a is not None]
+    if k not in _CONTAINERS and not all(isinstance(a, sympy.Expr) for a in args):
+        # "(8,0,0,0) \\ (7,1,0,0)" read as a product of tuples, |(1,2)|, (1,2)!: no number
+        raise TexError(TexFailure.SYNTAX, f"{k} of a tuple, set or equation")
     if k == "add":
         return sympy.Add(*args)
     if k == "sub":

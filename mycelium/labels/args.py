@@ -36,12 +36,13 @@ Implicit operands (``IMPLICIT``; value, then alternatives):
 words                                 value  alternatives  meaning
 ====================================  =====  ============  ===============================
 half, halves, halved                  2      1/2           x/2 or x*0.5
+midway, halfway                       2      1/2           the middle of a distance or time
 twice, double(d), doubles             2                    x*2
 triple(d), thrice                     3
 quadruple(d)                          4
 both, pair(s)                         2
 dozen(s)                              12
-a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3
+a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3 (not "sixth-grade")
 quarter(s)                            4      1/4, 25       a fourth; 25 cents
 %, percent, per cent                  100    1/100
 dime(s) / nickel(s) / penny, pennies  10/5/1 1/10, 1/20,   cents per coin
@@ -209,6 +210,7 @@ def _months(names: str) -> str:
     name comes first, so most positions fail before the look-behinds are tried."""
     return rf"(?=(?-i:{names})){_MONTH_CONTEXT}(?-i:{names})"
 
+MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
     Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
@@ -253,6 +255,7 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(_months("January|March|July|August|October|December"), _F(31), (), "days in the month", conversion=True),
     Implicit(_months("April|June|September|November"), _F(30), (), "days in the month", conversion=True),
     Implicit(_months("February"), _F(28), (_F(29),), "days in the month", conversion=True),
+    Implicit(MIDWAY, _F(2), (_F(1, 2),), "x/2 or x*1/2: the middle of a distance or time"),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
@@ -260,7 +263,9 @@ _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|ni
 def _compile(entry: Implicit) -> re.Pattern:
     # Letter lookarounds rather than \b so that "%" (not a word character) works too.
     word = rf"(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z])"
-    return re.compile((_QUANTITY if entry.quantified else "") + word, re.IGNORECASE)
+    # "240 sixth-grade students", "3 third-floor rooms": an ordinal compound, not a fraction
+    compound = r"(?!-[A-Za-z])" if entry.quantified else ""
+    return re.compile((_QUANTITY if entry.quantified else "") + word + compound, re.IGNORECASE)
 
 
 _IMPLICIT_RE = [(entry, _compile(entry)) for entry in IMPLICIT]

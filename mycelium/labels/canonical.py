@@ -35,7 +35,7 @@ from typing import Callable
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.args import PERCENT_WORDS, writes_percent
+from mycelium.labels.args import PERCENT_WORDS, match_operand, writes_percent
 
 Refold = Callable[[Fraction], "Arg | None"]
 
@@ -70,6 +70,17 @@ def _as_fraction(text: str, n: Arg, d: Arg) -> Arg:
     return Arg("number", format_value(Fraction(n.value) / Fraction(d.value)), text=text[span[0]:span[1]], span=span)
 
 
+def _fold(args: list[Arg], quotient: Fraction, refold: Refold) -> Arg | None:
+    """The one operand that writes ``quotient``: the fraction word the step itself read ("20 x
+    1/4" of "one-fourth" read as "one" / "fourth": that "fourth", not an earlier
+    "Three-fourths"), else ``refold``'s choice."""
+    for x in args:
+        hit = match_operand(quotient, [x]) if x.kind == "implicit" else None
+        if hit is not None and Fraction(hit.value) == quotient:
+            return hit
+    return refold(quotient)
+
+
 def _readers(steps: list[Step], i: int) -> list[int]:
     return [k for k, s in enumerate(steps) if any(a.kind == "result" and a.step == i for a in s.args)]
 
@@ -97,7 +108,7 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
             # whatever its digits were grounded to (a "one" elsewhere) goes with the step
             quotient = Fraction(a[0].value) / Fraction(a[1].value)
             # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), not a fraction
-            literal = refold(quotient) if quotient.denominator != 1 else None
+            literal = _fold(a, quotient, refold) if quotient.denominator != 1 else None
             if literal is not None:
                 _drop(steps, origins, j, literal)
                 return True
@@ -129,7 +140,8 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
                     new = _as_fraction(text, x, a[1])
                 elif (refold is not None and x.kind != "result" and a[1].kind != "result"
                       and (q := Fraction(x.value) / Fraction(a[1].value)).denominator != 1):
-                    new = refold(q)  # "60*1/2" of "half of the $60"; a whole quotient is a count
+                    # "60*1/2" of "half of the $60"; a whole quotient is a count
+                    new = _fold([x, a[1]], q, refold)
                 elif _is_percent_number(x) and Fraction(x.value) >= 1 and _is_percent_sign(a[1], Fraction(100)):
                     new = _as_percent(x)
                 if new is not None:

@@ -7,6 +7,11 @@ report sums them over validated problems (``report.json``: ``checks``).
 
 - ``same_span_twice``: one written occurrence used for two operands of one step
   ("12 miles" x "12 miles"). Right for "5 + 5" of one "5 miles each way"; worth a look.
+- ``repeated_occurrence``: the same, while another written occurrence or an earlier result of
+  that value was there to read ("2 x 2" of "the top 2 floors ... only 2 units" read from the
+  "2 units" twice; "$3 x $3" of "3 sunflowers ... $3 each"; "six x six" where a step computed
+  the 6 hours): the step's two quantities are different ones. Hand-read, most of
+  ``same_span_twice``'s right cases have no such alternative ("5 + 5" there and back).
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
@@ -39,14 +44,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from mycelium.labels.args import writes_fraction
+from mycelium.labels.args import extract_numbers, writes_fraction
 from mycelium.labels.clauses import ParsedText, tokens_of
 from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "value_coincidence", "equals_result", "shared_region", "fragment_region", "fraction_part",
-          "foreign_region", "final_in_question")
+CHECKS = ("same_span_twice", "repeated_occurrence", "value_coincidence", "equals_result", "shared_region",
+          "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
@@ -55,6 +60,22 @@ _WORDS = re.compile(r"[A-Za-z0-9$%]+")
 def _same_span_twice(r: LabelRecord) -> int:
     return sum(len(spans) != len(set(spans)) for s in r.steps
                for spans in [[a.span for a in s.args if a.span is not None]])
+
+
+def _repeated_occurrence(r: LabelRecord) -> int:
+    """Steps that read one written occurrence twice while another occurrence or an earlier
+    result of its value was there to read (a MATH expression operand has no such value)."""
+    written: dict[Fraction, set] = {}
+    for a in extract_numbers(r.text):
+        written.setdefault(Fraction(a.value), set()).add(a.span)
+    flagged = 0
+    for k, s in enumerate(r.steps):
+        spans = [a.span for a in s.args if a.span is not None]
+        twice = {(a.span, v) for a in s.args
+                 if a.span is not None and spans.count(a.span) > 1 and (v := rational(a.value)) is not None}
+        earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
+        flagged += any(written.get(v, set()) - {sp} or v in earlier for sp, v in twice)
+    return flagged
 
 
 def _equals_result(r: LabelRecord) -> int:
@@ -200,6 +221,7 @@ def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
     regions = {s.region for s in r.steps if s.region is not None}
     return {
         "same_span_twice": _same_span_twice(r),
+        "repeated_occurrence": _repeated_occurrence(r),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
         "shared_region": _shared_region(r, parsed),

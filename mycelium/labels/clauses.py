@@ -127,15 +127,32 @@ def parse(
     config: ClauseConfig | None = None,
     batch_size: int = 64,
     cache: str | os.PathLike | None = None,
+    math: list[bool] | None = None,
 ) -> list[ParsedText]:
     """Parse texts with ``nlp.pipe`` and precompute every token's clause.
 
     ``cache``: a directory where the spaCy docs of these exact texts are kept (a ``DocBin``
     named by the model and a hash of the texts), so that relabelling the same traces with
     other knobs skips the parser; clause rules (``config``) are applied after loading, so
-    the cache holds for every ``ClauseConfig``."""
+    the cache holds for every ``ClauseConfig``. ``math`` (one flag per text; MATH problems):
+    each LaTeX formula of the text ($..$, \\[..\\], ...) becomes one token, so no clause starts
+    or ends inside it ("Let $h(4x-1" cut from "Let $h(4x-1) = 2x + 7$"). Off for GSM8K-style
+    text, where "$" is a price."""
     config = config or ClauseConfig()
-    return [_from_doc(doc, config) for doc in _docs(texts, nlp, batch_size, cache)]
+    docs = _docs(texts, nlp, batch_size, cache)
+    flags = math if math is not None else [False] * len(docs)
+    return [_from_doc(_merge_formulas(doc) if m else doc, config) for doc, m in zip(docs, flags)]
+
+
+def _merge_formulas(doc: "spacy.tokens.Doc") -> "spacy.tokens.Doc":
+    """``doc`` with each LaTeX formula, delimiters included, retokenized as one token."""
+    from mycelium.labels.math_text import formula_spans  # here: it loads sympy, which GSM8K never needs
+
+    spans = [sp for a, b in formula_spans(doc.text) if (sp := doc.char_span(a, b, alignment_mode="expand")) is not None]
+    with doc.retokenize() as r:
+        for sp in spacy.util.filter_spans([sp for sp in spans if len(sp) > 1]):
+            r.merge(sp)
+    return doc
 
 
 def _docs(texts: list[str], nlp: spacy.Language, batch_size: int, cache: str | os.PathLike | None) -> list:

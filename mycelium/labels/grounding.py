@@ -6,7 +6,8 @@ total of 200 grounded to a "$200" price. ``Grounder`` chooses among the candidat
 value by position and meaning:
 
 - an occurrence is used once per step unless nothing else fits ("35 + 35" of "35 coins
-  each hour for two hours"); a second operand near the first one fits better;
+  each hour for two hours"), and never twice by a difference or a quotient (x - x, x / x);
+  a second operand near the first one fits better;
 - an occurrence an earlier step already used is a worse fit than a fresh one;
 - an occurrence whose phrase words (its unit and owner: "48 *clips*", "$12 an *hour*",
   "2 *large pizzas*") are also words of the CoT's own mention of the literal ("5 *periods*
@@ -16,14 +17,16 @@ value by position and meaning:
   read as a plain whole number ("20" of "20%") it fits only an op with a 100 ("100 - 20")
   or a CoT that writes the "%" itself: "20 - 4" of "$20 an hour ... 20% less" is the $20;
 - an earlier result of equal value beats a written number that has no such evidence: the
-  solution usually reuses what it computed;
+  solution usually reuses what it computed; and of two such results, one that no step has
+  read yet beats one a step already read (a solution computes what it uses);
 - a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``), or the 100
   of a "%" as the whole of a sum or difference, loses to a
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
   an unwritten constant, the written number is what the solution read;
-- an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2) and gains
-  when it is a relation cue of the op (``mycelium.labels.cues``) or the CoT sentence says it;
+- an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2; MUL by 2,
+  which undoes it, only when no 2 is written) and gains when it is a relation cue of the op
+  (``mycelium.labels.cues``) or the CoT sentence says it;
 - a relation word ("twice", "a third", "%") that no earlier step used beats a written number
   of equal value ("Cori is 3" is not the 3 of "one-third"), and among several ("twice ...
   tote", "twice ... briefcase") the one whose phrase the CoT sentence shares wins.
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
+from mycelium.labels.args import MIDWAY, PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
 from mycelium.dag.steps import Arg
 
@@ -64,6 +67,9 @@ IMPLICIT_SCORE = 0.5
 CUE_BONUS = 1.0  # an implied word that is a relation cue of the op ("half" for DIV)
 FRESH_RELATION_BONUS = 1.5  # a relation word ("twice", "a third", "%") no earlier step used
 UNIT_RESULT_PENALTY = 2.0  # a unit's size ("minutes" = 60) when an earlier step computed that value
+# an earlier result some step already read, beside an unread one of equal value; above
+# RECENT_BONUS + TIE, so the unread one wins clearly even when the read one is the most recent
+READ_RESULT_PENALTY = 0.75
 
 _STOP = frozenset(
     "the and for are was were has have had with that this from into than then each per how many "
@@ -149,6 +155,7 @@ class Grounder:
     numbers: list[Arg]
     implicits: list[Arg]
     used: dict[tuple[int, int], int] = field(default_factory=dict)
+    read: dict[int, int] = field(default_factory=dict)  # earlier step index -> how many steps read its result
 
     def __post_init__(self) -> None:
         self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
@@ -177,7 +184,8 @@ class Grounder:
         how the CoT writes this literal (its "$" and phrase must agree with the occurrence's);
         ``hundred``: the op has a literal 100 ("100 - 20" of "20% less" reads "20%" as 20;
         "20 - 4" of "$20 an hour" does not).
-        Returns Choice(None) when nothing of that value exists.
+        Returns Choice(None) when nothing of that value exists (for a SUB or DIV, nothing but
+        the quantity its other operand already took).
         """
         scored: list[tuple[float, int, Arg]] = []  # (score, origin order, arg)
         for a in self.numbers:
@@ -193,6 +201,8 @@ class Grounder:
             if self.used.get(a.span):
                 s -= USED_PENALTY
             if key(a) in taken:  # "35 + 35" of one "35 coins each hour": a last resort
+                if op in _NO_SELF:
+                    continue
                 s -= REUSE_PENALTY
             s += NEAR_BONUS * self._near(a.span, taken)
             if percent and writes_percent(a.text):
@@ -230,13 +240,24 @@ class Grounder:
                     s -= UNIT_RESULT_PENALTY
             scored.append((s, -a.span[0], hit))
         equal = [i for i in range(len(results) - 1, -1, -1) if results[i] == value]  # most recent first
+        unread = [i for i in equal if not self.read.get(i)]
         for i in equal:
             s = RESULT_SCORE + (RECENT_BONUS if i == equal[0] else 0.0)
+            if self.read.get(i) and unread:  # a solution computes what it uses: the unread one is likelier
+                s -= READ_RESULT_PENALTY
             if ("result", i) in taken:  # "200 + 200": one computed, one written
+                if op in _NO_SELF:
+                    continue
                 s -= REUSE_PENALTY
             elif i in recovered:
                 s += 10.0
             scored.append((s, 10_000 + i, Arg("result", format_value(value), step=i)))
+        if not scored and op == "MUL" and value == 2:
+            # "3 is half of Frankie's, so Frankie has 3*2": MUL by 2 undoes a "half"; only when
+            # nothing else of the value is written, else it would take the 2 of "2 teaspoons"
+            undo = [a for a in self.implicits if _HALF.fullmatch(a.text) and key(a) not in taken]
+            scored = [(IMPLICIT_SCORE - (USED_PENALTY if self.used.get(a.span) else 0.0), -a.span[0],
+                       Arg("implicit", "2", a.text, a.span)) for a in undo]
         if not scored:
             return Choice(None)
         scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
@@ -268,6 +289,8 @@ class Grounder:
         """Record that a step used ``arg`` (a later step prefers fresh occurrences)."""
         if arg.span is not None:
             self.used[arg.span] = self.used.get(arg.span, 0) + 1
+        elif arg.kind == "result" and arg.step is not None:
+            self.read[arg.step] = self.read.get(arg.step, 0) + 1
 
 
 def key(arg: Arg) -> tuple:
@@ -276,16 +299,19 @@ def key(arg: Arg) -> tuple:
     return ("result", arg.step) if arg.kind == "result" else arg.span
 
 
+# x - x and x / x state nothing: a step of these ops never reads one quantity twice
+_NO_SELF = frozenset({"SUB", "DIV"})
+_HALF = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}", re.I)
 # Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
 # "twice"/"triple" multiply. Other implied constants (units, "%", "dozen") go with any op.
 _OP_WORDS = (
-    (re.compile(r"hal(f|ves|ved|ve)", re.I), {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
+    (_HALF, {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
 )
 
 
-_RELATION = re.compile(r"hal(f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|"
+_RELATION = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|"
                        r"(third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|quarter)s?|%|percent|per cent", re.I)
 
 

@@ -60,6 +60,24 @@ def segments(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def formula_spans(text: str) -> list[tuple[int, int]]:
+    """Char spans of the formulas of ``text`` with their delimiters ("$x^2$", "\\[..\\]",
+    an align environment): ``segments`` widened over the delimiters around each."""
+    out = []
+    for a, b in segments(text):
+        opener = next((d for d in ("$$", "$", "\\[", "\\(") if text.endswith(d, 0, a)), None)
+        begin = None if opener else _BEGIN.search(text[:a])  # "\\begin{align*}" ends right at a
+        start = a - len(opener) if opener else begin.start() if begin is not None else a
+        closer = next((d for d in ("$$", "$", "\\]", "\\)") if text.startswith(d, b)), None)
+        end = None if closer else _END.match(text, b)
+        out.append((start, b + len(closer) if closer else end.end() if end is not None else b))
+    return out
+
+
+_BEGIN = re.compile(r"\\begin\{[a-z]+\*?\}$")
+_END = re.compile(r"\\end\{[a-z]+\*?\}")
+
+
 @dataclass
 class Piece:
     """One side of a relation chain: its tree, sympy value and char span in the text."""

@@ -54,7 +54,9 @@ def run_labels(
     # the spaCy parse of the problem texts is cached beside the traces: a sweep over label
     # knobs parses once
     texts = [t.text for t in ok]
-    parsed = dict(zip((t.id for t in ok), parse(texts, nlp, settings.clauses, cache=traces_dir / ".parse-cache")))
+    math = [t.type is not None for t in ok]  # MATH problems: a formula is one token of the parse
+    parsed = dict(zip((t.id for t in ok), parse(texts, nlp, settings.clauses, cache=traces_dir / ".parse-cache",
+                                                math=math)))
     records: list[LabelRecord] = []
     diags = []
     for trace in tqdm(traces, desc="labels", unit="problem", disable=not progress):

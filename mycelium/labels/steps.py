@@ -147,7 +147,8 @@ def ground_steps(
     ambiguous: list[bool] = []
     for k, node in enumerate(nodes):
         args: list[Arg] = []
-        taken: set = set()
+        # an earlier step the op reads by reference is taken too: "60 - 12*5" is no "(12*5) - (12*5)"
+        taken: set = {("result", o) for o in node.operands if isinstance(o, int)}
         rivals: list = []
         context = context_words(_sentence_at(cot, node.found.span[0]))
         said = iter(mentions(cot, node))

@@ -81,6 +81,11 @@ class Solver:
     the wiring student also reads the problem alone, and its DAGs from both views are pooled
     before the re-ranking and the vote (a test-time ensemble over two views of the input; about
     twice the wiring's time). Raises UserError for it without a conditioned wiring student on spans.
+    ``ensemble``: more wiring students (same implicit constants and, reading spans, the same
+    ``condition``) whose finished DAGs join the main student's before the re-ranking and the
+    vote, so the vote sums each answer's probability over the members (a mixture of the
+    students; without ``vote``, the best DAG of any member); each member costs its own beam.
+    ``pool_text_alone``'s second view is the main student's only.
     ``span_filter``/``snap_spans``/``clauses`` post-process the segmenter's spans into
     clause-shaped operation spans (``mycelium.solver.spans.SpanSnapper``).
 
@@ -111,6 +116,7 @@ class Solver:
         deductive: WiringModule | None = None,
         deductive_spans: bool = True,
         pool_text_alone: bool = False,
+        ensemble: Sequence[WiringModule] = (),
         beam: int = 8,
         op_top_k: int = 1,
         op_weight: float = 1.0,
@@ -147,6 +153,17 @@ class Solver:
                             "from the text alone: it needs a wiring student trained with model.condition=true and "
                             "solver.deductive_spans=true")
         self.pool_text_alone = pool_text_alone
+        if ensemble and self.deductive is None:
+            raise UserError("solver.ensemble pools the DAGs of several wiring students: the solver's own wiring "
+                            "must be the wiring student too (<students>/wiring, solver.wiring=auto or deductive)")
+        for member in ensemble:
+            if member.constants != self.deductive.constants:  # one set of quantity nodes for the vote
+                raise UserError(f"solver.ensemble: every wiring student must know the same implicit constants; "
+                                f"got {member.constants} beside {self.deductive.constants}")
+            if deductive_spans and member.condition != self.deductive.condition:  # else one reads spans, one not
+                raise UserError("solver.ensemble with solver.deductive_spans=true: every wiring student must be "
+                                "trained with the same model.condition as <students>/wiring")
+        self.ensemble = [m.eval() for m in ensemble]
         if not self.text_alone and (segmenter is None or classifier is None):
             raise StudentsNotFound(
                 f"wiring={wiring} with deductive_spans={deductive_spans} reads the segmenter and classifier, and "
@@ -204,6 +221,9 @@ class Solver:
         reads them). Raises ``StudentsNotFound`` (one line) when an export the mode reads is
         missing."""
         path = Path(path)
+        members = kwargs.get("ensemble") or ()
+        kwargs["ensemble"] = [m if isinstance(m, WiringModule) else load_wiring_student(m, device)
+                              for m in ([members] if isinstance(members, (str, Path)) else members)]
         student_wires = kwargs.get("wiring", "auto") in ("auto", "deductive")
         if kwargs.get("deductive") is None and student_wires \
                 and classifier_path is None and (path / "wiring" / "label_map.json").is_file():
@@ -319,7 +339,6 @@ class Solver:
         dists = [op_distribution(c, o) for c, o in zip(choices or [None] * len(p.spans), p.ops)]
         quantities = problem_quantities(p.text, self.deductive.constants)
         ex = WiringExample(p.id, p.text, p.gold_answer, quantities, items=list(zip(p.spans, dists)))
-        with_items = self.deductive.condition and self.deductive_spans
         # the wiring student's finished DAGs, re-ranked by what an answer looks like (rerank.py)
         priors = dict(implausible_penalty=self.implausible_penalty, echo_penalty=self.echo_penalty,
                       reuse_penalty=self.reuse_penalty)
@@ -328,7 +347,10 @@ class Solver:
             search: dict[str, Any] = {"penalties": [bound]}
         else:  # on within the summed penalties of the best DAG: more DAGs for the vote
             search = {"margin": sum(priors.values())}
-        finished = self.deductive.predict_finished([ex], with_items=with_items, stop_prior=self.stop_prior, **search)[0]
+        finished: list = []
+        for student in (self.deductive, *self.ensemble):
+            finished += student.predict_finished([ex], with_items=student.condition and self.deductive_spans,
+                                                 stop_prior=self.stop_prior, **search)[0]
         if self.pool_text_alone:  # a second view of the same problem: the text alone; the vote sees both
             finished = finished + self.deductive.predict_finished([ex], with_items=False, stop_prior=self.stop_prior,
                                                                   **search)[0]
@@ -374,6 +396,29 @@ class Solver:
         except Exception as e:  # noqa: BLE001
             log.exception("solver failed on %r", p.id or p.text[:60])
             p.answer, p.correct, p.reason = None, False, f"internal_error:{type(e).__name__}"
+
+
+def wiring_exports(paths: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    """The export dirs of ``solver.ensemble``'s members: each path is a wiring export dir, or a
+    students dir holding ``wiring/`` (a missing one is left as given, for the loader's error);
+    a single path counts as a list of one."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths or ())
+    return [p if (p / "label_map.json").is_file() or not (p / "wiring").is_dir() else p / "wiring"
+            for p in map(Path, paths)]
+
+
+def load_wiring_student(path: str | Path, device: str = "auto") -> WiringModule:
+    """The wiring student exported in ``path`` (its export dir, or a students dir holding
+    ``wiring/``: ``wiring_exports``). Raises ``StudentsNotFound`` (one line) when neither holds
+    the wiring student's export."""
+    (d,) = wiring_exports(path)
+    if not (d / "label_map.json").is_file():
+        raise StudentsNotFound(f"no wiring student export at {path} or {Path(path) / 'wiring'} (train.py "
+                               "model=wiring's <run dir>/export)")
+    student = load_exported(d, device)
+    if not isinstance(student, WiringModule):
+        raise StudentsNotFound(f"{d} holds a {type(student).__name__} export, not the wiring student's")
+    return student
 
 
 def op_distribution(choices: OpChoices | None, op: str) -> list[float]:

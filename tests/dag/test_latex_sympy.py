@@ -61,3 +61,13 @@ def test_huge_values_fail_before_they_are_computed(tex):
     with pytest.raises(TexError) as e:
         read_tex(tex)
     assert e.value.reason == TexFailure.OVERFLOW
+
+
+@pytest.mark.parametrize("tex", [r"(8,0,0,0) (7,1,0,0)", r"2 (1,2)", r"(1,2)^2", r"\sqrt{(1,2)}", r"-(3,4)",
+                                 r"|(1,2)|", r"\lfloor (1,2)\rfloor", r"\lceil (1,2) \rceil", r"(1,2) \bmod 3",
+                                 r"\binom{(1,2)}{2}", r"(1,2)!", r"\gcd((1,2),4)"])
+def test_arithmetic_on_a_tuple_fails_with_a_reason(tex):
+    # an align block of tuples, "(8,0,0,0) \\ (7,1,0,0)", once read as their product crashed sympy
+    with pytest.raises(TexError) as e:
+        read_tex(tex)
+    assert e.value.reason == TexFailure.SYNTAX

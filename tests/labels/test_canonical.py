@@ -60,7 +60,7 @@ def test_refold_replaces_a_division_of_written_values_and_its_digits():
     steps = [Step(0, "DIV", [Arg("number", "1", text="one", span=(50, 53)), Arg("implicit", "2", text="half", span=(0, 4))], None),
              Step(1, "MUL", [res(0), APPLES], None)]
     out, origins = canonical_steps(steps, TEXT, refold=lambda v: half if v == Fraction(1, 2) else None)
-    assert len(out) == 1 and out[0].args[0] is half and origins == [[1]]
+    assert len(out) == 1 and out[0].args[0] == half and origins == [[1]]
     assert value(out) == 40
 
     # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), never folded into

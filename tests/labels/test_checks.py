@@ -37,7 +37,8 @@ Q = span("How many miles does he cover")
 def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
-        "same_span_twice": 0, "value_coincidence": 0, "equals_result": 0, "shared_region": 0, "fragment_region": 0, "fraction_part": 0,
+        "same_span_twice": 0, "repeated_occurrence": 0, "value_coincidence": 0, "equals_result": 0, "shared_region": 0,
+        "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
 
 
@@ -102,3 +103,36 @@ def test_an_unused_rate_of_one_is_a_value_coincidence():
     assert unused_unit_rates(r) == 1
     assert unused_unit_rates(LabelRecord("t", "She has 1 dog and 1 1/2 cats.", "1", [], "1", True)) == 0
     assert unused_unit_rates(LabelRecord("t", "It costs $1 per ball bearing.", "1", [], "1", True)) == 1
+
+
+def test_one_occurrence_read_twice_beside_another_of_its_value_is_a_repeated_occurrence():
+    # "2 x 2" penthouse units read from "only 2 units" twice while "the top 2 floors" is there
+    text = ("A new condo development has 23 floors. Regular floors have 12 units, whereas penthouse floors have "
+            "only 2 units. If the top 2 floors are assigned for penthouse units, how many units does this condo have?")
+    (parsed,) = parse([text], load_spacy())
+    two = text.index("2 units")
+    units = Arg("number", "2", text="2", span=(two, two + 1))
+    steps = [Step(0, "MUL", [units, units], "4", region=(0, len(text)))]
+    rec = LabelRecord("t", text, "4", steps, "4", True)
+    assert check_record(rec, parsed)["repeated_occurrence"] == 1
+    assert check_record(rec, parsed)["same_span_twice"] == 1
+    # "12 + 12" of one "12 miles" when nothing else is 12: worth a look, not a repeated occurrence
+    text = "Sam walks 12 miles to the lake and back. How far does he walk?"
+    (parsed,) = parse([text], load_spacy())
+    twelve = Arg("number", "12", text="12", span=(10, 12))
+    rec = LabelRecord("t", text, "24", [Step(0, "ADD", [twelve, twelve], "24", region=(0, 39))], "24", True)
+    assert check_record(rec, parsed)["repeated_occurrence"] == 0 and check_record(rec, parsed)["same_span_twice"] == 1
+    # ... but it is one when an earlier step computed a 12: that result is the other operand
+    result = [Step(0, "MUL", [Arg("number", "4", text="4", span=None), Arg("number", "3", text="3", span=None)], "12"),
+              Step(1, "ADD", [twelve, twelve], "24", region=(0, 39))]
+    assert check_record(LabelRecord("t", text, "24", result, "24", True), parsed)["repeated_occurrence"] == 1
+
+
+def test_a_math_expression_read_twice_is_not_a_repeated_occurrence():
+    # MATH operands may be expressions ("x^2+1"): they have no value to compare, and no crash
+    text = "Let f(x) = x^2+1. Find f(x) times f(x) when x = 2."
+    (parsed,) = parse([text], load_spacy())
+    i = text.index("x^2+1")
+    expr = Arg("expr", "x^2+1", text="x^2+1", span=(i, i + 5))
+    rec = LabelRecord("t", text, "25", [Step(0, "MUL", [expr, expr], "x^4+2x^2+1", region=(0, len(text)))], "25", True)
+    assert check_record(rec, parsed)["repeated_occurrence"] == 0 and check_record(rec, parsed)["same_span_twice"] == 1

@@ -317,3 +317,16 @@ def test_percent_sign_stays_in_its_clause(nlp):
     # "%" is punctuation to spaCy; a clause ending "raised 25" would cut the quantity (fragment)
     (p,) = parse(["Apples cost $1.6 per pound. The price got raised 25%. How much is it now?"], nlp)
     assert clause_text(p, "25") == "The price got raised 25%"
+
+
+def test_a_formula_is_one_token_of_a_math_problem_and_a_price_stays_a_price(nlp):
+    text = "Let $h(4x-1) = 2x + 7$.  For what value of $x$ is $h(x) = x$?"
+    plain, math = parse([text, text], nlp, math=[False, True])
+    formula = span(text, "$h(4x-1) = 2x + 7$")
+    assert len(tokens_of(math, formula)) == 1  # one token: no clause starts or ends inside it
+    assert len(tokens_of(plain, formula)) > 1
+    assert "$h(4x-1) = 2x + 7$" in clause_text(math, "4x-1")
+    # GSM8K's "$" is a price, never a formula: with math off (the default) nothing is merged
+    prices = "Tom pays $5 for a pen and $3 for a book. How much does he pay?"
+    (p,) = parse([prices], nlp)
+    assert len(tokens_of(p, span(prices, "$5 for a pen and $"))) > 3

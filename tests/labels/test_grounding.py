@@ -308,3 +308,88 @@ def test_the_numerator_of_the_cots_fraction_is_no_written_one(nlp):
     r = label(text, solution, "8", nlp, reject_checks=())
     assert [s.op for s in r.steps] == ["MUL", "SUB"]
     assert words(text, r.steps[0].args[1]) == "half" and words(text, r.steps[1].args[0]) == "16"
+
+
+def test_a_result_no_step_read_beats_one_already_read(nlp):
+    # two results of 18: the cost 6 x $3, read by nobody yet, and the 72/4 sets, just read by
+    # 18 x $5; "$90 - $18" subtracts the cost (a solution computes what it uses)
+    text = ("Jonah bought 6 pineapples for $3 each. Each pineapple could be cut into 12 pineapple rings. "
+            "He sold 4 pineapple rings for $5 each. How much profit did Jonah make?")
+    solution = ("Jonah spent 6 x $3 = $<<6*3=18>>18\nHe made a total of 6 x 12 = <<6*12=72>>72 pineapple rings.\n"
+                "He sold 72/4 = <<72/4=18>>18 sets of pineapple rings.\nHe made 18 x $5 = $<<18*5=90>>90\n"
+                "His profit was $90 - $18 = $<<90-18=72>>72\n#### 72")
+    r = label(text, solution, "72", nlp, reject_checks=())
+    assert r.validated, r.reason
+    assert [s.op for s in r.steps] == ["MUL", "MUL", "DIV", "MUL", "SUB"]
+    assert [(a.kind, a.step) for a in r.steps[4].args] == [("result", 3), ("result", 0)]
+    assert [(a.kind, a.step) for a in r.steps[3].args][0] == ("result", 2)
+
+
+def test_times_two_undoes_a_half_only_when_no_two_is_written(nlp):
+    # "Arnold has half as many as Lee ... Arnold has 5": Lee has 5*2, the 2 of "half"
+    text = ("Tino has 24 more jellybeans than Lee. Arnold has half as many jellybeans as Lee. "
+            "If Arnold has 5 jellybeans, how many jellybeans does Tino have?")
+    solution = "Lee has 5*2=<<5*2=10>>10 jellybeans.\nTino has 10+24=<<10+24=34>>34 jellybeans.\n#### 34"
+    r = label(text, solution, "34", nlp)
+    assert r.validated, r.reason
+    assert [(words(text, a), a.value) for a in r.steps[0].args] == [("5", "5"), ("half", "2")]
+    # a written 2 is what "3 * 2" reads, never the "half" of another sentence
+    text = ("Layla is feeding her pet fish. She has two Goldfish which each get one teaspoon of fish food. Her 3 "
+            "Swordtails each get 2 teaspoons of food. Her 8 Guppies each eat half a teaspoon of food. "
+            "How much food does she have to give to her fish in total?")
+    solution = ("The two Goldfish eat a total of 2 * 1 = <<2*1=2>>2 teaspoons of food.\n"
+                "The 3 Swordtails eat a total of 3 * 2 = <<3*2=6>>6 teaspoons of food.\n"
+                "The 8 Guppies eat a total of 8 * 1/2 = <<8*1/2=4>>4 teaspoons of food.\n"
+                "In total, all of her fish eat 2 + 6 + 4 = <<2+6+4=12>>12 teaspoons of fish food.\n#### 12")
+    r = label(text, solution, "12", nlp, reject_checks=())
+    swordtails = next(s for s in r.steps if s.expr == "3*2=6")
+    assert [words(text, a) for a in swordtails.args] == ["3", "2"]
+
+
+def test_midway_is_half_of_the_distance(nlp):
+    text = ("The distance between Arizona and New York is around 2,000 miles by plane. The distance between the "
+            "2 different US states increases by 40% if someone decides to drive instead of flying. Missouri is "
+            "midway between Arizona and New York. How far away is Missouri from New York if someone decides to go by car?")
+    solution = ("The distance is 40% greater by car, which is 40% * 2,000 = <<40*.01*2000=800>>800 miles.\n"
+                "This results in a total of 2,000 + 800 = <<2000+800=2800>>2,800 miles by car.\n"
+                "Missouri is in the middle, which is 2,800 / 2 = <<2800/2=1400>>1,400.\n#### 1400")
+    r = label(text, solution, "1400", nlp, reject_checks=())
+    assert r.validated, r.reason
+    assert words(text, r.steps[-1].args[1]) == "midway"
+    assert ("midway", "2") in [(a.text, a.value) for a in implicit_operands(text)]
+
+
+def test_a_fraction_is_the_word_the_step_read_and_an_ordinal_compound_is_no_fraction(nlp):
+    # "20 x 1/4" of "one-fourth of the remaining": its "fourth", not the "fourths" of "Three-fourths"
+    text = ("Mrs. Amaro has 80 roses in her garden. Three-fourths of her roses are red, one-fourth of the remaining "
+            "are yellow, and the rest are white. How many of Mrs. Amaro's roses are either red or white?")
+    solution = ("Mrs. Amaro has 80 x 3/4 = <<80*3/4=60>>60 red roses.\nSo, 80 - 60 = <<80-60=20>>20 roses are not red.\n"
+                "Then, 20 x 1/4 = 5 of those 20 non-red roses are yellow.\nHence, 20 - 5 = <<20-5=15>>15 roses are white.\n"
+                "Therefore, 60 + 15 = <<60+15=75>>75 roses are either red or white.\n#### 75")
+    r = label(text, solution, "75", nlp, reject_checks=())
+    yellow = next(s for s in r.steps if s.value == "5")
+    assert [(words(text, a), a.value) for a in yellow.args if a.kind != "result"] == [("fourth", "1/4")]
+    # "240 sixth-grade students": the 1/6 is the written "1/6"
+    assert implicit_operands("240 sixth-grade students and 3 third-floor rooms") == []
+    assert [a.text for a in implicit_operands("two-thirds of the class")] == ["thirds"]
+
+
+def test_a_difference_or_quotient_never_reads_one_quantity_twice(nlp):
+    # "60 - 60" of "one hour ... 60 minutes used": the minuend is the hour, not step 2 again
+    text = ("Jessica has one hour to take an exam. She has answered 16 out of 80 questions. She has used 12 "
+            "minutes of her time. If she keeps up this same pace, how many minutes will be left when she finishes the exam?")
+    solution = ("She takes 12/16 = <<12/16=.75>>.75 minutes to answer a question.\n"
+                "She will take 80 x .75 = <<80*.75=60>>60 minutes to finish the exam.\n"
+                "She will have 60 - 60 = <<60-60=0>>0 minutes left.\n#### 0")
+    r = label(text, solution, "0", nlp, reject_checks=())
+    last = r.steps[-1]
+    assert last.op == "SUB" and [a.kind for a in last.args] == ["result", "implicit"]
+    # an implied 60 (the CoT's "minutes" names it over "one hour": same constant, another word)
+    assert last.args[0].step == 1 and last.args[1].value == "60"
+    # ... and at the grounder: a quotient whose other operand took the only "12" finds nothing
+    text = "He reads 12 pages."
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    twelve = extract_numbers(text)[0].span
+    assert g.ground(Fraction(12), "DIV", frozenset(), [], {twelve}).arg is None
+    assert g.ground(Fraction(12), "ADD", frozenset(), [], {twelve}).arg.span == twelve  # "12 + 12" may
+    assert g.ground(Fraction(12), "SUB", frozenset(), [Fraction(12)], {("result", 0)}).arg.span == twelve

@@ -266,3 +266,34 @@ def test_pool_text_alone_votes_over_the_dags_of_both_views(students: Path, wirin
     s.deductive.condition = False  # a student that never read items: both views would be the text alone
     with pytest.raises(UserError, match="condition=true"):
         Solver(s.segmenter, s.classifier, deductive=s.deductive, pool_text_alone=True)
+
+
+def test_ensemble_votes_over_every_students_dags(wiring_only: Path, tmp_path: Path, monkeypatch) -> None:
+    from fractions import Fraction
+
+    from mycelium.errors import UserError
+    from mycelium.models.wiring_beam import Decoded
+
+    # a second student, given as its export dir (the first as a students dir)
+    s = Solver.from_pretrained(wiring_only, deductive_spans=False, ensemble=[wiring_only / "wiring"])
+    assert len(s.ensemble) == 1 and s.ensemble[0] is not s.deductive
+    text = "Tom has 5 apples and buys 3 more. How many?"  # nodes 0 (5) and 1 (3)
+    views = []
+    monkeypatch.setattr(s.deductive, "predict_finished", lambda ex, **kw: views.append(kw["with_items"]) or [[
+        Decoded([("SUB", 0, 1, 0)], [Fraction(2)], -0.6), Decoded([("ADD", 0, 1, 0)], [Fraction(8)], -1.0)]])
+    monkeypatch.setattr(s.ensemble[0], "predict_finished", lambda ex, **kw: views.append(kw["with_items"]) or [[
+        Decoded([("ADD", 1, 0, 0)], [Fraction(8)], -0.7)]])
+    assert s.solve(text, gold_answer="8").answer == "8"  # 8 holds the most probability over both students
+    assert views == [False, False]  # each student searched once, from the text alone
+    s.ensemble = []
+    assert s.solve(text, gold_answer="8").answer == "2"  # the first student alone: its best answer
+    with pytest.raises(UserError, match="no wiring student export"):  # a wrong path: one line
+        Solver.from_pretrained(wiring_only, deductive_spans=False, ensemble=[tmp_path])
+    alone = Solver.from_pretrained(wiring_only, deductive_spans=False, ensemble=str(wiring_only))  # one path, no list
+    assert len(alone.ensemble) == 1
+    with pytest.raises(UserError, match="wiring student too"):  # members beside the heuristic wiring
+        Solver(None, None, wiring="chain", deductive_spans=False, ensemble=[s.deductive])
+    other = Solver.from_pretrained(wiring_only, deductive_spans=False)
+    other.deductive.constants = ["7"]
+    with pytest.raises(UserError, match="same implicit constants"):
+        Solver(None, None, deductive=s.deductive, deductive_spans=False, ensemble=[other.deductive])
