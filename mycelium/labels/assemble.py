@@ -16,6 +16,8 @@ arithmetic found in free CoT text), the assembly
    ``mycelium.labels.cues``, in its operands' sentences; for the last step the question when
    it states the relation), ``both`` (iaf + operands), ``all`` (iaf + operands + cues) or
    ``text`` (operands + cues: ``all`` without the attention, ``mycelium.labels.highlights``);
+   with ``lexical`` > 0, also the problem words the op's solution sentence repeats
+   (``mycelium.labels.lexical``), in its operands' and inputs' sentences;
 5. expands the highlights to one clause region (spaCy), splitting a clause several ops share;
    then (``labels.relations``, with source ``cues``/``all``/``text``) moves a region to the clause
    that states its op's relation where the highlights missed it (``mycelium.labels.relations``);
@@ -44,6 +46,7 @@ from mycelium.labels.checks import CHECKS, check_record
 from mycelium.labels.clauses import ClauseConfig, ParsedText
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.highlights import highlight_regions, inside, question_sentence, sentences_of, text_highlights
+from mycelium.labels.lexical import lexical_highlights, solution_stems, token_stems
 from mycelium.labels.relations import moved_counts
 from mycelium.labels.cot_ops import Found
 from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
@@ -98,6 +101,9 @@ class LabelSettings:
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True
     unshare_regions: bool = False  # its rule 7: move a step out of a shared region (yield, at a risk)
+    # weight of the lexical highlights (mycelium.labels.lexical: the problem words the op's solution
+    # sentence repeats) in the op's and its inputs' sentences; 0 turns them off
+    lexical: float = 6.0
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -127,6 +133,7 @@ class LabelSettings:
             reject_checks=tuple(labels.get("reject_checks", LabelSettings.reject_checks)),
             relations=labels.get("relations", True),
             unshare_regions=labels.get("unshare_regions", False),
+            lexical=float(labels.get("lexical", 6.0)),
             math_steps=labels.get("math_steps", "symbolic"),
             math_constants=labels.get("math_constants", True),
             math_prose=labels.get("math_prose", True),
@@ -273,6 +280,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         sinks = sink_mask(trace.text, trace.problem_offsets) if s.iaf.drop_sinks else None
         matrix = iaf_matrix(attn, cot_steps, sinks)
     question = question_sentence(parsed)
+    stems_of_tokens = token_stems(parsed) if s.lexical > 0 else None
     op_spans: list[list[tuple[int, int]]] = []
     op_weights: list[list[float]] = []
     op_anchors: list[list[tuple[int, int]]] = []
@@ -305,6 +313,15 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         if s.source in ("iaf", "both", "all"):
             spans += iaf_spans
             weights += iaf_w
+        # the words the op's solution sentence repeats move its region; they make none for an op
+        # nothing else highlights (it stays no_region, as without them)
+        if s.lexical > 0 and (spans or h.spans):
+            inputs = [step_sents[a.step] for a in step.args if a.kind == "result" and a.step is not None and a.step < k]
+            sents = h.sents.union(*inputs) | ({question} if k == out and question is not None else set())
+            lex_spans, lex_w = lexical_highlights(parsed, stems_of_tokens, solution_stems(trace.cot, node.found.span[0]),
+                                                  sents, s.lexical)
+            spans += lex_spans
+            weights += lex_w
         op_spans.append(spans + h.spans)  # then the operands and cue words (mycelium.labels.highlights)
         op_weights.append(weights + h.weights)
         op_anchors.append(h.anchors)
