@@ -12,6 +12,10 @@ report sums them over validated problems (``report.json``: ``checks``).
   "2 units" twice; "$3 x $3" of "3 sunflowers ... $3 each"; "six x six" where a step computed
   the 6 hours): the step's two quantities are different ones. Hand-read, most of
   ``same_span_twice``'s right cases have no such alternative ("5 + 5" there and back).
+- ``self_product``: a product that reads one written occurrence twice ("2 x 2" of "his two
+  dogs" for 2 people's 2 legs; "60 x 60" of "60 words per minute" for the seconds of an
+  hour) in a sentence that names no square or cube ("a square carpet with 4 m sides", "a cube
+  ... 3 inches on each side" are right): the quantities are two, one of them unwritten.
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
@@ -50,7 +54,7 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "repeated_occurrence", "value_coincidence", "equals_result", "shared_region",
+CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "value_coincidence", "equals_result", "shared_region",
           "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
@@ -60,6 +64,28 @@ _WORDS = re.compile(r"[A-Za-z0-9$%]+")
 def _same_span_twice(r: LabelRecord) -> int:
     return sum(len(spans) != len(set(spans)) for s in r.steps
                for spans in [[a.span for a in s.args if a.span is not None]])
+
+
+# words of a sentence that squares or cubes one length ("4 m sides", "a 2-meter square base")
+_POWER_WORDS = re.compile(r"\b(?:squares?|squared|cubes?|cubic|sides?|area)\b", re.IGNORECASE)
+
+
+def _self_product(r: LabelRecord) -> int:
+    """MUL steps that read one written occurrence twice while its sentence names no square
+    or cube (``_POWER_WORDS``)."""
+    flagged = 0
+    for s in r.steps:
+        spans = [a.span for a in s.args if a.span is not None and a.kind != "result"]
+        twice = {sp for sp in spans if spans.count(sp) > 1}
+        flagged += s.op == "MUL" and any(not _POWER_WORDS.search(_sentence_of(r.text, sp)) for sp in twice)
+    return flagged
+
+
+def _sentence_of(text: str, span: tuple[int, int]) -> str:
+    """The sentence of ``text`` holding ``span`` (cut at ".", "?", "!" before a space)."""
+    start = max(text.rfind(". ", 0, span[0]), text.rfind("? ", 0, span[0]), text.rfind("! ", 0, span[0])) + 1
+    ends = [e for e in (text.find(". ", span[1]), text.find("? ", span[1]), text.find("! ", span[1])) if e >= 0]
+    return text[start:min(ends) + 1 if ends else len(text)]
 
 
 def _repeated_occurrence(r: LabelRecord) -> int:
@@ -222,6 +248,7 @@ def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
     return {
         "same_span_twice": _same_span_twice(r),
         "repeated_occurrence": _repeated_occurrence(r),
+        "self_product": _self_product(r),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
         "shared_region": _shared_region(r, parsed),

@@ -19,8 +19,9 @@ value by position and meaning:
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed; and of two such results, one that no step has
   read yet beats one a step already read (a solution computes what it uses);
-- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``), or the 100
-  of a "%" as the whole of a sum or difference, loses to a
+- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``), the 100
+  of a "%" as the whole of a sum or difference, or as a factor of a product when the
+  question asks no percentage ("$100 x 10%"), loses to a
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
   an unwritten constant, the written number is what the solution read;
@@ -160,6 +161,10 @@ class Grounder:
     def __post_init__(self) -> None:
         self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
         self._sentence_ends = [m.end() for m in _SENT_END.finditer(self.text)]
+        # does the question (the last sentence) ask for a percentage? ("What percentage of ...")
+        body = self.text.rstrip()
+        before = [e for e in self._sentence_ends if e < len(body)]
+        self._asks_percent = bool(PERCENT_WORDS.search(body[before[-1] if before else 0:]))
 
     def ground(
         self,
@@ -214,7 +219,8 @@ class Grounder:
         written = any(key(c) not in taken for _, _, c in scored)
         inside = [t for t in taken if isinstance(t[0], int)]
         for a in self.implicits:
-            if key(a) in taken or (written and (is_conversion(a) or _percent_whole(a, value, op))):
+            if key(a) in taken or (written and (is_conversion(a) or _percent_whole(a, value, op)
+                                                or self._percent_factor(a, value, op))):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
             if op != "DIV" and value != Fraction(1, 100) and any(t[0] <= a.span[0] and a.span[1] <= t[1] for t in inside):
                 # the "%" of a "20%" this step took belongs to it: "20/100" and "15*.01" encode
@@ -279,6 +285,12 @@ class Grounder:
             if hit is not None and Fraction(hit.value) == value:
                 return hit
         return None
+
+    def _percent_factor(self, arg: Arg, value: Fraction, op: str) -> bool:
+        """The "%" read as a factor 100 of a product, in a problem whose question asks no
+        percentage: "$100 x 10%" multiplies the written $100, not the "%" of "10%"."""
+        return (op == "MUL" and value == 100 and not self._asks_percent
+                and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
 
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""

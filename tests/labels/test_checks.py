@@ -37,7 +37,8 @@ Q = span("How many miles does he cover")
 def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
-        "same_span_twice": 0, "repeated_occurrence": 0, "value_coincidence": 0, "equals_result": 0, "shared_region": 0,
+        "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "value_coincidence": 0, "equals_result": 0,
+        "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
 
@@ -126,6 +127,27 @@ def test_one_occurrence_read_twice_beside_another_of_its_value_is_a_repeated_occ
     result = [Step(0, "MUL", [Arg("number", "4", text="4", span=None), Arg("number", "3", text="3", span=None)], "12"),
               Step(1, "ADD", [twelve, twelve], "24", region=(0, 39))]
     assert check_record(LabelRecord("t", text, "24", result, "24", True), parsed)["repeated_occurrence"] == 1
+
+
+def test_a_product_of_one_occurrence_is_a_self_product_unless_the_sentence_squares_or_cubes():
+    # "2 x 2" legs of Johnny and his son read from the "two" of "two dogs"
+    text = "Johnny is out walking his two dogs at night, and his son joins him for the walk. How many legs are there?"
+    (parsed,) = parse([text], load_spacy())
+    two = text.index("two")
+    dogs = Arg("number", "2", text="two", span=(two, two + 3))
+    rec = LabelRecord("t", text, "4", [Step(0, "MUL", [dogs, dogs], "4", region=(0, 42))], "4", True)
+    assert check_record(rec, parsed)["self_product"] == 1
+    # a sum of one occurrence is not a product ("there and back")
+    rec = LabelRecord("t", text, "4", [Step(0, "ADD", [dogs, dogs], "4", region=(0, 42))], "4", True)
+    assert check_record(rec, parsed)["self_product"] == 0
+    # the area of a square and the volume of a cube read one side twice or three times
+    for text, side in (("A floor is covered with a square carpet with 4 m sides. How much is uncovered?", "4"),
+                       ("Bob has a cube of silver that measures 3 inches on each side. What is it worth?", "3")):
+        (parsed,) = parse([text], load_spacy())
+        at = text.index(side)
+        arg = Arg("number", side, text=side, span=(at, at + 1))
+        steps = [Step(0, "MUL", [arg, arg, arg], str(int(side) ** 3), region=(0, len(text)))]
+        assert check_record(LabelRecord("t", text, "1", steps, "1", True), parsed)["self_product"] == 0
 
 
 def test_a_math_expression_read_twice_is_not_a_repeated_occurrence():

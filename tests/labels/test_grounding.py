@@ -393,3 +393,19 @@ def test_a_difference_or_quotient_never_reads_one_quantity_twice(nlp):
     assert g.ground(Fraction(12), "DIV", frozenset(), [], {twelve}).arg is None
     assert g.ground(Fraction(12), "ADD", frozenset(), [], {twelve}).arg.span == twelve  # "12 + 12" may
     assert g.ground(Fraction(12), "SUB", frozenset(), [Fraction(12)], {("result", 0)}).arg.span == twelve
+
+
+def test_a_written_hundred_is_the_factor_not_the_percent_sign_unless_a_percentage_is_asked(nlp):
+    # "100*.1": the $100 put in, times the 10% interest; the "%" of "10%" is no factor 100
+    text = ("Adam puts money in a savings account that pays 10% interest every year. He puts $100 in it, "
+            "and then withdraws the interest. How much interest does he get?")
+    solution = "He gets 100*.1 = $<<100*.1=10>>10 of interest.\n#### 10"
+    r = label(text, solution, "10", nlp, reject_checks=())
+    assert r.validated and r.steps[0].op == "MUL"
+    assert sorted(a.text for a in r.steps[0].args) == ["$100", "10%"]
+    # the Grounder alone: a factor 100 is the written one, unless the question asks a percentage
+    for text, kind in (("Adam puts $100 in an account that pays 10% interest. How much does he get?", "number"),
+                       ("A store had 100 shirts and sold 45% of them. What percent of them did it sell?", "implicit")):
+        grounder = Grounder(text, extract_numbers(text), implicit_operands(text))
+        choice = grounder.ground(Fraction(100), "MUL", frozenset(), [], set())
+        assert choice.arg.kind == kind, text
