@@ -96,7 +96,7 @@ class LabelSettings:
     math_cot_numbers: bool = False
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
-                                      "foreign_region", "repeated_occurrence", "self_product")
+                                      "foreign_region", "repeated_occurrence", "self_product", "computed_literal")
     # the relation detector (mycelium.labels.relations) moves a region to the clause that states
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True
@@ -362,7 +362,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     if parse_failed:
         reason = "cot_parse_error"
     if reason is None:
-        d.checks = check_record(record, parsed)
+        d.checks = check_record(record, parsed, trace.cot)
         failed = [c for c in s.reject_checks if d.checks.get(c)]
         if failed:  # executes to gold, but in a shape the audit found behind wrong labels
             reason = f"check_{failed[0]}"

@@ -16,6 +16,10 @@ report sums them over validated problems (``report.json``: ``checks``).
   dogs" for 2 people's 2 legs; "60 x 60" of "60 words per minute" for the seconds of an
   hour) in a sentence that names no square or cube ("a square carpet with 4 m sides", "a cube
   ... 3 inches on each side" are right): the quantities are two, one of them unwritten.
+- ``computed_literal`` (MATH): a step reads a number written in the problem whose value the
+  solution writes as the result of a computation on numbers alone ("\\binom{5}{2} = 10" for
+  the "10" of "10 members"; "2^4 = 16" for the "= 16" of an equation): the computation is
+  the operand, the written number only has its value. Needs the solution (``cot``).
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
@@ -54,7 +58,7 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "value_coincidence", "equals_result", "shared_region",
+CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "value_coincidence", "equals_result", "shared_region",
           "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
@@ -86,6 +90,33 @@ def _sentence_of(text: str, span: tuple[int, int]) -> str:
     start = max(text.rfind(". ", 0, span[0]), text.rfind("? ", 0, span[0]), text.rfind("! ", 0, span[0])) + 1
     ends = [e for e in (text.find(". ", span[1]), text.find("? ", span[1]), text.find("! ", span[1])) if e >= 0]
     return text[start:min(ends) + 1 if ends else len(text)]
+
+
+# the left side of "<numbers and operators> = value" in a solution's LaTeX: "\binom{5}{2}", "2^4"
+_NUMERIC_SIDE = re.compile(r"^(?:[\d\s.+\-*/^!(){}\[\]]|\\(?:binom|d?frac|tfrac|cdot|times|div|sqrt|left|right|,|!))+$")
+_OPERATOR = re.compile(r"[+\-*/^!]|\\(?:binom|d?frac|tfrac|cdot|times|div|sqrt)")
+# where a right side ends: the end of the math, a punctuation mark, a line break, a text gap
+_SIDE_END = r"(?=\s*(?:$|[$.,;:]|\\\]|\\\\|\\\)|\n|\\quad|\\qquad|\\text|\}\$))"
+
+
+def _computed_literal(r: LabelRecord, cot: str | None) -> int:
+    """MATH steps reading a written number whose value ``cot`` writes as a computation's result."""
+    if r.type is None or not cot:
+        return 0
+    flagged = 0
+    for s in r.steps:
+        values = {a.text.strip().strip("$") for a in s.args if a.kind == "number" and a.span is not None}
+        flagged += any(_computes(cot, v) for v in values if v)
+    return flagged
+
+
+def _computes(cot: str, value: str) -> bool:
+    pattern = r"(?:^|[=$\[(,&])\s*([^=$&\n]{1,40}?)\s*=\s*" + re.escape(value) + _SIDE_END
+    for m in re.finditer(pattern, cot):
+        side = m.group(1).strip()
+        if side != value and _NUMERIC_SIDE.match(side) and _OPERATOR.search(side):
+            return True
+    return False
 
 
 def _repeated_occurrence(r: LabelRecord) -> int:
@@ -242,13 +273,15 @@ def _final_in_question(r: LabelRecord, parsed: ParsedText) -> int:
     return int(is_question(r.text, (int(a), int(b))))
 
 
-def check_record(r: LabelRecord, parsed: ParsedText) -> dict[str, int]:
-    """Counts of flagged steps (problems for ``final_in_question``) for one record."""
+def check_record(r: LabelRecord, parsed: ParsedText, cot: str | None = None) -> dict[str, int]:
+    """Counts of flagged steps (problems for ``final_in_question``) for one record; ``cot``,
+    the solution the labels were read from, where there is one (``computed_literal``)."""
     regions = {s.region for s in r.steps if s.region is not None}
     return {
         "same_span_twice": _same_span_twice(r),
         "repeated_occurrence": _repeated_occurrence(r),
         "self_product": _self_product(r),
+        "computed_literal": _computed_literal(r, cot),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
         "shared_region": _shared_region(r, parsed),

@@ -37,7 +37,8 @@ Q = span("How many miles does he cover")
 def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
-        "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "value_coincidence": 0, "equals_result": 0,
+        "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "value_coincidence": 0,
+        "equals_result": 0,
         "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
@@ -158,3 +159,21 @@ def test_a_math_expression_read_twice_is_not_a_repeated_occurrence():
     expr = Arg("expr", "x^2+1", text="x^2+1", span=(i, i + 5))
     rec = LabelRecord("t", text, "25", [Step(0, "MUL", [expr, expr], "x^4+2x^2+1", region=(0, len(text)))], "25", True)
     assert check_record(rec, parsed)["repeated_occurrence"] == 0 and check_record(rec, parsed)["same_span_twice"] == 1
+
+
+def test_a_written_number_the_math_solution_computes_is_a_computed_literal():
+    # the solution computes C(5,2) = 10 pairs of girls; the "10" of "10 members" only has its value
+    text = "A club has 10 members, 5 boys and 5 girls. Two members are chosen at random. What is the probability that they are both girls?"
+    cot = "There are $\\binom{5}{2} = 10$ ways to choose two girls and $\\binom{10}{2} = 45$ ways in all, so $\\frac{10}{45} = \\frac{2}{9}$."
+    (parsed,) = parse([text], load_spacy())
+    ten = Arg("number", "10", text="10", span=(11, 13))
+    steps = [Step(0, "BINOM", [ten, Arg("number", "2", text="Two", span=(text.index("Two"), text.index("Two") + 3))], "45"),
+             Step(1, "DIV", [ten, Arg("result", "45", step=0)], "2/9", region=(0, len(text)))]
+    rec = LabelRecord("t", text, "2/9", steps, "2/9", True, type="Counting & Probability")
+    assert check_record(rec, parsed, cot)["computed_literal"] == 2
+    assert check_record(rec, parsed)["computed_literal"] == 0  # no solution, nothing to read
+    # a solution that restates a given ("$x = 10$") or names a variable computes nothing
+    assert check_record(rec, parsed, "Since $n = 10$ and $k = 10$, the answer is $\\frac{2}{9}$.")["computed_literal"] == 0
+    # GSM8K records (no subject) are left to the arithmetic checks
+    gsm = LabelRecord("t", text, "2/9", steps, "2/9", True)
+    assert check_record(gsm, parsed, cot)["computed_literal"] == 0
