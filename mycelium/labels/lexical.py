@@ -12,6 +12,7 @@ occurrences in the problem (a name written in every sentence says little about w
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -53,24 +54,35 @@ def solution_stems(cot: str, pos: int) -> set[str]:
     return {stem(w) for w in _WORD.findall(cot[a:b]) if _content(w)}
 
 
-def token_stems(parsed: ParsedText) -> np.ndarray:
-    """Per token of ``parsed``: its stem, or "" for a stop word, a number, punctuation or a
-    word under 3 letters. Object array [n]; computed once per problem."""
-    return np.array([stem(w) if c and not n and _content(w) else ""
-                     for w, c, n in zip(parsed.words, parsed.is_content, parsed.is_num)], dtype=object)
+@dataclass(frozen=True)
+class TokenStems:
+    """The stems of a problem's tokens as integer ids: ``ids`` [n tokens] (-1 for a stop word,
+    a number, punctuation or a word under 3 letters) and ``vocab`` (stem -> id)."""
+
+    ids: np.ndarray
+    vocab: dict[str, int]
 
 
-def lexical_highlights(parsed: ParsedText, stems_of_tokens: np.ndarray, stems: set[str], sents: set[int],
+def token_stems(parsed: ParsedText) -> TokenStems:
+    """The stems of ``parsed``'s tokens, computed once per problem."""
+    vocab: dict[str, int] = {}
+    ids = [vocab.setdefault(stem(w), len(vocab)) if c and not n and _content(w) else -1
+           for w, c, n in zip(parsed.words, parsed.is_content, parsed.is_num)]
+    return TokenStems(np.array(ids, dtype=np.int64), vocab)
+
+
+def lexical_highlights(parsed: ParsedText, tokens: TokenStems, stems: set[str], sents: set[int],
                        weight: float) -> tuple[list[Span], list[float]]:
     """Problem tokens in sentences ``sents`` (indices into ``parsed.sent_spans``) whose stem
-    (``stems_of_tokens``, from :func:`token_stems`) is in ``stems``, as char spans with
-    weights: ``weight`` split equally among the stems found, and a stem's share split among
-    its occurrences. Returns ([], []) when none match."""
-    if not stems or not sents or weight <= 0:
+    (``tokens``, from :func:`token_stems`) is in ``stems``, as char spans with weights:
+    ``weight`` split equally among the stems found, and a stem's share split among its
+    occurrences. Returns ([], []) when none match."""
+    wanted = [tokens.vocab[st] for st in stems if st in tokens.vocab]
+    if not wanted or not sents or weight <= 0:
         return [], []
-    hit = np.flatnonzero(np.isin(parsed.sent, list(sents)) & np.isin(stems_of_tokens, list(stems)))
+    hit = np.flatnonzero(np.isin(tokens.ids, wanted) & np.isin(parsed.sent, list(sents)))
     if len(hit) == 0:
         return [], []
-    found, inverse, counts = np.unique(stems_of_tokens[hit], return_inverse=True, return_counts=True)
-    weights = weight / len(found) / counts[inverse]
+    _, inverse, counts = np.unique(tokens.ids[hit], return_inverse=True, return_counts=True)
+    weights = weight / len(counts) / counts[inverse]
     return [(int(parsed.starts[t]), int(parsed.ends[t])) for t in hit], weights.tolist()
