@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from mycelium.dag.ops import MULTI_OP_SEP
+from mycelium.errors import UserError
 from mycelium.models.bio import IGNORE, clean_regions, regions_to_token_tags
 from mycelium.models.units import token_units, unit_tags
 from mycelium.records.labels import LabelRecord
@@ -137,6 +138,10 @@ class SegmenterEncoder:
             "regions": example["regions"],
         }
         if self.units is not None:
+            if text not in self.units:  # the training set streams the labels file each epoch
+                raise UserError(f"{example['id']}: a problem the labels held no clause units for at setup: "
+                                "the labels file changed during training. Relabel into another "
+                                "labels_dir while a run reads this one.")
             units = self.units[text]
             out |= {"units": units, "unit_of": token_units(text, offsets, units, enc["special_tokens_mask"]),
                     "unit_labels": unit_tags(units, example["regions"])}

@@ -99,3 +99,19 @@ def test_unknown_units_are_refused(labels_dir: Path) -> None:
         SegmenterDataModule(str(labels_dir), units="clauses", targets="raw_iaf")
     with pytest.raises(ValueError, match="units"):
         SegmenterModule(build_tiny, units="words")
+
+
+def test_a_problem_added_to_the_labels_after_setup_is_a_clear_error():
+    # the train split streams labels.jsonl every epoch; clause units are built at setup, so a
+    # relabelling of the same directory mid-run must say so, not raise a KeyError
+    from mycelium.errors import UserError
+    from mycelium.models.examples import SegmenterEncoder
+
+    class Tok:
+        def __call__(self, text, **kw):
+            return {"input_ids": [1, 2], "offset_mapping": [(0, 3), (4, 7)], "special_tokens_mask": [0, 0]}
+
+    encode = SegmenterEncoder(Tok(), 16, units={"Sam has 3.": [(0, 10)]})
+    assert encode({"id": "a", "text": "Sam has 3.", "regions": [(0, 10)]})["units"] == [(0, 10)]
+    with pytest.raises(UserError, match="labels file changed during training"):
+        encode({"id": "b", "text": "Ann has 4.", "regions": [(0, 10)]})
