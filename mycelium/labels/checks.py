@@ -58,8 +58,8 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "value_coincidence", "equals_result", "shared_region",
-          "fragment_region", "fraction_part", "foreign_region", "final_in_question")
+CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "value_coincidence",
+          "equals_result", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
@@ -74,22 +74,18 @@ def _same_span_twice(r: LabelRecord) -> int:
 _POWER_WORDS = re.compile(r"\b(?:squares?|squared|cubes?|cubic|sides?|area)\b", re.IGNORECASE)
 
 
-def _self_product(r: LabelRecord) -> int:
-    """MUL steps that read one written occurrence twice while its sentence names no square
-    or cube (``_POWER_WORDS``)."""
+def _self_product(r: LabelRecord, parsed: ParsedText) -> int:
+    """MUL steps that read one written occurrence twice while its sentence (of the parse)
+    names no square or cube (``_POWER_WORDS``)."""
     flagged = 0
     for s in r.steps:
         spans = [a.span for a in s.args if a.span is not None and a.kind != "result"]
         twice = {sp for sp in spans if spans.count(sp) > 1}
-        flagged += s.op == "MUL" and any(not _POWER_WORDS.search(_sentence_of(r.text, sp)) for sp in twice)
+        if s.op != "MUL" or not twice:
+            continue
+        sents = parsed.sent_spans[np.searchsorted(parsed.sent_spans[:, 0], [sp[0] for sp in twice], side="right") - 1]
+        flagged += any(not _POWER_WORDS.search(r.text, int(a), int(b)) for a, b in sents)
     return flagged
-
-
-def _sentence_of(text: str, span: tuple[int, int]) -> str:
-    """The sentence of ``text`` holding ``span`` (cut at ".", "?", "!" before a space)."""
-    start = max(text.rfind(". ", 0, span[0]), text.rfind("? ", 0, span[0]), text.rfind("! ", 0, span[0])) + 1
-    ends = [e for e in (text.find(". ", span[1]), text.find("? ", span[1]), text.find("! ", span[1])) if e >= 0]
-    return text[start:min(ends) + 1 if ends else len(text)]
 
 
 # the left side of "<numbers and operators> = value" in a solution's LaTeX: "\binom{5}{2}", "2^4"
@@ -280,7 +276,7 @@ def check_record(r: LabelRecord, parsed: ParsedText, cot: str | None = None) -> 
     return {
         "same_span_twice": _same_span_twice(r),
         "repeated_occurrence": _repeated_occurrence(r),
-        "self_product": _self_product(r),
+        "self_product": _self_product(r, parsed),
         "computed_literal": _computed_literal(r, cot),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
