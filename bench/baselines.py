@@ -5,6 +5,7 @@ it does not say whether anything was learned.
     python bench/baselines.py ... --answer-only <export dir of `train.py model=answer_only`>
     python bench/baselines.py ... --eval gsm8k/train --holdout val test   # the development set
     python bench/baselines.py ... --segmenter <export> --classifier <export> --eval   # the students beside them
+    python bench/baselines.py --labels <MATH train labels> --test-labels <MATH500 labels> --eval math500/test ...
 
 Prints markdown tables:
 - the segmenter's test split (``conf/model/segmenter.yaml``'s split): "every spaCy clause holding
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from mycelium.dag.ops import MULTI_OP_SEP
 from mycelium.data.answers import answers_match
@@ -40,11 +42,14 @@ from mycelium.labels.stage import read_labels
 from mycelium.models.bio import clean_regions, regions_to_word_tags
 from mycelium.models.examples import classifier_examples, segmenter_example
 from mycelium.models.segmenter import span_scores
+from mycelium.records.labels import LabelRecord
+
+Split = Callable[[LabelRecord], str]  # a record's part: "train", "val" or "test"
 
 
-def segmenter_baseline(records, fractions: dict[str, float], salt: str) -> dict[str, float]:
+def segmenter_baseline(records, split: Split) -> dict[str, float]:
     """Span P/R/F1 of "every clause holding a number" on the segmenter's test split."""
-    test = [r for r in records if split_of(r.id, fractions, salt) == "test"]
+    test = [r for r in records if split(r) == "test"]
     gold, pred = [], []
     for record, parsed in zip(test, parse([r.text for r in test], load_spacy(), ClauseConfig())):
         clauses = {tuple(int(x) for x in parsed.clause_spans[i]) for i in parsed.is_num.nonzero()[0]}
@@ -53,7 +58,7 @@ def segmenter_baseline(records, fractions: dict[str, float], salt: str) -> dict[
     return {"test problems": len(test), **{f"every clause holding a number: {k}": v for k, v in span_scores(gold, pred).items()}}
 
 
-def clause_selector_baseline(records, fractions: dict[str, float], salt: str) -> dict[str, float]:
+def clause_selector_baseline(records, split: Split) -> dict[str, float]:
     """Span P/R/F1 of a bag-of-words clause selector on the segmenter's test split: TF-IDF
     (1-2 grams) of each spaCy clause plus six cues (holds a number / an implicit constant, how
     many numbers, a question, relative position, the last clause), logistic regression trained
@@ -68,12 +73,12 @@ def clause_selector_baseline(records, fractions: dict[str, float], salt: str) ->
     from mycelium.models.units import clause_units
 
     rows: dict[str, list] = {"train": [], "test": []}
-    kept = [r for r in records if split_of(r.id, fractions, salt) in rows]
+    kept = [r for r in records if split(r) in rows]
     one = run = regions = 0  # test regions that are one clause unit / a run of them: the units' ceiling
     for record, parsed in zip(kept, parse([r.text for r in kept], load_spacy(), ClauseConfig())):
         gold = set(map(tuple, segmenter_example(record)[0]["regions"]))
         units = clause_units(parsed)
-        if split_of(record.id, fractions, salt) == "test":
+        if split(record) == "test":
             starts, ends = {a for a, _ in units}, {b for _, b in units}
             regions += len(gold)
             one += sum(g in units for g in gold)
@@ -82,7 +87,7 @@ def clause_selector_baseline(records, fractions: dict[str, float], salt: str) ->
             piece = record.text[a:b]
             cues = [bool(extract_numbers(piece)), bool(implicit_operands(piece)), len(extract_numbers(piece)),
                     piece.rstrip().endswith("?"), k / max(1, len(units) - 1), k == len(units) - 1]
-            rows[split_of(record.id, fractions, salt)].append((record, (a, b), piece, cues, (a, b) in gold))
+            rows[split(record)].append((record, (a, b), piece, cues, (a, b) in gold))
     tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2)
 
     def features(rs: list, fit: bool = False):
@@ -111,16 +116,17 @@ def check_export_split(export: str, fractions: dict[str, float], salt: str) -> N
     check_split(path.parent, fractions, salt, names=[path.name])
 
 
-def segmenter_scores(records, fractions: dict[str, float], salt: str, export: str) -> dict[str, float]:
+def segmenter_scores(records, split: Split, export: str, fractions: dict[str, float] | None, salt: str) -> dict[str, float]:
     """Span P/R/F1 of the exported segmenter on the same test problems as ``segmenter_baseline``:
     its raw spans, after the solver's filter (spans holding no number dropped), and, for a
     segmenter over tokens, after the filter + clause snapping (``SpanSnapper``)."""
     from mycelium.models.export import load_exported
     from mycelium.solver.spans import SpanSnapper
 
-    check_export_split(export, fractions, salt)
+    if fractions:  # None: the test problems are another set's, the export's split does not matter
+        check_export_split(export, fractions, salt)
 
-    test = [r for r in records if split_of(r.id, fractions, salt) == "test"]
+    test = [r for r in records if split(r) == "test"]
     texts = [r.text for r in test]
     segmenter = load_exported(export, device="cpu")
     raw = segmenter.predict_spans(texts)
@@ -135,13 +141,15 @@ def segmenter_scores(records, fractions: dict[str, float], salt: str, export: st
     return out
 
 
-def classifier_scores(records, fractions: dict[str, float], salt: str, multi_op: str, export: str) -> dict[str, float]:
+def classifier_scores(records, split: Split, multi_op: str, export: str, fractions: dict[str, float] | None,
+                      salt: str) -> dict[str, float]:
     """Accuracy of the exported classifier on the same test regions as ``classifier_baselines``."""
     from mycelium.models.export import load_exported
 
-    check_export_split(export, fractions, salt)
+    if fractions:
+        check_export_split(export, fractions, salt)
 
-    test = [ex for r in records if split_of(r.id, fractions, salt) == "test" for ex in classifier_examples(r, multi_op)[0]]
+    test = [ex for r in records if split(r) == "test" for ex in classifier_examples(r, multi_op)[0]]
     predicted = load_exported(export, device="cpu").predict_ops([(e["text"], tuple(e["region"])) for e in test])
     pairs = list(zip(predicted, (e["op"] for e in test)))
     single = [(p, g) for p, g in pairs if MULTI_OP_SEP not in g]
@@ -153,16 +161,16 @@ def classifier_scores(records, fractions: dict[str, float], salt: str, multi_op:
             **{f"... commonest error: {name}": n for name, n in confusions}}
 
 
-def classifier_baselines(records, fractions: dict[str, float], salt: str, multi_op: str) -> dict[str, float]:
+def classifier_baselines(records, split: Split, multi_op: str) -> dict[str, float]:
     """Accuracy of majority op and TF-IDF + logistic regression on the test split."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     by_split: dict[str, list[dict]] = {"train": [], "test": []}
     for r in records:
-        split = split_of(r.id, fractions, salt)
-        if split in by_split:
-            by_split[split] += classifier_examples(r, multi_op)[0]
+        part = split(r)
+        if part in by_split:
+            by_split[part] += classifier_examples(r, multi_op)[0]
     words = lambda ex: ex["text"][ex["region"][0]:ex["region"][1]]  # noqa: E731
     train, test = by_split["train"], by_split["test"]
     majority = Counter(ex["op"] for ex in train).most_common(1)[0][0]
@@ -215,6 +223,9 @@ def main() -> None:
     ap.add_argument("--answer-only", default=None, help="export dir of an answer-only fine-tune (train.py model=answer_only)")
     ap.add_argument("--segmenter", default=None, help="export dir of a segmenter: scored beside its baseline")
     ap.add_argument("--classifier", default=None, help="export dir of a classifier: scored beside its baselines")
+    ap.add_argument("--test-labels", default=None,
+                    help="score on every validated record of these labels instead of --labels' test split; the "
+                         "baselines then learn from every validated record of --labels (MATH train -> MATH500)")
     args = ap.parse_args()
     answer_only = None
     if args.answer_only:
@@ -223,16 +234,25 @@ def main() -> None:
         answer_only = load_exported(args.answer_only)
     records = [r for r in read_labels(args.labels) if r.validated]
     fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
-    print("| segmenter, test split | value |\n|---|---:|")
-    seg = segmenter_scores(records, fractions, args.salt, args.segmenter) if args.segmenter else {}
-    for k, v in (segmenter_baseline(records, fractions, args.salt) | clause_selector_baseline(records, fractions, args.salt)
-                 | seg).items():
+    split: Split = lambda r: split_of(r.id, fractions, args.salt)  # noqa: E731
+    if args.test_labels:  # train on --labels' train split, test on every validated record of another set
+        tests = [r for r in read_labels(args.test_labels) if r.validated]
+        if not tests:
+            raise SystemExit(f"--test-labels {args.test_labels}: no validated records")
+        test_ids = {r.id for r in tests}
+        records = [r for r in records if r.id not in test_ids] + tests
+        split = lambda r: "test" if r.id in test_ids else "train"  # noqa: E731
+    where = f"every validated problem of {args.test_labels}" if args.test_labels else "test split"
+    print(f"| segmenter, {where} | value |\n|---|---:|")
+    trained_on = None if args.test_labels else fractions  # the split an export must have been trained on
+    seg = segmenter_scores(records, split, args.segmenter, trained_on, args.salt) if args.segmenter else {}
+    for k, v in (segmenter_baseline(records, split) | clause_selector_baseline(records, split) | seg).items():
         print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
-    print("\n| classifier, test split | value |\n|---|---:|")
-    cls = classifier_scores(records, fractions, args.salt, args.multi_op, args.classifier) if args.classifier else {}
-    for k, v in (classifier_baselines(records, fractions, args.salt, args.multi_op) | cls).items():
+    print(f"\n| classifier, {where} | value |\n|---|---:|")
+    cls = classifier_scores(records, split, args.multi_op, args.classifier, trained_on, args.salt) if args.classifier else {}
+    for k, v in (classifier_baselines(records, split, args.multi_op) | cls).items():
         print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
-    train_answers = [r.gold_answer for r in records if split_of(r.id, fractions, args.salt) == "train"]
+    train_answers = [r.gold_answer for r in records if split(r) == "train"]
     for spec in args.eval:
         dataset, split = spec.split("/")
         print(f"\n| E2E, {spec} | value |\n|---|---:|")

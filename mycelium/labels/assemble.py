@@ -239,6 +239,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         nodes = [_MathOp(m.step.op, Found((m.pos, m.pos), None)) for m in found_math]
         ungrounded = [m.ungrounded for m in found_math]
         ambiguous = [False] * len(steps)
+        counted_other = [0] * len(steps)
         if not nodes:
             record.reason = "no_ops"
             return record, d
@@ -256,12 +257,13 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         # phase 5a: ground every literal operand (position and meaning, not value alone)
         numbers = with_fraction_parts(extract_numbers(trace.text))
         grounder = Grounder(trace.text, numbers, implicit_operands(trace.text))
-        steps, ambiguous = ground_steps(nodes, grounder, trace.cot)
+        steps, ambiguous, counted_other = ground_steps(nodes, grounder, trace.cot)
         # one encoding of percentages and written fractions; flags follow the absorbed steps
         steps, origins = canonical_steps(steps, trace.text, grounder.fraction)
         # an operand left as written (no span) is what "ungrounded" means; a fold may have replaced it
         ungrounded = [any(a.kind != "result" and a.span is None for a in st.args) for st in steps]
         ambiguous = [any(ambiguous[o] for o in org) for org in origins]
+        counted_other = [sum(counted_other[o] for o in org) for org in origins]
         nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
     try:
         answer_step = output_index(execute_all(dag_from_steps(steps, symbolic=symbolic)), trace.gold_answer)
@@ -363,6 +365,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         reason = "cot_parse_error"
     if reason is None:
         d.checks = check_record(record, parsed, trace.cot)
+        d.checks["unit_mismatch"] = sum(counted_other[i] for i in kept)  # needs the CoT's mentions: counted in grounding
         failed = [c for c in s.reject_checks if d.checks.get(c)]
         if failed:  # executes to gold, but in a shape the audit found behind wrong labels
             reason = f"check_{failed[0]}"

@@ -20,6 +20,12 @@ report sums them over validated problems (``report.json``: ``checks``).
   solution writes as the result of a computation on numbers alone ("\\binom{5}{2} = 10" for
   the "10" of "10 members"; "2^4 = 16" for the "= 16" of an equation): the computation is
   the operand, the written number only has its value. Needs the solution (``cot``).
+- ``unit_mismatch``: a written-number operand that the solution writes as counting another
+  thing ("$9/person x 2 *people*" grounded to "$2 *boxes* of stickers"; "100 *cents* in a
+  dollar" to "a hundred *plates*"; ``mycelium.labels.nouns.names_other``): the solution's
+  quantity is unwritten and only has the written number's value. Counted while grounding
+  (it needs where the solution writes each literal), so ``check_record`` leaves it to
+  ``mycelium.labels.assemble``.
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
@@ -58,7 +64,7 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "value_coincidence",
+CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch", "value_coincidence",
           "equals_result", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")

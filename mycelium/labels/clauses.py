@@ -80,6 +80,9 @@ class ClauseConfig:
     cut_nested: bool = True  # False: a clause is its head's whole subtree
     keep_comparatives: bool = True  # "as ... as Tom has" / "than ..." stays in its parent
     gapping: bool = True  # nominal conjunct with own subject + number is its own clause
+    # "... are women and the rest are men": spaCy makes "the rest" a conjunct of "women"; give it
+    # back to the subjectless verb right after it
+    conj_subjects: bool = True
     snap_degenerate: bool = True  # tiny clause / verbless sentence -> whole sentence
     min_clause_tokens: int = 2  # content tokens below which a clause is degenerate ("Mary 5" is 2)
     # mycelium.labels.regions: how the clauses of one step become regions
@@ -215,6 +218,9 @@ def _from_doc(doc, config: ClauseConfig) -> ParsedText:
     for i in order:  # root-first, so the head's clause is known
         clause[i] = i if is_head[i] else clause[heads[i]]
 
+    if config.conj_subjects:
+        _reattach_subjects(clause, is_head, children, heads, left_edge, deps, pos)
+
     # 3) each clause's token range -> trimmed char span
     sent_spans = np.zeros((len(sent_tok), 2), dtype=np.int32)
     for k, (a, b) in enumerate(sent_tok):
@@ -244,6 +250,30 @@ def _from_doc(doc, config: ClauseConfig) -> ParsedText:
         clause_tok[members] = span[2:]
     return ParsedText(doc.text, starts, ends, heads, left_edge, deps, words, is_num, is_content, sent,
                       sent_spans, clause, clause_spans, clause_tok, config)
+
+
+_SUBJECTS = ("nsubj", "nsubjpass", "csubj", "expl")
+_NOMINAL = ("NOUN", "PROPN", "PRON", "NUM")
+
+
+def _reattach_subjects(clause: np.ndarray, is_head: np.ndarray, children: list[list[int]], heads: np.ndarray,
+                       left_edge: np.ndarray, deps: np.ndarray, pos: list[str]) -> None:
+    """Give a conjunct clause the subject spaCy attached to the clause before it.
+
+    In "Two-thirds are women and the rest are men" (or "Jay invited 22 people and Gloria
+    invited 36") the parser makes "rest" ("Gloria") a nominal conjunct of the first clause's
+    object and leaves the conjunct verb after it with no subject. When a conjunct clause head
+    (a verb) has no subject child and the token right before it is such a nominal conjunct
+    (attached to an earlier token), that conjunct's subtree moves to the verb's clause.
+    ``clause`` is changed in place.
+    """
+    for h in np.flatnonzero(is_head):
+        p = h - 1
+        if (deps[h] != "conj" or pos[h] not in ("VERB", "AUX") or p < 0
+                or any(deps[c] in _SUBJECTS for c in children[h])):
+            continue
+        if deps[p] == "conj" and pos[p] in _NOMINAL and heads[p] < p and not is_head[p]:
+            clause[left_edge[p]:p + 1] = h
 
 
 def _depth(heads: np.ndarray, i: int) -> int:

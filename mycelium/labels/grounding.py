@@ -49,6 +49,7 @@ from fractions import Fraction
 from mycelium.dag.graph import format_value
 from mycelium.labels.args import MIDWAY, PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
+from mycelium.labels.nouns import Counted, names_other
 from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
@@ -128,12 +129,13 @@ class Mention:
     dollar: bool
     words: frozenset[str]
     percent: bool = False  # the CoT writes "20%" itself
+    counted: Counted | None = None  # what the CoT's number counts ("2 *people*"; ``nouns.Counted``)
 
     @classmethod
     def at(cls, cot: str, span: tuple[int, int]) -> "Mention":
         dollar = "$" in cot[max(0, span[0] - 2):span[1]]
         percent = bool(PERCENT_WORDS.match(cot[span[1]:span[1] + 12].lstrip()))  # "20%", "20 percent"
-        return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK), percent)
+        return cls(dollar, unit_words(cot, span, n=2, breaks=_MATH_BREAK), percent, Counted.at(cot, span))
 
 
 @dataclass
@@ -157,6 +159,7 @@ class Grounder:
     implicits: list[Arg]
     used: dict[tuple[int, int], int] = field(default_factory=dict)
     read: dict[int, int] = field(default_factory=dict)  # earlier step index -> how many steps read its result
+    _counted: dict = field(default_factory=dict, repr=False)  # span -> nouns.Counted of that occurrence
 
     def __post_init__(self) -> None:
         self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
@@ -296,6 +299,15 @@ class Grounder:
         """1 when ``span`` shares a sentence with an operand this step already took."""
         sent = lambda sp: bisect.bisect_right(self._sentence_ends, sp[0])  # noqa: E731
         return float(any(sent(t) == sent(span) for t in taken if isinstance(t[0], int)))
+
+    def counts_other(self, arg: Arg, mention: Mention | None) -> bool:
+        """Does the CoT's ``mention`` of a literal count another thing than the written number
+        ``arg`` it was grounded to ("2 *people*" on "$2 *boxes*"; ``nouns.names_other``)?"""
+        if mention is None or mention.counted is None or arg.kind != "number" or arg.span is None:
+            return False
+        if arg.span not in self._counted:
+            self._counted[arg.span] = Counted.at(self.text, arg.span)
+        return names_other(mention.counted, self._counted[arg.span])
 
     def take(self, arg: Arg) -> None:
         """Record that a step used ``arg`` (a later step prefers fresh occurrences)."""

@@ -136,15 +136,17 @@ def ground_steps(
     nodes: list[FlatOp],
     grounder: Grounder,
     cot: str,
-) -> tuple[list[Step], list[bool]]:
+) -> tuple[list[Step], list[bool], list[int]]:
     """Ground every node's literal operands (``Grounder``: position and meaning, not value
     alone). Returns the steps (an operand that could not be grounded stays as written, with
-    no span) and per step whether a choice was ambiguous (a tie between different
-    occurrences or steps)."""
+    no span), per step whether a choice was ambiguous (a tie between different occurrences or
+    steps), and per step how many written-number operands the CoT writes as counting another
+    thing ("2 *people*" grounded to "$2 *boxes*": ``Grounder.counts_other``)."""
     steps: list[Step] = []
     results: list[Fraction | None] = []
     recovered = frozenset(k for k, n in enumerate(nodes) if n.recovered)
     ambiguous: list[bool] = []
+    other: list[list[int]] = []  # per step: operands whose CoT mention counts another thing (Grounder.counts_other)
     for k, node in enumerate(nodes):
         args: list[Arg] = []
         # an earlier step the op reads by reference is taken too: "60 - 12*5" is no "(12*5) - (12*5)"
@@ -152,18 +154,22 @@ def ground_steps(
         rivals: list = []
         context = context_words(_sentence_at(cot, node.found.span[0]))
         said = iter(mentions(cot, node))
+        other.append([])
         hundred = any(isinstance(x, Literal) and x.value == 100 for x in node.operands)
         ambiguous.append(False)
         for o in node.operands:
             if isinstance(o, int):  # a reference to an earlier node (global index)
                 args.append(Arg("result", format_value(nodes[o].value), step=o))
                 continue
-            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), next(said),
+            mention = next(said)
+            choice = grounder.ground(o.value, node.op, context, results, taken, recovered, _is_percent(node), mention,
                                      hundred=hundred)
             if choice.arg is None:
                 args.append(Arg("number", format_value(o.value), text=o.text))  # as written, ungrounded
                 continue
             rivals += choice.rivals
+            if grounder.counts_other(choice.arg, mention):
+                other[-1].append(len(args))
             taken.add(key(choice.arg))
             args.append(choice.arg)
         ambiguous[-1] = any(r not in taken for r in rivals)
@@ -179,8 +185,9 @@ def ground_steps(
                            for a, o in zip(args, node.operands) if isinstance(o, Literal))
         identity = is_identity(node.op, [Fraction(a.value) for a in args]) and not written_unit
         results.append(None if identity else node.value)
-    adopt_orphans(steps, results)
-    return steps, ambiguous
+    adopt_orphans(steps, results)  # an operand it turns into a result no longer counts as written
+    counted_other = [sum(st.args[n].kind == "number" for n in flagged) for st, flagged in zip(steps, other)]
+    return steps, ambiguous, counted_other
 
 
 _FRACTION_WORD = re.compile(r"[\s-]*(?:hal(?:f|ves)|(?:third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|quarter)s?)\b",

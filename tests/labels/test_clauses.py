@@ -105,6 +105,17 @@ def test_gapping_verbless_conjunct_is_its_own_clause(P):
     assert clause_text(P[GAP_NOUN], "3") == "Tom bought 3 apples"
 
 
+def test_a_conjunct_verb_gets_back_the_subject_the_parser_hung_on_the_clause_before(nlp):
+    text = "Two-thirds of the passengers are women and the rest are men. Jay invited 22 people and Gloria invited 36."
+    (p,) = parse([text], nlp)
+    assert clause_text(p, "rest") == "the rest are men"
+    assert clause_text(p, "women") == "Two-thirds of the passengers are women"
+    assert clause_text(p, "Gloria") == "Gloria invited 36"
+    assert clause_text(p, "22") == "Jay invited 22 people"
+    (off,) = parse([text], nlp, ClauseConfig(conj_subjects=False))  # spaCy's attachment as it is
+    assert clause_text(off, "rest") == "Two-thirds of the passengers are women and the rest"
+
+
 def test_relative_clause_is_cut_out_and_kept_contiguous(P):
     p = P[RELCL_MID]
     assert clause_text(p, "12") == "which sells 12 apples a day"
