@@ -44,6 +44,13 @@ moves the region in four cases, tried in this order, and then mends shared regio
    clause of one of its own operands when that ends the sharing ("gives away another 10% as a
    tithe" for the tithe, "pays his water bill for $55" for the sum of the bills).
 
+8. ``narrow`` (applied after rule 6, before rule 7): a region spanning several clauses (a merge, or a clause
+   whose hull holds a nested one) of which exactly one holds a cue word of the op and one of the
+   step's own operands: that clause states the op ("Patrick knocked down 70 pins and Richard
+   knocked down 15 more pins than Patrick" -> its second clause for 70 + 15; "If each coffee cup
+   held 8 ounces ..., how many ounces ..." -> the "if" clause for 5 cups x 8 ounces). Not for
+   the final step, whose region the question rule chose.
+
 A region already holding a cue word of the op (``mycelium.labels.cues``) is never moved by
 rules 3 and 4: the highlights found the relation. Every region returned is a clause span of
 the parse, (start_char, end_char) into the text, end exclusive.
@@ -63,7 +70,7 @@ from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, s
 from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
 from mycelium.labels.cues import RATE, cue_spans
 
-RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "unshare")
+RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare")
 # implicit operands that state a relation (not a unit size such as "hour" = 60)
 RELATION_WORDS = re.compile(
     r"^(?:hal(?:f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|thirds?|fourths?|fifths?|sixths?|"
@@ -270,6 +277,11 @@ def relation_regions(
                 out[k] = new
                 moves.append(Move(k, new, "foreign"))
                 break
+    for k, step in enumerate(steps):  # rule 8: a region of several clauses -> the one stating the op
+        new = _narrowed(parsed, step, out[k]) if k != final else None
+        if new is not None and _acceptable(parsed, steps, out, k, new):
+            out[k] = new
+            moves.append(Move(k, new, "narrow"))
     # rule 7: a step sharing its region with a step stated in other clauses moves to the clause
     # of one of its own operands when that ends the sharing (later steps first: a sum or a
     # difference is the one that took a part's clause)
@@ -323,6 +335,24 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
     if not _states_rate(parsed, stated, rate.span):
         return None
     return None if _states_rate(parsed, region, count.span) else clause
+
+
+def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Rule 8: the one clause inside a region of several that holds a cue word of the step's op
+    and one of its own operands (any, for a step on results only), or None when not exactly one
+    does ("Patrick knocked down 70 pins and Richard knocked down 15 more pins than Patrick" ->
+    "Richard knocked down 15 more pins than Patrick" for 70 + 15)."""
+    if region is None:
+        return None
+    toks = tokens_of(parsed, region)
+    toks = toks[parsed.is_content[toks]] if len(toks) else toks
+    inside = {(int(a), int(b)) for a, b in parsed.clause_spans[toks]} - {region}
+    inside = {c for c in inside if _within(c, region)}
+    if len(inside) < 2:
+        return None
+    own = [a.span for a in step.args if a.span is not None]
+    stating = [c for c in inside if _has_cue(parsed.text, step.op, c) and (not own or any(_within(sp, c) for sp in own))]
+    return stating[0] if len(stating) == 1 else None
 
 
 def _own_places(parsed: ParsedText, step: Step, final: bool, question: int | None) -> list[tuple[int, int]]:

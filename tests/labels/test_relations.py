@@ -281,3 +281,18 @@ def test_a_count_times_rate_is_regioned_at_the_rate(nlp, text, count, rate, want
     s1 = step(1, "MUL", res(0, "0"), Arg("implicit", "1", "x", None))
     got, _ = run(nlp, text, [s0], [clause_text(parsed, text, count)], final=-1)
     assert got[0] == want
+
+
+def test_a_region_of_two_clauses_narrows_to_the_one_stating_the_op(nlp):
+    text = ("In the first round, Patrick knocked down 70 pins and Richard knocked down 15 more pins "
+            "than Patrick. How many pins did Richard knock down in total?")
+    s0 = step(0, "ADD", num(text, "70", "70"), num(text, "15", "15"))
+    both = (text.index("In the first"), text.index(". How"))  # the two conjuncts, as a merge gives them
+    got, moves = run(nlp, text, [s0, step(1, "MUL", res(0, "85"), num(text, "15", "15"))], [both, both], final=1)
+    assert got[0] == "Richard knocked down 15 more pins than Patrick"
+    assert "narrow" in [m.rule for m in moves if m.step == 0]
+    # two clauses that both state the op ("each" twice): nothing to choose, the region stays
+    text = "Each box holds 6 pens and each bag holds 4 pens. How many pens are in a box and a bag?"
+    both = (0, text.index(". How"))
+    got, moves = run(nlp, text, [step(0, "MUL", num(text, "6", "6"), num(text, "4", "4"))], [both], final=-1)
+    assert got[0] == text[both[0]:both[1]] and not [m for m in moves if m.rule == "narrow"]

@@ -95,6 +95,17 @@ def test_record_decisions_replay_the_labels() -> None:
     assert ds[0].pair is not None and ds[1].pair is not None
 
 
+def test_a_symbolic_record_is_no_decision_and_a_huge_value_is_no_crash() -> None:
+    text = "Let $f(x) = x + 3$. What is $f(a)$ if $a = 2^{2000}$?"
+    expr = Arg("expr", "(x-a+3)", "x + 3", span(text, "x + 3"))
+    symbolic = LabelRecord("math/train/1", text, "5", [Step(0, "SUBS", [expr, Arg("number", "2", "2", span(text, "2"))], "5",
+                                                             region=span(text, "Let $f(x) = x + 3$"))], "5", True)
+    assert record_decisions(symbolic) == []  # the MLP wiring learns arithmetic on numbers only
+    huge = Fraction(2) ** 2000
+    from mycelium.solver.learned_wiring.features import _fvalue
+    assert np.isnan(_fvalue(huge)) and _fvalue(Fraction(1, 2)) == 0.5
+
+
 @pytest.fixture(scope="module")
 def fitted():
     torch.set_num_threads(1)

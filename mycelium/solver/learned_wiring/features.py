@@ -129,7 +129,13 @@ class State:
 
 
 def _fvalue(v: Fraction | None) -> float:
-    return float("nan") if v is None else float(v)
+    """``v`` as a float; nan for none, and for a value beyond a float's range (a MATH power)."""
+    if v is None:
+        return float("nan")
+    try:
+        return float(v)
+    except OverflowError:
+        return float("nan")
 
 
 def candidates(p: Problem, st: State, item: tuple[int, int]) -> list[Arg]:

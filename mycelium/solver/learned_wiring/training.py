@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,8 +37,24 @@ class Decision:
     extras: list[int]
 
 
+def numeric(record: LabelRecord) -> bool:
+    """Is every operand of ``record`` an earlier result or a rational number ("48", "1/2")?"""
+    for s in record.steps:
+        for a in s.args:
+            if a.kind == "result":
+                continue
+            try:
+                Fraction(a.value)
+            except (ValueError, ZeroDivisionError):
+                return False
+    return True
+
+
 def record_decisions(record: LabelRecord) -> list[Decision]:
-    """Replay a validated record's steps (its CoT order) over its text-ordered gold spans."""
+    """Replay a validated record's steps (its CoT order) over its text-ordered gold spans; none
+    for a symbolic (MATH) DAG, whose operands are expressions: this wiring learns arithmetic."""
+    if not numeric(record):
+        return []
     gold = gold_spans(record, "text")
     if gold is None:
         return []
