@@ -235,7 +235,7 @@ def main() -> None:
     records = [r for r in read_labels(args.labels) if r.validated]
     fractions = {"train": 0.9, "val": 0.05, "test": 0.05}  # conf/model/classifier.yaml
     split: Split = lambda r: split_of(r.id, fractions, args.salt)  # noqa: E731
-    if args.test_labels:  # train on --labels' train split, test on every validated record of another set
+    if args.test_labels:  # learn from every validated record of --labels, test on every one of another set
         tests = [r for r in read_labels(args.test_labels) if r.validated]
         if not tests:
             raise SystemExit(f"--test-labels {args.test_labels}: no validated records")

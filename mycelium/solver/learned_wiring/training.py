@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
