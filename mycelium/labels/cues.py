@@ -25,14 +25,15 @@ CUES: dict[str, tuple[str, ...]] = {
     "ADD": (
         r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"plus", r"more",
         r"add(?:s|ed|ing)?", r"increase[sd]?", r"gain(?:s|ed)?", r"both", r"extra", r"another",
-        r"additional", r"longer", r"older", r"taller", r"rais(?:e|es|ed|ing)",
+        r"additional", r"longer", r"older", r"taller", r"rais(?:e|es|ed|ing)", r"ris(?:e|es|en|ing)", r"rose",
+        r"grow(?:s|n|ing)?", r"grew",
     ),
     "SUB": (
         r"left", r"remain(?:s|ed|ing|der)?", r"rest", r"fewer", r"less", r"differen(?:ce|t)",
         r"more than", r"how (?:many|much) more", r"spen[dt]s?", r"gave", r"gives?", r"given",
         r"lost", r"lose[s]?", r"ate", r"eats?", r"minus", r"change", r"decrease[sd]?",
         r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"except", r"away",
-        r"short", r"under",
+        r"short", r"under", r"drop(?:s|ped|ping)?", r"fall(?:s|en|ing)?", r"fell", r"shr[iau]nk\w*",
     ),
     "MUL": (
         r"times", r"each", r"per", r"every", r"twice", r"doubl\w*", r"tripl\w*", r"thrice",

@@ -27,3 +27,11 @@ def test_every_op_has_cues_and_patterns_compile():
     for op in CUES:
         cue_spans(TEXT, op)
         cue_spans(TEXT, op, question=True)
+
+
+def test_verbs_of_rising_and_falling_cue_a_sum_and_a_difference():
+    text = "The stock price rises 30% and the tree grew 2 feet. Then 5 students drop out and the price fell $3."
+    found = lambda op: [text[a:b] for a, b in cue_spans(text, op)]  # noqa: E731
+    assert {"rises", "grew"} <= set(found("ADD"))
+    assert {"drop", "fell"} <= set(found("SUB"))
+    assert "rises" not in found("SUB") and "fell" not in found("ADD")
