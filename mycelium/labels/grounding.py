@@ -49,7 +49,7 @@ from fractions import Fraction
 from mycelium.dag.graph import format_value
 from mycelium.labels.args import MIDWAY, PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
 from mycelium.labels.cues import CUES
-from mycelium.labels.nouns import Counted, names_other
+from mycelium.labels.nouns import Counted, names_other, similar
 from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
@@ -117,8 +117,7 @@ def unit_words(text: str, span: tuple[int, int], n: int = 4, breaks: re.Pattern 
 def _overlap(units: frozenset[str], context: frozenset[str]) -> int:
     """How many unit words the context shares, a word matching its own prefix or extension
     ("large" ~ "largest", "mow" ~ "mowing")."""
-    return sum(any(u == c or (min(len(u), len(c)) >= 3 and (u.startswith(c) or c.startswith(u)))
-                   for c in context) for u in units)
+    return sum(any(similar(u, c) for c in context) for u in units)
 
 
 @dataclass(frozen=True)

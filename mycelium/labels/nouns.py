@@ -70,7 +70,8 @@ def phrase_stems(text: str, span: Span, width: int = WIDTH) -> frozenset[str]:
     return frozenset(canonical(w) for w in _WORD.findall(near) if _content(w))
 
 
-def _similar(a: str, b: str) -> bool:
+def similar(a: str, b: str) -> bool:
+    """Are two stems one word, or one a prefix of the other ("large" ~ "largest", "mow" ~ "mowing")?"""
     return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
 
 
@@ -83,7 +84,8 @@ class Counted:
 
     @classmethod
     def at(cls, text: str, span: Span) -> "Counted":
-        return cls(counted_noun(text, span[1]), phrase_stems(text, span))
+        noun = counted_noun(text, span[1])  # no noun: ``names_other`` never reads the phrase
+        return cls(noun, phrase_stems(text, span) if noun is not None else frozenset())
 
 
 def names_other(said: Counted, written: Counted) -> bool:
@@ -94,5 +96,5 @@ def names_other(said: Counted, written: Counted) -> bool:
     names nothing."""
     if said.noun is None or written.noun is None:
         return False
-    return (not any(_similar(said.noun, w) for w in written.phrase)
-            and not any(_similar(written.noun, w) for w in said.phrase))
+    return (not any(similar(said.noun, w) for w in written.phrase)
+            and not any(similar(written.noun, w) for w in said.phrase))

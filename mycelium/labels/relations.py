@@ -99,9 +99,13 @@ def is_relation_operand(arg) -> bool:
     return writes_fraction(arg.text)
 
 
-def _clause(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
+def _content_tokens(parsed: ParsedText, span: tuple[int, int]) -> np.ndarray:
     toks = tokens_of(parsed, span)
-    toks = toks[parsed.is_content[toks]] if len(toks) else toks
+    return toks[parsed.is_content[toks]] if len(toks) else toks
+
+
+def _clause(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
+    toks = _content_tokens(parsed, span)
     if len(toks) == 0:
         return None
     s, e = parsed.clause_spans[toks[0]]
@@ -344,9 +348,7 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     "Richard knocked down 15 more pins than Patrick" for 70 + 15)."""
     if region is None:
         return None
-    toks = tokens_of(parsed, region)
-    toks = toks[parsed.is_content[toks]] if len(toks) else toks
-    inside = {(int(a), int(b)) for a, b in parsed.clause_spans[toks]} - {region}
+    inside = {(int(a), int(b)) for a, b in parsed.clause_spans[_content_tokens(parsed, region)]} - {region}
     inside = {c for c in inside if _within(c, region)}
     if len(inside) < 2:
         return None

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from mycelium.data.splits import split_of
+from mycelium.labels.checks import rational
 from mycelium.records.labels import LabelRecord
 from mycelium.solver.learned_wiring.features import (
     CAND_FEATURES, ITEM_FEATURES, Problem, State, _apply, _op_index, candidate_features, candidates, item_features,
@@ -38,15 +38,7 @@ class Decision:
 
 def numeric(record: LabelRecord) -> bool:
     """Is every operand of ``record`` an earlier result or a rational number ("48", "1/2")?"""
-    for s in record.steps:
-        for a in s.args:
-            if a.kind == "result":
-                continue
-            try:
-                Fraction(a.value)
-            except (ValueError, ZeroDivisionError):
-                return False
-    return True
+    return all(a.kind == "result" or rational(a.value) is not None for s in record.steps for a in s.args)
 
 
 def record_decisions(record: LabelRecord) -> list[Decision]:
