@@ -283,6 +283,22 @@ def implicit_operands(text: str, offset: int = 0) -> list[Arg]:
     return sorted(out, key=lambda a: a.span)
 
 
+# 60 is the size of the larger unit: an hour in minutes, a minute in seconds. "minutes" also
+# stands for 60 (minutes per hour) and "seconds" for 60 (seconds per minute), but where the
+# text writes the larger unit, its word is the one that states the conversion (audit 16).
+_SIXTY_RANK = ((re.compile(r"hours?|hourly", re.IGNORECASE), 2), (re.compile(r"minutes?", re.IGNORECASE), 1),
+               (re.compile(r"seconds", re.IGNORECASE), 0))
+
+
+def sixty_rank(arg: Arg) -> int | None:
+    """How large a unit an implied 60 names: 2 for "hour(s)" (60 minutes), 1 for "minute(s)"
+    (60 seconds), 0 for "seconds"; None for any other arg. Of several words that imply a 60,
+    the one of the largest unit states it."""
+    if arg.kind != "implicit" or Fraction(arg.value) != 60:
+        return None
+    return next((rank for rx, rank in _SIXTY_RANK if rx.fullmatch(arg.text.strip())), None)
+
+
 PERCENT_WORDS = re.compile(r"%|percent|per cent", re.IGNORECASE)
 _FRACTION_DIGITS = re.compile(r"\d/\d")
 

@@ -25,6 +25,8 @@ value by position and meaning:
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
   an unwritten constant, the written number is what the solution read;
+- a 60 is the larger unit's word when the text writes both ("2 hours" x 60, not the
+  "minutes" of "25 minutes"; ``args.sixty_rank``);
 - an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2; MUL by 2,
   which undoes it, only when no 2 is written) and gains when it is a relation cue of the op
   (``mycelium.labels.cues``) or the CoT sentence says it;
@@ -47,7 +49,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import MIDWAY, PERCENT_WORDS, is_conversion, match_operand, writes_fraction, writes_percent
+from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, is_conversion, match_operand, sixty_rank, writes_fraction,
+                                  writes_percent)
 from mycelium.labels.cues import CUES
 from mycelium.labels.nouns import Counted, names_other, similar
 from mycelium.dag.steps import Arg
@@ -220,10 +223,14 @@ class Grounder:
             scored.append((s, -a.span[0], hit))
         written = any(key(c) not in taken for _, _, c in scored)
         inside = [t for t in taken if isinstance(t[0], int)]
+        largest = max((r for a in self.implicits if key(a) not in taken and (r := sixty_rank(a)) is not None),
+                      default=None) if value == 60 else None
         for a in self.implicits:
             if key(a) in taken or (written and (is_conversion(a) or _percent_whole(a, value, op)
                                                 or self._percent_factor(a, value, op))):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
+            if largest is not None and (rank := sixty_rank(a)) is not None and rank < largest:
+                continue  # "2 hours" x 60: the hour states the 60 minutes, not "25 minutes"
             if op != "DIV" and value != Fraction(1, 100) and any(t[0] <= a.span[0] and a.span[1] <= t[1] for t in inside):
                 # the "%" of a "20%" this step took belongs to it: "20/100" and "15*.01" encode
                 # the percentage, ".20*100" reads another 100

@@ -409,3 +409,21 @@ def test_a_written_hundred_is_the_factor_not_the_percent_sign_unless_a_percentag
         grounder = Grounder(text, extract_numbers(text), implicit_operands(text))
         choice = grounder.ground(Fraction(100), "MUL", frozenset(), [], set())
         assert choice.arg.kind == kind, text
+
+
+def test_sixty_is_the_word_of_the_larger_unit(nlp):
+    # audit 16: "2 hours" x 60 reads the hour's 60 minutes, not the "minutes" of "25 minutes"
+    text = ("Leo finished the first part of his assignment in 25 minutes. If he finished the whole "
+            "assignment in 2 hours, how many minutes did the rest take?")
+    solution = ("He worked 2*60 = <<2*60=120>>120 minutes in all.\n"
+                "The rest took 120-25 = <<120-25=95>>95 minutes.\n#### 95")
+    r = label(text, solution, "95", nlp, reject_checks=())
+    assert r.answer == "95" and words(text, r.steps[0].args[1]) == "hours"
+    # seconds and minutes, no hour: the minute states the 60 seconds
+    text = "Each lap takes 90 seconds. How many laps fit in 30 minutes?"
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(60), "MUL", frozenset(), [], set()).arg.text == "minutes"
+    # with only the smaller unit written, its word still grounds the 60 (minutes per hour)
+    text = "Each song is 3 minutes long. How many songs fit in the show?"
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(60), "DIV", frozenset(), [], set()).arg.text == "minutes"
