@@ -72,6 +72,12 @@ def iter_records(path: Path, *, validated_only: bool = True) -> Iterator[LabelRe
             yield LabelRecord.from_dict(d)
 
 
+def file_stamp(path: Path) -> tuple[int, int]:
+    """(size in bytes, modification time in ns) of ``path``: what tells a rewritten file apart."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def _dist_rank_world() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
@@ -113,6 +119,9 @@ class LabelStream(IterableDataset):
         self.batch_size, self.pad_id, self.total = batch_size, pad_id, total
         self.bucket_batches, self.shuffle, self.num_workers = bucket_batches, shuffle, num_workers
         self.rank, self.world_size = rank, world_size
+        # the stream re-reads the file every epoch; a relabel in the meantime would change the
+        # split and the label set under the running job (``KeyError`` on an unseen op)
+        self.stamp = file_stamp(path)
 
     def _rank_world(self) -> tuple[int, int]:
         if self.rank is not None and self.world_size is not None:
@@ -130,6 +139,9 @@ class LabelStream(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         usable = self._usable(world)
+        if not self.path.is_file() or file_stamp(self.path) != self.stamp:
+            raise LabelsError(f"{self.path} changed while this job read it (relabelled into the same labels_dir?); "
+                              "write new labels to another labels_dir, or restart the job on the new labels")
         j = 0  # index of the example within the split
         for record in iter_records(self.path):
             if split_of(record.id, self.fractions, self.salt) != self.split:

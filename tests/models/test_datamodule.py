@@ -109,6 +109,17 @@ def test_shuffle_changes_between_epochs_but_not_the_content(labels_dir: Path, to
     assert sorted(a) == sorted(b) and a != b
 
 
+def test_a_labels_file_rewritten_under_a_running_job_raises(tmp_path: Path, tok, records, labels_writer) -> None:
+    # a relabel into the same labels_dir mid-run would change the split and the label set
+    d = labels_writer(tmp_path, records)
+    stream = seg_dm(d, tok).stream("train", shuffle=False)
+    first = ids_of(stream)
+    assert first and ids_of(stream) == first  # epochs re-read an unchanged file
+    labels_writer(tmp_path, records[: len(records) // 2])
+    with pytest.raises(LabelsError, match="changed while this job read it"):
+        ids_of(stream)
+
+
 def test_missing_labels_file_raises(tmp_path: Path, tok) -> None:
     with pytest.raises(LabelsError, match="extract.py stage=labels"):
         seg_dm(tmp_path / "nowhere", tok).setup("fit")
