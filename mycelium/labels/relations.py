@@ -22,7 +22,9 @@ moves the region in four cases, tried in this order, and then mends shared regio
    clause that also holds this op's cue ("it takes him 50% longer than that": MUL by 50%,
    then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
    the same sentence after that relation or the sentence right after it ("paints 3/5 of the
-   rooms green and paints the rest purple"; "75% passed. The rest failed.").
+   rooms green and paints the rest purple"; "75% passed. The rest failed."); the same after
+   a SUB's written subtrahend ("There are 1250 pairs ... 540 pairs are blue. The rest are
+   either green or purple": 1250 - 540).
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -207,6 +209,11 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int,
                 rest = _rest_clause(parsed, rel.span, clause)
                 if rest is not None:
                     return rest
+    if step.op == "SUB":  # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
+        for arg in step.args[1:]:
+            clause = _clause(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
+            if clause is not None and (rest := _rest_clause(parsed, arg.span, clause)) is not None:
+                return rest
     return None
 
 

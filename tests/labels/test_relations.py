@@ -58,6 +58,19 @@ def test_rest_clause_states_the_difference(nlp):
     assert got[1] in ("The rest failed", "How many failed")
 
 
+def test_rest_clause_states_a_difference_of_two_written_numbers(nlp):
+    # audit 18: "1250 - 540" is stated by "The rest are either green or purple", not "1250 pairs"
+    text = ("There are 1250 pairs of shoes in the warehouse. There are 540 pairs that are blue. The rest are "
+            "either green or purple. The number of green shoes is equal to the number of purple shoes. "
+            "How many pairs of purple shoes are in the warehouse?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "SUB", num(text, "1250", "1250"), num(text, "540", "540"))
+    s1 = step(1, "DIV", res(0, "710"), num(text, "equal", "2"))
+    got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "1250"), clause_text(parsed, text, "equal")])
+    assert got[0] == "The rest are either green or purple"
+    assert [(m.step, m.rule) for m in moves if m.step == 0] == [(0, "input_relation")]
+
+
 def test_percent_longer_is_the_region_of_the_sum(nlp):
     # kind 1: ADD(4, 4*50%) is stated by "50% longer than that", not "It takes him 4 weeks"
     text = ("It takes him 4 weeks to heal enough to get a skin graft. After that it takes him 50% longer "
