@@ -50,7 +50,9 @@ moves the region in four cases, tried in this order, and then mends shared regio
    whose hull holds a nested one) of which exactly one holds a cue word of the op and one of the
    step's own operands: that clause states the op ("Patrick knocked down 70 pins and Richard
    knocked down 15 more pins than Patrick" -> its second clause for 70 + 15; "If each coffee cup
-   held 8 ounces ..., how many ounces ..." -> the "if" clause for 5 cups x 8 ounces). Not for
+   held 8 ounces ..., how many ounces ..." -> the "if" clause for 5 cups x 8 ounces). When no
+   clause inside holds a cue, the one clause holding all of the step's own operands ("Jim picked
+   5 red apples and 3 green apples" of "..., and his sister picked 4 pears" for 5 + 3). Not for
    the final step, whose region the question rule chose.
 
 A region already holding a cue word of the op (``mycelium.labels.cues``) is never moved by
@@ -352,7 +354,8 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     """Rule 8: the one clause inside a region of several that holds a cue word of the step's op
     and one of its own operands (any, for a step on results only), or None when not exactly one
     does ("Patrick knocked down 70 pins and Richard knocked down 15 more pins than Patrick" ->
-    "Richard knocked down 15 more pins than Patrick" for 70 + 15)."""
+    "Richard knocked down 15 more pins than Patrick" for 70 + 15); when none holds a cue, the
+    one clause holding all of the step's own operands."""
     if region is None:
         return None
     inside = {(int(a), int(b)) for a, b in parsed.clause_spans[_content_tokens(parsed, region)]} - {region}
@@ -361,6 +364,8 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
         return None
     own = [a.span for a in step.args if a.span is not None]
     stating = [c for c in inside if _has_cue(parsed.text, step.op, c) and (not own or any(_within(sp, c) for sp in own))]
+    if not stating and own:  # no clause holds a cue: the one holding every own operand states the op
+        stating = [c for c in inside if all(_within(sp, c) for sp in own)]
     return stating[0] if len(stating) == 1 else None
 
 

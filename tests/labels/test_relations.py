@@ -309,3 +309,14 @@ def test_a_region_of_two_clauses_narrows_to_the_one_stating_the_op(nlp):
     both = (0, text.index(". How"))
     got, moves = run(nlp, text, [step(0, "MUL", num(text, "6", "6"), num(text, "4", "4"))], [both], final=-1)
     assert got[0] == text[both[0]:both[1]] and not [m for m in moves if m.rule == "narrow"]
+
+
+def test_a_region_of_two_clauses_with_no_cue_narrows_to_the_one_holding_the_operands(nlp):
+    # audits 17-18: a whole sentence for an op whose operands sit in one of its conjuncts
+    text = "Jim picked 5 red apples and 3 green apples, and his sister picked 4 pears. How many fruits were picked?"
+    whole = (0, text.index(". How"))
+    s0 = step(0, "ADD", num(text, "5", "5"), num(text, "3", "3"))
+    s1 = step(1, "ADD", res(0, "8"), num(text, "4", "4"))
+    got, moves = run(nlp, text, [s0, s1], [whole, whole], final=1)
+    assert got[0] == "Jim picked 5 red apples and 3 green apples"
+    assert "narrow" in [m.rule for m in moves if m.step == 0]
