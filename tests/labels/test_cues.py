@@ -35,3 +35,12 @@ def test_verbs_of_rising_and_falling_cue_a_sum_and_a_difference():
     assert {"rises", "grew"} <= set(found("ADD"))
     assert {"drop", "fell"} <= set(found("SUB"))
     assert "rises" not in found("SUB") and "fell" not in found("ADD")
+
+
+def test_verbs_of_taking_away_cue_a_difference_but_not_selling_or_using():
+    text = ("Forty people did not show up. Jeff donated 30% of them, removed 5 and threw away 2 broken ones. "
+            "He sold 3 and used 4 of the 300 donations.")
+    found = [text[a:b] for a, b in cue_spans(text, "SUB")]
+    assert {"did not show", "donated", "removed", "threw", "broken"} <= set(found)
+    # "sold" and "used" state a product or a rate as often as a difference (blind packet, session 15)
+    assert not {"sold", "used", "donations"} & set(found)
