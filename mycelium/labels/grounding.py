@@ -38,7 +38,12 @@ When another candidate of different origin (an occurrence or a step; two implied
 one value do not count) scores within ``TIE`` of the best and the step does not take it for
 another of its operands ("5 + 5" of "5 red pens and 5 blue pens" takes both), the choice is
 *ambiguous*: the label assembly rejects such problems (reason
-``ambiguous_grounding``) rather than let a coin flip validate.
+``ambiguous_grounding``) rather than let a coin flip validate. A second opinion counts too:
+re-scored with the words each candidate's whole sentence shares with the CoT sentence ("During
+dinner time, they only ate one-fourth of it" for "During dinner time, ... ate 16/4"), a
+different winner or a tie is a rival as well. The choice itself stays the first opinion's (a
+blind packet found the second opinion's choices no better); where the two disagree, hand
+audits found a wrong argument in most problems (docs/RESULTS.md, "Session 15").
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ UNIT_RESULT_PENALTY = 2.0  # a unit's size ("minutes" = 60) when an earlier step
 # an earlier result some step already read, beside an unread one of equal value; above
 # RECENT_BONUS + TIE, so the unread one wins clearly even when the read one is the most recent
 READ_RESULT_PENALTY = 0.75
+SENTENCE_BONUS = 0.25  # per word the occurrence's whole sentence shares with the op's CoT sentence
+MAX_SENTENCE_SHARED = 4  # ... counted up to this many ("During dinner time, they ate one-fourth")
 
 _STOP = frozenset(
     "the and for are was were has have had with that this from into than then each per how many "
@@ -166,6 +173,8 @@ class Grounder:
     def __post_init__(self) -> None:
         self._units = {a.span: unit_words(self.text, a.span) for a in self.numbers + self.implicits if a.span}
         self._sentence_ends = [m.end() for m in _SENT_END.finditer(self.text)]
+        bounds = [0] + self._sentence_ends + [len(self.text)]
+        self._sentence_words = [context_words(self.text[a:b]) for a, b in zip(bounds, bounds[1:])]
         # does the question (the last sentence) ask for a percentage? ("What percentage of ...")
         body = self.text.rstrip()
         before = [e for e in self._sentence_ends if e < len(body)]
@@ -279,8 +288,15 @@ class Grounder:
         best = scored[0]
         # two implied words of one value ("hour"/"minutes" = 60, the "%" of two percentages)
         # state the same constant: the choice moves a region, not the DAG, so it is no tie
-        rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and key(c) != key(best[2])
-                  and not (best[2].kind == c.kind == "implicit" and not states_relation(c, value, op))]
+        differs = lambda c: key(c) != key(best[2]) and not (  # noqa: E731
+            best[2].kind == c.kind == "implicit" and not states_relation(c, value, op))
+        rivals = [key(c) for sc, _, c in scored[1:] if best[0] - sc < TIE and differs(c)]
+        # a second opinion: the words each candidate's whole sentence shares with the CoT sentence
+        # ("During dinner time, they ate 16/4"). Where it picks another candidate, or ties, the
+        # choice rests on a coin flip between two readings: a rival, so the problem is rejected
+        second = sorted(((sc + (self._shared_sentence(c.span, context) if c.span else 0.0), order, c)
+                         for sc, order, c in scored), key=lambda t: (t[0], t[1]), reverse=True)
+        rivals += [key(c) for sc, _, c in second if (second[0][0] - sc < TIE or c is second[0][2]) and differs(c)]
         return Choice(best[2], rivals)
 
     def fraction(self, value: Fraction) -> Arg | None:
@@ -300,6 +316,12 @@ class Grounder:
         percentage: "$100 x 10%" multiplies the written $100, not the "%" of "10%"."""
         return (op == "MUL" and value == 100 and not self._asks_percent
                 and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
+
+    def _shared_sentence(self, span: tuple[int, int], context: frozenset[str]) -> float:
+        """A small bonus for the words the occurrence's sentence shares with the CoT sentence: the
+        solution restates the sentence it computes from ("During dinner time, they ate 16/4")."""
+        words = self._sentence_words[bisect.bisect_right(self._sentence_ends, span[0])]
+        return SENTENCE_BONUS * min(_overlap(words, context), MAX_SENTENCE_SHARED)
 
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""

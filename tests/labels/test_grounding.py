@@ -427,3 +427,21 @@ def test_sixty_is_the_word_of_the_larger_unit(nlp):
     text = "Each song is 3 minutes long. How many songs fit in the show?"
     g = Grounder(text, extract_numbers(text), implicit_operands(text))
     assert g.ground(Fraction(60), "DIV", frozenset(), [], set()).arg.text == "minutes"
+
+
+def test_a_choice_the_sentences_contradict_is_a_tie():
+    # audit 16: two "one-fourth"s; the phrase words pick Yves' (157), the sentences pick dinner's
+    # (116). Two readings of one step: a rival, so the labels reject the problem, not guess
+    text = ("Yves and his siblings ordered pizza and asked to have it cut into 16 slices.  During dinner time, "
+            "they only ate one-fourth of it. The next day, Yves ate one-fourth of the remaining pizza. Then his "
+            "two siblings ate 2 slices each. How many slices of pizza were left?")
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    cot = "During dinner time, Yves and his siblings ate 16/4 = <<16/4=4>>4 slices."
+    sixteen = (text.index("16"), text.index("16") + 2)
+    choice = g.ground(Fraction(4), "DIV", context_words(cot), [], {sixteen})
+    dinner = text.index("fourth")
+    assert choice.arg.span != (dinner, dinner + 6) and (dinner, dinner + 6) in choice.rivals
+    # where the sentences agree with the phrase words there is no second reading
+    text = "Ann ate one-fourth of the cake. Bob ate 2 pies."
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert not g.ground(Fraction(4), "DIV", context_words("Ann ate 12/4 = 3 pieces."), [], set()).rivals
