@@ -17,8 +17,9 @@ Prints markdown tables:
   regression says which clauses are regions), the segmenter's learned baseline;
 - the classifier's test split (the same ``split_of`` hash, fractions, salt and ``multi_op``
   as ``conf/model/classifier.yaml``): the majority op of the train split, and TF-IDF +
-  logistic regression (scikit-learn) on the region's words; with ``--classifier``, that
-  student on the same regions;
+  logistic regression (scikit-learn) on the region's words (with joined labels also a
+  multi-label reading: the set of ops, one-vs-rest); with ``--classifier``, that student on
+  the same regions;
 - end to end, per eval set (first ``--limit`` problems): the most common gold answer of the
   labels' train split, and the last number written in the question; with ``--answer-only``,
   the no-CoT answer-only fine-tune too (greedy decoding of a few tokens, its first number
@@ -177,11 +178,31 @@ def classifier_baselines(records, split: Split, multi_op: str) -> dict[str, floa
     tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=1)
     model = LogisticRegression(max_iter=2000).fit(tfidf.fit_transform([words(e) for e in train]), [e["op"] for e in train])
     predicted = model.predict(tfidf.transform([words(e) for e in test]))
-    return {
+    out = {
         "test examples": len(test),
         "majority op": sum(e["op"] == majority for e in test) / len(test),
         "TF-IDF + logistic regression": sum(p == e["op"] for p, e in zip(predicted, test)) / len(test),
     }
+    if multi_op == "join":  # a region several steps share: its set of ops, one-vs-rest, exact set right
+        out["TF-IDF + one-vs-rest logistic regression (the set of ops)"] = _op_set_accuracy(tfidf, train, test, words)
+    return out
+
+
+def _op_set_accuracy(tfidf, train: list[dict], test: list[dict], words) -> float:
+    """A multi-label reading of joined labels: one logistic regression per op on the region's
+    TF-IDF features; a region's predicted set is every op above 0.5 (the likeliest when none)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    sets = lambda exs: [set(e["op"].split(MULTI_OP_SEP)) for e in exs]  # noqa: E731
+    binarizer = MultiLabelBinarizer()
+    model = OneVsRestClassifier(LogisticRegression(max_iter=2000))
+    model.fit(tfidf.transform([words(e) for e in train]), binarizer.fit_transform(sets(train)))
+    probs = model.predict_proba(tfidf.transform([words(e) for e in test]))
+    predicted = [set(binarizer.classes_[p >= 0.5]) or {binarizer.classes_[int(np.argmax(p))]} for p in probs]
+    return sum(p == g for p, g in zip(predicted, sets(test))) / len(test)
 
 
 def answer_only_accuracy(module, problems, batch_size: int = 32) -> tuple[float, float]:
