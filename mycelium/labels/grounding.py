@@ -43,7 +43,7 @@ re-scored with the words each candidate's whole sentence shares with the CoT sen
 dinner time, they only ate one-fourth of it" for "During dinner time, ... ate 16/4"), a
 different winner or a tie is a rival as well. The choice itself stays the first opinion's (a
 blind packet found the second opinion's choices no better); where the two disagree, hand
-audits found a wrong argument in most problems (docs/RESULTS.md, "Session 15").
+audits found a wrong argument in about half the problems (docs/RESULTS.md, "Session 15").
 """
 
 from __future__ import annotations
