@@ -6,7 +6,8 @@ clause holding only an operand while another clause states the relation ("the re
 "50% longer than that", "18 miles for each gallon", the question's "left"): the rubric
 (../shared/LABEL_AUDIT.md) calls such a region weak. This module reads the relation itself,
 from the step (its op, its operands' char spans, its input steps) and the clause parse, and
-moves the region in four cases, tried in this order, and then mends shared regions:
+moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 over all steps, and 7
+(off by default) mends shared regions:
 
 1. ``question``: the problem's final op, when the question states its relation after the
    question phrase ("how much money does Jeremy have **left**", "how many ... **in total**";
