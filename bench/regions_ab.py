@@ -19,6 +19,7 @@ import argparse
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from mycelium.labels.audit import _arg_line
@@ -37,7 +38,7 @@ def moved_steps(before: LabelRecord, after: LabelRecord) -> list[int]:
     return [k for k, (a, b) in enumerate(zip(before.steps, after.steps)) if a.region != b.region]
 
 
-def _quote(r: LabelRecord, region: tuple[int, int] | None) -> str:
+def quote(r: LabelRecord, region: tuple[int, int] | None) -> str:
     return f"\"{r.text[region[0]:region[1]]}\"" if region else "(none)"
 
 
@@ -54,14 +55,15 @@ def packet(pairs: list[tuple[LabelRecord, LabelRecord]], seed: int) -> tuple[str
             if k in moved:
                 after_letter = rng.choice("XY")
                 x, y = (s.region, b.steps[k].region) if after_letter == "X" else (b.steps[k].region, s.region)
-                lines += [f"  - region X: {_quote(a, x)}", f"  - region Y: {_quote(a, y)}"]
+                lines += [f"  - region X: {quote(a, x)}", f"  - region Y: {quote(a, y)}"]
                 key.append((a.id, k + 1, after_letter))
             else:
-                lines.append(f"  - region (same in both): {_quote(a, s.region)}")
+                lines.append(f"  - region (same in both): {quote(a, s.region)}")
         lines.append("")
     return "\n".join(lines), key
 
 
+RANK = {"ok": 2, "weak": 1, "wrong": 0}
 ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(ok|weak|wrong)\s*\|\s*(ok|weak|wrong)\s*\|", re.I)
 
 
@@ -80,45 +82,55 @@ def tally(verdicts: str, ids: list[str], key: dict[tuple[str, int], str]) -> dic
         after, before = (x, y) if key[pid, step] == "X" else (y, x)
         out["before"][before] += 1
         out["after"][after] += 1
-        rank = {"ok": 2, "weak": 1, "wrong": 0}
-        out["pair"]["after better" if rank[after] > rank[before] else
-                    "before better" if rank[after] < rank[before] else "same"] += 1
+        out["pair"]["after better" if RANK[after] > RANK[before] else
+                    "before better" if RANK[after] < RANK[before] else "same"] += 1
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_ab(description: str, changed: Callable, packet: Callable, tally: Callable, report: Callable,
+           title: str, what: str, order: Callable = list) -> None:
+    """The command line both blind side-by-sides share (this one and ``bench/steps_ab.py``):
+    read two labels runs, draw ``--n`` problems whose ``changed(before, after)`` steps are not
+    empty (in ``order`` of their ids, then ``--seed``), and either write the packet and its key
+    or, with ``--tally``, print ``report(tally(verdicts, ids, key))``."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before")
     ap.add_argument("after")
-    ap.add_argument("--n", type=int, default=30, help="problems with a moved region to draw")
+    ap.add_argument("--n", type=int, default=30, help=f"problems with {what} to draw")
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--out", default="regions_ab.md")
+    ap.add_argument("--out", default=f"{title.lower()}_ab.md")
     ap.add_argument("--tally", help="the reviewer's filled table; prints the counts")
     args = ap.parse_args()
     before = {r.id: r for r in read_labels(args.before)}
     after = {r.id: r for r in read_labels(args.after)}
     if set(before) != set(after):
         raise SystemExit(f"the two runs label different problems ({len(before)} vs {len(after)})")
-    pool = [i for i in before if moved_steps(before[i], after[i])]
-    steps = sum(len(moved_steps(before[i], after[i])) for i in pool)
+    pool = order(i for i in before if changed(before[i], after[i]))
+    steps = sum(len(changed(before[i], after[i])) for i in pool)
     ids = random.Random(args.seed).sample(pool, min(args.n, len(pool)))
     out = Path(args.out)
     keyfile = out.with_suffix(".key.tsv")
     if args.tally:
         key = {(row.split("\t")[0], int(row.split("\t")[1])): row.split("\t")[2]
                for row in keyfile.read_text().splitlines()}
-        counts = tally(Path(args.tally).read_text(), ids, key)
-        for name in ("before", "after"):
-            c = counts[name]
-            total = sum(c.values())
-            print(f"{name:6s} ok {c['ok']} weak {c['weak']} wrong {c['wrong']} of {total}")
-        print(dict(counts["pair"]))
+        report(tally(Path(args.tally).read_text(), ids, key))
         return
-    print(f"{len(pool)} problems have a moved region ({steps} steps); drew {len(ids)}")
+    print(f"{len(pool)} problems have {what} ({steps} steps); drew {len(ids)}")
     text, key = packet([(before[i], after[i]) for i in ids], args.seed)
-    out.write_text(f"# Regions side by side: {len(ids)} problems, seed {args.seed}\n\n{text}", encoding="utf-8")
+    out.write_text(f"# {title} side by side: {len(ids)} problems, seed {args.seed}\n\n{text}", encoding="utf-8")
     keyfile.write_text("".join(f"{i}\t{k}\t{letter}\n" for i, k, letter in key))
     print(f"wrote {out} and {keyfile}")
+
+
+def report(counts: dict[str, Counter]) -> None:
+    for name in ("before", "after"):
+        c = counts[name]
+        print(f"{name:6s} ok {c['ok']} weak {c['weak']} wrong {c['wrong']} of {sum(c.values())}")
+    print(dict(counts["pair"]))
+
+
+def main() -> None:
+    run_ab(__doc__, moved_steps, packet, tally, report, "Regions", "a moved region")
 
 
 if __name__ == "__main__":

@@ -17,17 +17,14 @@ with the key and prints the counts before and after.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 from collections import Counter
-from pathlib import Path
+
+from regions_ab import RANK, quote, run_ab  # the sibling bench: its command line and region quotes
 
 from mycelium.labels.audit import _arg_line
-from mycelium.labels.stage import read_labels
 from mycelium.records.labels import LabelRecord
-
-RANK = {"ok": 2, "weak": 1, "wrong": 0}
 
 
 def changed_steps(before: LabelRecord, after: LabelRecord) -> list[int]:
@@ -41,9 +38,8 @@ def changed_steps(before: LabelRecord, after: LabelRecord) -> list[int]:
 
 
 def _version(r: LabelRecord, step, letter: str) -> list[str]:
-    region = f"\"{r.text[step.region[0]:step.region[1]]}\"" if step.region else "(none)"
     return ([f"  - version {letter}:"] + [f"    - arg {j + 1}: {_arg_line(a, r.text)}" for j, a in enumerate(step.args)]
-            + [f"    - region: {region}"])
+            + [f"    - region: {quote(r, step.region)}"])
 
 
 def packet(pairs: list[tuple[LabelRecord, LabelRecord]], seed: int) -> tuple[str, list[tuple[str, int, str]]]:
@@ -62,8 +58,7 @@ def packet(pairs: list[tuple[LabelRecord, LabelRecord]], seed: int) -> tuple[str
                 key.append((a.id, k + 1, after_letter))
             else:
                 lines += [f"  - arg {j + 1}: {_arg_line(arg, a.text)}" for j, arg in enumerate(s.args)]
-                region = f"\"{a.text[s.region[0]:s.region[1]]}\"" if s.region else "(none)"
-                lines.append(f"  - region (same in both): {region}")
+                lines.append(f"  - region (same in both): {quote(a, s.region)}")
         lines.append("")
     return "\n".join(lines), key
 
@@ -95,39 +90,16 @@ def tally(verdicts: str, ids: list[str], key: dict[tuple[str, int], str]) -> dic
     return out
 
 
+def report(counts: dict[str, Counter]) -> None:
+    for name in ("before", "after"):
+        c = counts[name]
+        print(f"{name:6s} ARG ok {c['arg ok']} wrong {c['arg wrong']}; "
+              f"REGION ok {c['region ok']} weak {c['region weak']} wrong {c['region wrong']}")
+    print(dict(counts["pair"]))
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("before")
-    ap.add_argument("after")
-    ap.add_argument("--n", type=int, default=30, help="problems with a changed step to draw")
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--out", default="steps_ab.md")
-    ap.add_argument("--tally", help="the reviewer's filled table; prints the counts")
-    args = ap.parse_args()
-    before = {r.id: r for r in read_labels(args.before)}
-    after = {r.id: r for r in read_labels(args.after)}
-    if set(before) != set(after):
-        raise SystemExit(f"the two runs label different problems ({len(before)} vs {len(after)})")
-    pool = sorted(i for i in before if changed_steps(before[i], after[i]))
-    steps = sum(len(changed_steps(before[i], after[i])) for i in pool)
-    ids = random.Random(args.seed).sample(pool, min(args.n, len(pool)))
-    out = Path(args.out)
-    keyfile = out.with_suffix(".key.tsv")
-    if args.tally:
-        key = {(row.split("\t")[0], int(row.split("\t")[1])): row.split("\t")[2]
-               for row in keyfile.read_text().splitlines()}
-        counts = tally(Path(args.tally).read_text(), ids, key)
-        for name in ("before", "after"):
-            c = counts[name]
-            print(f"{name:6s} ARG ok {c['arg ok']} wrong {c['arg wrong']}; "
-                  f"REGION ok {c['region ok']} weak {c['region weak']} wrong {c['region wrong']}")
-        print(dict(counts["pair"]))
-        return
-    print(f"{len(pool)} problems have a changed step ({steps} steps); drew {len(ids)}")
-    text, key = packet([(before[i], after[i]) for i in ids], args.seed)
-    out.write_text(f"# Steps side by side: {len(ids)} problems, seed {args.seed}\n\n{text}", encoding="utf-8")
-    keyfile.write_text("".join(f"{i}\t{k}\t{letter}\n" for i, k, letter in key))
-    print(f"wrote {out} and {keyfile}")
+    run_ab(__doc__, changed_steps, packet, tally, report, "Steps", "a changed step", order=sorted)
 
 
 if __name__ == "__main__":

@@ -317,16 +317,18 @@ class Grounder:
         return (op == "MUL" and value == 100 and not self._asks_percent
                 and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
 
+    def _sentence(self, span: tuple[int, int]) -> int:
+        """Index of the problem sentence ``span`` starts in."""
+        return bisect.bisect_right(self._sentence_ends, span[0])
+
     def _shared_sentence(self, span: tuple[int, int], context: frozenset[str]) -> float:
         """A small bonus for the words the occurrence's sentence shares with the CoT sentence: the
         solution restates the sentence it computes from ("During dinner time, they ate 16/4")."""
-        words = self._sentence_words[bisect.bisect_right(self._sentence_ends, span[0])]
-        return SENTENCE_BONUS * min(_overlap(words, context), MAX_SENTENCE_SHARED)
+        return SENTENCE_BONUS * min(_overlap(self._sentence_words[self._sentence(span)], context), MAX_SENTENCE_SHARED)
 
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""
-        sent = lambda sp: bisect.bisect_right(self._sentence_ends, sp[0])  # noqa: E731
-        return float(any(sent(t) == sent(span) for t in taken if isinstance(t[0], int)))
+        return float(any(self._sentence(t) == self._sentence(span) for t in taken if isinstance(t[0], int)))
 
     def counts_other(self, arg: Arg, mention: Mention | None) -> bool:
         """Does the CoT's ``mention`` of a literal count another thing than the written number
