@@ -219,8 +219,9 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     if any(_within(sp, region) for sp in own):
         return False
     if in_question(parsed, region):
-        # the question states the answer's relation; a results-only step may also be stated there
-        return k != final and bool(own)
+        # the question states the answer's relation; a results-only step may also be stated
+        # there, and so may a part of the sum the question asks for ("how many ... altogether")
+        return k != final and bool(own) and not states_sum(parsed, steps, k, region, final)
     # an input's relation word or fraction ("it takes him 50% longer than that") also states an
     # op on its result (``relations`` rule 4), so it is not another step's
     inputs = {a.step for a in step.args if a.kind == "result"}
@@ -229,6 +230,53 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     # a results-only step has no clause of its own: a cue-less region is weak, not foreign
     return any(_within(sp, region) for sp in others) or bool(own) and not any(
         _within(c, region) for c in cue_spans(parsed.text, step.op))
+
+
+# question words that ask for a sum of several quantities ("how many dolls do they have altogether")
+SUM_WORDS = re.compile(r"(?<![A-Za-z])(?:total|altogether|in all|combined|together|sum|including)(?![A-Za-z])", re.I)
+
+
+def reaches(steps: list[Step], k: int, final: int | None) -> bool:
+    """Does step ``k``'s result flow, through later steps, into step ``final``?"""
+    if final is None or k >= final:
+        return k == final
+    used = {k}
+    for j in range(k + 1, final + 1):
+        if any(a.kind == "result" and a.step in used for a in steps[j].args):
+            used.add(j)
+    return final in used
+
+
+# words that compare two quantities: a sum stated by one of them is not a part of a total
+COMPARE = re.compile(r"(?<![A-Za-z])(?:than|more|less|fewer|extra|bigger|larger|longer|older|taller|higher|heavier|"
+                     r"slower|faster|farther|further|later|increase[sd]?|ratio|in \w+ years?)(?![A-Za-z])", re.I)
+
+
+def compares(parsed: ParsedText, steps: list[Step], k: int) -> bool:
+    """Does a clause of step ``k``'s operands, or of its input steps' implied words and
+    fractions, compare two quantities (``COMPARE``: "16 more than Mr. Chiu", "50% bigger than
+    that", "4 seconds slower", "in two years")? A sum stated by such a clause is that
+    comparison. (An input's plain numbers do not count: "two more dolls than their
+    grandmother" is the input's own comparison.)"""
+    args = list(steps[k].args) + [b for a in steps[k].args if a.kind == "result" and a.step is not None
+                                  for b in steps[a.step].args if b.kind == "implicit" or writes_fraction(b.text)]
+    for arg in args:
+        toks = tokens_of(parsed, arg.span) if arg.span is not None else []
+        if len(toks):
+            a, b = (int(x) for x in parsed.clause_spans[toks[0]])
+            if COMPARE.search(parsed.text, a, b):
+                return True
+    return False
+
+
+def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int], final: int | None) -> bool:
+    """Is ``region`` a question clause that asks for a sum (``SUM_WORDS``) of which step ``k``, an
+    ADD whose result reaches the answer, is a part? ("Rene has three times as many dolls as
+    her sister ... If their grandmother has 50 dolls, how many dolls do they have altogether?":
+    the sister's 52 + the grandmother's 50 is part of "altogether"; not a sum that
+    ``compares`` two quantities, "16 more than Mr. Chiu".)"""
+    return (steps[k].op == "ADD" and reaches(steps, k, final) and not compares(parsed, steps, k)
+            and SUM_WORDS.search(parsed.text, region[0], region[1]) is not None)
 
 
 def foreign_steps(steps: list[Step], parsed: ParsedText, final: int | None) -> int:

@@ -13,7 +13,10 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    question phrase ("how much money does Jeremy have **left**", "how many ... **in total**";
    the "In total" of a run-on sentence before "how much" is not the question's), or when the
    final op has no operand of its own written in the text (all its inputs are results): the
-   question is then the only clause that states it.
+   question is then the only clause that states it. Also an earlier ADD that is a part of the
+   sum the question asks for ("how many dolls do they have **altogether**", "the other 2 people
+   **combined**"; ``checks.states_sum``), when its region holds no ADD cue and not all of its
+   operands, and it does not compare two quantities ("16 more than Mr. Chiu").
 2. ``relation_word``: a step with a relation operand ("half", "twice", "a third", "25%",
    "2/5") whose region does not hold one: the relation operand's clause states it.
 3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
@@ -71,7 +74,7 @@ import numpy as np
 
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction
-from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps
+from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps, states_sum
 from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
 from mycelium.labels.cues import RATE, cue_spans
 
@@ -128,6 +131,11 @@ def _cues(text: str, op: str) -> tuple[tuple[int, int], ...]:
 
 def _has_cue(text: str, op: str, region: tuple[int, int]) -> bool:
     return any(_within(c, region) for c in _cues(text, op))
+
+
+def _holds_all(step: Step, region: tuple[int, int]) -> bool:
+    """Does ``region`` hold every operand of the step, all of them words of the text?"""
+    return all(a.span is not None and _within(a.span, region) for a in step.args)
 
 
 def _question_span(parsed: ParsedText, question: int) -> tuple[tuple[int, int], int] | None:
@@ -267,6 +275,13 @@ def relation_regions(
             if new is None and all(a.kind == "result" for a in step.args):
                 new = question_clause(parsed, question)
             rule = "question"
+        elif step.op == "ADD" and not _has_cue(text, step.op, region) and not _holds_all(step, region):
+            # a part of the sum the question asks for, whose region holds one of its operands
+            # ("how many dolls do they have altogether"; "How many dollars more did Akeno spend
+            # than the other 2 people combined?")
+            found = question_cue(parsed, step.op, question)
+            if found is not None and states_sum(parsed, steps, k, found, final):
+                new, rule = found, "question"
         if new is None:
             rel = [a for a in step.args if is_relation_operand(a)]
             if rel and not any(_within(a.span, region) for a in rel):

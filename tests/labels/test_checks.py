@@ -3,7 +3,8 @@
 import pytest
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.checks import CHECKS, check_record, is_foreign, is_question, total, unused_unit_rates
+from mycelium.labels.checks import (CHECKS, check_record, is_foreign, is_question, reaches, states_sum, total,
+                                     unused_unit_rates)
 from mycelium.labels.clauses import load_spacy, parse
 from mycelium.records.labels import LabelRecord
 
@@ -92,6 +93,22 @@ def test_a_region_from_another_steps_clause_is_foreign():
     # the question is the last step's, not an earlier step's with operands of its own
     assert is_foreign(p, steps, 0, steps[2].region, 2)
     assert check_record(LabelRecord("t", text, "54", steps, "54", True), p)["foreign_region"] == 1
+
+
+def test_a_part_of_the_asked_sum_may_sit_in_the_question_but_a_comparison_may_not():
+    text = ("Her sister has two more dolls than their grandmother. If their grandmother has 50 dolls, "
+            "how many dolls do they have altogether?")
+    (p,) = parse([text], load_spacy())
+    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    question = at("how many dolls do they have altogether")
+    steps = [Step(0, "ADD", [arg("50"), arg("two")], "52", region=question),
+             Step(1, "ADD", [Arg("result", "52", step=0), arg("50")], "102", region=question),
+             Step(2, "MUL", [Arg("result", "102", step=1), arg("two")], "204", region=question)]
+    assert states_sum(p, steps, 1, question, 2) and not is_foreign(p, steps, 1, question, 2)
+    assert not states_sum(p, steps, 0, question, 2)  # "two more ... than": the sister's own comparison
+    assert is_foreign(p, steps, 0, question, 2)
+    assert reaches(steps, 0, 2) and not reaches(steps, 2, 1)
 
 
 def test_an_unused_rate_of_one_is_a_value_coincidence():

@@ -44,3 +44,9 @@ def test_verbs_of_taking_away_cue_a_difference_but_not_selling_or_using():
     assert {"did not show", "donated", "removed", "threw", "broken"} <= set(found)
     # "sold" and "used" state a product or a rate as often as a difference (blind packet, session 15)
     assert not {"sold", "used", "donations"} & set(found)
+
+
+def test_question_cues_of_a_sum_and_of_a_difference_with_a_unit_between():
+    text = "How many dollars more did Akeno spend? How many buildings collapsed including those from the first?"
+    assert [text[a:b] for a, b in cue_spans(text, "SUB", question=True)] == ["How many dollars more"]
+    assert [text[a:b] for a, b in cue_spans(text, "ADD", question=True)] == ["including"]

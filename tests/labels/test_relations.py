@@ -320,3 +320,66 @@ def test_a_region_of_two_clauses_with_no_cue_narrows_to_the_one_holding_the_oper
     got, moves = run(nlp, text, [s0, s1], [whole, whole], final=1)
     assert got[0] == "Jim picked 5 red apples and 3 green apples"
     assert "narrow" in [m.rule for m in moves if m.step == 0]
+
+
+def test_a_part_of_the_asked_sum_takes_the_question(nlp):
+    # audit 19: 52 + 50 (the sister's and the grandmother's dolls) is part of "altogether"; its
+    # region held only the 50. The sister's own "two more ... than" is step 1's comparison.
+    text = ("Rene has three times as many dolls as her sister, while her sister has two more dolls than "
+            "their grandmother. If their grandmother has 50 dolls, how many dolls do they have altogether?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "ADD", num(text, "50", "50"), num(text, "two", "2"))
+    s1 = step(1, "ADD", res(0, "52"), num(text, "50", "50"))
+    s2 = step(2, "MUL", res(0, "52"), num(text, "three", "3"))
+    s3 = step(3, "ADD", res(2, "156"), res(1, "102"))
+    regions = [clause_text(parsed, text, "two"), clause_text(parsed, text, "50"),
+               clause_text(parsed, text, "three"), clause_text(parsed, text, "altogether")]
+    got, moves = run(nlp, text, [s0, s1, s2, s3], regions)
+    assert got[1] == "how many dolls do they have altogether"
+    assert got[0] == "while her sister has two more dolls than their grandmother"  # a comparison stays
+    assert (1, "question") in {(m.step, m.rule) for m in moves}
+
+
+def test_a_sum_that_compares_two_quantities_stays_off_the_question(nlp):
+    # "Mr. Phung has 16 more silver dollars than Mr. Chiu": 16 + 56 is Phung's amount, not a part
+    # of "the three have in total"
+    text = ("Mr. Ha owns 5 more silver dollars than Mr. Phung. Mr. Phung has 16 more silver dollars than "
+            "Mr. Chiu has. If Mr. Chiu has 56 silver dollars, how many silver dollars the three have in total?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "ADD", num(text, "16", "16"), num(text, "56", "56"))
+    s1 = step(1, "ADD", res(0, "72"), num(text, "5", "5"))
+    s2 = step(2, "ADD", res(1, "77"), res(0, "72"), num(text, "56", "56"))
+    regions = [clause_text(parsed, text, "56"), clause_text(parsed, text, "5"), clause_text(parsed, text, "56")]
+    got, moves = run(nlp, text, [s0, s1, s2], regions)
+    assert "in total" not in got[0] and "in total" not in got[1]
+    assert got[2].endswith("how many silver dollars the three have in total")
+
+
+def test_a_sum_whose_region_holds_all_its_operands_stays(nlp):
+    # "Henry collected 11, Paul 24" states 11 + 24 by itself; "in total" is the question's later sum
+    text = ("Henry collected 11, Paul 24. If they initially collected 59 seashells in total and Leo gave "
+            "a quarter of his collection to a younger kid, how many do they have in total now?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "ADD", num(text, "11", "11"), num(text, "24", "24"))
+    s1 = step(1, "SUB", num(text, "59", "59"), res(0, "35"))
+    r0 = clause_text(parsed, text, "11")
+    assert r0 is not None and text[r0[0]:r0[1]].find("24") >= 0
+    got, _ = run(nlp, text, [s0, s1], [r0, clause_text(parsed, text, "59")])
+    assert got[0] == text[r0[0]:r0[1]]
+
+
+def test_a_results_only_sum_before_the_last_takes_the_question_that_combines_it(nlp):
+    # audit 19: "the other 2 people combined" states 995 + 818; "How many dollars more" the last SUB
+    text = ("Akeno spent $2985 to furnish his apartment. Lev spent one-third of that amount on his "
+            "apartment and Ambrocio spent $177 less than Lev. How many dollars more did Akeno spend "
+            "than the other 2 people combined?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "third", "1/3", kind="implicit"), num(text, "$2985", "2985"))
+    s1 = step(1, "SUB", res(0, "995"), num(text, "$177", "177"))
+    s2 = step(2, "ADD", res(0, "995"), res(1, "818"))
+    s3 = step(3, "SUB", num(text, "$2985", "2985"), res(2, "1813"))
+    regions = [clause_text(parsed, text, "third"), clause_text(parsed, text, "$177"),
+               clause_text(parsed, text, "third"), clause_text(parsed, text, "$2985")]
+    got, _ = run(nlp, text, [s0, s1, s2, s3], regions)
+    assert got[2].endswith("the other 2 people combined")
+    assert got[3].startswith("How many dollars more did Akeno spend")
