@@ -229,7 +229,7 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
               and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)))} - own
     # a results-only step has no clause of its own: a cue-less region is weak, not foreign
     return any(_within(sp, region) for sp in others) or bool(own) and not any(
-        _within(c, region) for c in cue_spans(parsed.text, step.op))
+        _within(c, region) for c in cue_spans(parsed.text, step.op)) and not takes_part(steps, k, region)
 
 
 # question words that ask for a sum of several quantities ("how many dolls do they have altogether")
@@ -277,6 +277,20 @@ def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     ``compares`` two quantities, "16 more than Mr. Chiu".)"""
     return (steps[k].op == "ADD" and reaches(steps, k, final) and not compares(parsed, steps, k)
             and SUM_WORDS.search(parsed.text, region[0], region[1]) is not None)
+
+
+def takes_part(steps: list[Step], k: int, region: tuple[int, int]) -> bool:
+    """Is step ``k`` a SUB of a part from its whole, x - x * p, whose input step took the part
+    with a relation word or fraction p that ``region`` holds? ("Harly's shelter has 80 dogs.
+    She adopts out 40% of them": 80 - 32 is stated where the 40% is taken.)"""
+    step = steps[k]
+    if step.op != "SUB" or len(step.args) != 2 or step.args[1].kind != "result" or step.args[1].step is None:
+        return False
+    whole, inputs = step.args[0], steps[step.args[1].step].args
+    same = (any(b.kind == "result" and b.step == whole.step for b in inputs) if whole.kind == "result"
+            else whole.span is not None and any(b.span == whole.span for b in inputs))
+    return same and any(b.span is not None and (b.kind == "implicit" or writes_fraction(b.text))
+                        and _within(b.span, region) for b in inputs)
 
 
 def foreign_steps(steps: list[Step], parsed: ParsedText, final: int | None) -> int:

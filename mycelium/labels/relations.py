@@ -28,7 +28,9 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    the same sentence after that relation or the sentence right after it ("paints 3/5 of the
    rooms green and paints the rest purple"; "75% passed. The rest failed."); the same after
    a SUB's written subtrahend ("There are 1250 pairs ... 540 pairs are blue. The rest are
-   either green or purple": 1250 - 540).
+   either green or purple": 1250 - 540); for a SUB before the last that takes a part from its
+   whole (x - x * 40%) and finds neither, the clause where the part is taken ("She adopts out
+   40% of them"; ``checks.takes_part``).
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -74,7 +76,7 @@ import numpy as np
 
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction
-from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps, states_sum
+from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps, states_sum, takes_part
 from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
 from mycelium.labels.cues import RATE, cue_spans
 
@@ -203,7 +205,7 @@ def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tup
     return best
 
 
-def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int, int] | None:
+def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | None) -> tuple[int, int] | None:
     """Rule 4: the clause of an input step's relation operand that holds this op's cue, or
     (SUB) a "rest" clause after it (``_rest_clause``)."""
     step = steps[k]
@@ -220,6 +222,8 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int) -> tuple[int,
                 rest = _rest_clause(parsed, rel.span, clause)
                 if rest is not None:
                     return rest
+                if k != final and takes_part(steps, k, clause):
+                    return clause  # 80 - 80 * 40%: "She adopts out 40% of them"
     if step.op == "SUB":  # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
         for arg in step.args[1:]:
             clause = _clause(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
@@ -289,7 +293,7 @@ def relation_regions(
         if new is None and not _has_cue(text, step.op, region):
             new, rule = _operand_cue(parsed, step, region), "operand_cue"
             if new is None and step.op in ("ADD", "SUB"):
-                new, rule = _input_relation(parsed, steps, k), "input_relation"
+                new, rule = _input_relation(parsed, steps, k, final), "input_relation"
         if new is not None and new != region and _acceptable(parsed, steps, out, k, new):
             out[k] = new
             moves.append(Move(k, new, rule))

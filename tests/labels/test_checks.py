@@ -3,7 +3,7 @@
 import pytest
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.checks import (CHECKS, check_record, is_foreign, is_question, reaches, states_sum, total,
+from mycelium.labels.checks import (CHECKS, check_record, is_foreign, is_question, reaches, states_sum, takes_part, total,
                                      unused_unit_rates)
 from mycelium.labels.clauses import load_spacy, parse
 from mycelium.records.labels import LabelRecord
@@ -109,6 +109,20 @@ def test_a_part_of_the_asked_sum_may_sit_in_the_question_but_a_comparison_may_no
     assert not states_sum(p, steps, 0, question, 2)  # "two more ... than": the sister's own comparison
     assert is_foreign(p, steps, 0, question, 2)
     assert reaches(steps, 0, 2) and not reaches(steps, 2, 1)
+
+
+def test_the_clause_that_takes_a_part_states_the_rest_and_is_not_foreign():
+    text = "Harly's animal shelter has 80 dogs. She adopts out 40% of them. How many dogs does she have now?"
+    (p,) = parse([text], load_spacy())
+    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    part = at("She adopts out 40% of them")
+    steps = [Step(0, "MUL", [arg("80"), arg("40%")], "32", region=part),
+             Step(1, "SUB", [arg("80"), Arg("result", "32", step=0)], "48", region=part),
+             Step(2, "SUB", [Arg("result", "32", step=0), arg("80")], "-48", region=part)]
+    assert takes_part(steps, 1, part) and not is_foreign(p, steps, 1, part, None)
+    assert not takes_part(steps, 2, part)  # 32 - 80 takes no part of 32
+    assert not takes_part(steps, 1, at("Harly's animal shelter has 80 dogs"))
 
 
 def test_an_unused_rate_of_one_is_a_value_coincidence():

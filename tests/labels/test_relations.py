@@ -383,3 +383,20 @@ def test_a_results_only_sum_before_the_last_takes_the_question_that_combines_it(
     got, _ = run(nlp, text, [s0, s1, s2, s3], regions)
     assert got[2].endswith("the other 2 people combined")
     assert got[3].startswith("How many dollars more did Akeno spend")
+
+
+def test_the_rest_of_a_whole_is_stated_where_the_part_is_taken(nlp):
+    # audit 16: 80 - 80 x 40% is stated by "She adopts out 40% of them", not "has 80 dogs"
+    text = ("Harly's animal shelter has 80 dogs. She adopts out 40% of them but then has to take back 5 "
+            "because of personality conflicts with other dogs in their adopted homes. How many dogs does she have now?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "80", "80"), num(text, "40%", "2/5"))
+    s1 = step(1, "SUB", num(text, "80", "80"), res(0, "32"))
+    s2 = step(2, "ADD", res(1, "48"), num(text, "5", "5"))
+    regions = [clause_text(parsed, text, "40%"), clause_text(parsed, text, "80"), clause_text(parsed, text, "5")]
+    got, moves = run(nlp, text, [s0, s1, s2], regions)
+    assert got[1].startswith("She adopts out 40% of them")
+    assert (1, "input_relation") in {(m.step, m.rule) for m in moves}
+    # the same difference as the answer stays with the question rule's choice, not moved here
+    got, _ = run(nlp, text, [s0, s1], regions[:2])
+    assert not got[1].startswith("She adopts out")
