@@ -40,7 +40,9 @@ def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> l
     whose value a later annotation uses, or that follows the last annotation and gives the
     gold answer ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to
     a written number of the same value: a coincidence that validates a wrong DAG."""
-    positions = [f.span[0] for f in annotated]
+    # an annotation with no op ("20 x 3 = <<60=60>>60") computes nothing: the arithmetic written
+    # before it is the step
+    positions = [f.span[0] for f in annotated if f.expr.nodes]
     out = []
     for f in find_arithmetic(cot):
         a, b = f.span

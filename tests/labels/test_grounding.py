@@ -50,6 +50,20 @@ def test_unannotated_sum_is_a_step_not_a_written_number(nlp):
     assert words(text, second) == "$200"
 
 
+def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
+    # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
+    # the written product is the step, and the later 60 is its result (not "60" of the text)
+    text = ("A bottle holds 20 ounces. Remi refills it 3 times a day. A pitcher holds 60 ounces. "
+            "How many ounces does Remi drink in 7 days?")
+    solution = ("He drinks 20 x 3 = <<60=60>>60 ounces a day.\n"
+                "In 7 days he drinks 60 x 7 = <<60*7=420>>420 ounces.\n#### 420")
+    r = label(text, solution, "420", nlp, reject_checks=())
+    assert r.answer == "420"
+    assert [s.op for s in r.steps] == ["MUL", "MUL"]
+    assert [words(text, a) for a in r.steps[0].args] == ["20", "3"]
+    assert r.steps[1].args[0].kind == "result" and r.steps[1].args[0].step == 0
+
+
 def test_each_equal_value_goes_to_its_own_occurrence(nlp):
     # kind 2: "3*2" pages per friend is twice a week; "6*2" is the 2 friends, not the
     # "twice" step 1 already used
