@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|[^|]*\|\s*(ok|wrong)\s*\|\s*(ok|weak|wrong)\s*\|", re.IGNORECASE)
+ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|[^|]*\|\s*\**(ok|wrong)\**\s*\|\s*\**(ok|weak|wrong)\**\s*\|", re.IGNORECASE)
 
 
 def read_review(path: str | Path) -> dict[tuple[int, int], tuple[str, str]]:

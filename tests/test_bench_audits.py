@@ -62,3 +62,49 @@ def test_audit_agreement_reads_both_reviews_and_counts_problems(tmp_path):
     empty.write_text("no table here\n")
     with pytest.raises(SystemExit, match="no per-step rows"):
         ag.read_review(empty)
+
+
+def test_audit_rescore_keeps_verdicts_of_unchanged_steps_and_takes_moved_regions_from_a_packet(tmp_path):
+    import json
+
+    from mycelium.labels.audit import write_packet
+
+    rs = _bench("audit_rescore")
+    audited = _record((39, 44), (25, 51))  # "He read for 2 hours in all" for 2 x 60
+    audit = tmp_path / "audit-1"
+    audit.mkdir()
+    write_packet([audited], audit / "packet-1.md", "t")
+    (audit / "report-1.md").write_text("| # | step | op and args | ARG | REGION | note | SHARED |\n|---|---|---|---|---|---|---|\n"
+                                       "| 1 | 1 | MUL | ok | **weak** | x | - |\n")
+
+    def labels(record):
+        path = tmp_path / "labels.jsonl"
+        path.write_text(json.dumps(record.to_dict()) + "\n")
+        return {r.id: r for r in rs.read_labels(path)}
+
+    verdicts, left = rs.rescore(audit, labels(audited), {})
+    assert verdicts == {("packet-1.md", 1, 1): ("ok", "weak")} and not left
+    moved = _record((39, 44), (52, 78))  # the question now
+    verdicts, left = rs.rescore(audit, labels(moved), {})
+    assert not verdicts and left == {"a step not judged": 1}
+    judged = {("p/1", 1, f'"{TEXT[52:78]}"'): "ok"}
+    verdicts, left = rs.rescore(audit, labels(moved), judged)
+    assert verdicts == {("packet-1.md", 1, 1): ("ok", "ok")}
+    other = _record((16, 23), (25, 51))  # the 60 from "minutes": an argument changed
+    verdicts, left = rs.rescore(audit, labels(other), judged)
+    assert not verdicts and left == {"steps changed": 1}
+    dropped = _record((39, 44), (25, 51))
+    dropped.validated = False
+    assert rs.rescore(audit, labels(dropped), {})[1] == {"no longer validated": 1}
+
+
+def test_audit_rescore_reads_a_regions_ab_packet_by_region_text(tmp_path):
+    rs, ab = _bench("audit_rescore"), _bench("regions_ab")
+    before, after = _record((39, 44), (25, 51)), _record((39, 44), (52, 78))
+    text, ((pid, step, letter),) = ab.packet([(before, after)], seed=5)
+    (tmp_path / "packet.md").write_text(text)
+    x, y = ("ok", "weak") if letter == "X" else ("weak", "ok")  # the moved region is judged ok
+    (tmp_path / "verdicts.md").write_text(f"| problem | step | X | Y | note |\n|---|---|---|---|---|\n| 1 | 1 | {x} | {y} | n |\n")
+    got = rs.ab_verdicts(tmp_path)
+    assert got == {(pid, step, ab.quote(after, after.steps[0].region)): "ok",
+                   (pid, step, ab.quote(before, before.steps[0].region)): "weak"}

@@ -252,21 +252,31 @@ COMPARE = re.compile(r"(?<![A-Za-z])(?:than|more|less|fewer|extra|bigger|larger|
                      r"slower|faster|farther|further|later|increase[sd]?|ratio|in \w+ years?)(?![A-Za-z])", re.I)
 
 
+# "four times more": x + 4x, the sum completes the input's comparison
+TIMES_MORE = re.compile(r"(?<![A-Za-z])times (?:more|larger|bigger|greater|longer|higher)(?![A-Za-z])", re.I)
+
+
 def compares(parsed: ParsedText, steps: list[Step], k: int) -> bool:
     """Does a clause of step ``k``'s operands, or of its input steps' implied words and
     fractions, compare two quantities (``COMPARE``: "16 more than Mr. Chiu", "50% bigger than
     that", "4 seconds slower", "in two years")? A sum stated by such a clause is that
-    comparison. (An input's plain numbers do not count: "two more dolls than their
-    grandmother" is the input's own comparison.)"""
-    args = list(steps[k].args) + [b for a in steps[k].args if a.kind == "result" and a.step is not None
-                                  for b in steps[a.step].args if b.kind == "implicit" or writes_fraction(b.text)]
-    for arg in args:
+    comparison. (An input's plain numbers count only for "times more", x + 4x: "two more dolls
+    than their grandmother" is the input's own comparison.)"""
+    inputs = [b for a in steps[k].args if a.kind == "result" and a.step is not None for b in steps[a.step].args]
+    for arg, words in [(a, COMPARE) for a in steps[k].args] + [
+            (b, COMPARE if b.kind == "implicit" or writes_fraction(b.text) else TIMES_MORE) for b in inputs]:
         toks = tokens_of(parsed, arg.span) if arg.span is not None else []
         if len(toks):
             a, b = (int(x) for x in parsed.clause_spans[toks[0]])
-            if COMPARE.search(parsed.text, a, b):
+            if words.search(parsed.text, a, b):
                 return True
     return False
+
+
+def _sentence_span(parsed: ParsedText, region: tuple[int, int]) -> tuple[int, int]:
+    toks = tokens_of(parsed, region)
+    a, b = parsed.sent_spans[int(parsed.sent[toks[-1]])] if len(toks) else region
+    return int(a), int(b)
 
 
 def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int], final: int | None) -> bool:
@@ -274,9 +284,16 @@ def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     ADD whose result reaches the answer, is a part? ("Rene has three times as many dolls as
     her sister ... If their grandmother has 50 dolls, how many dolls do they have altogether?":
     the sister's 52 + the grandmother's 50 is part of "altogether"; not a sum that
-    ``compares`` two quantities, "16 more than Mr. Chiu".)"""
-    return (steps[k].op == "ADD" and reaches(steps, k, final) and not compares(parsed, steps, k)
-            and SUM_WORDS.search(parsed.text, region[0], region[1]) is not None)
+    ``compares`` two quantities, "16 more than Mr. Chiu", nor one where a sentence outside the
+    region's names a sum itself.)"""
+    if steps[k].op != "ADD" or not reaches(steps, k, final) or compares(parsed, steps, k):
+        return False
+    if SUM_WORDS.search(parsed.text, region[0], region[1]) is None:
+        return False
+    # a sum named outside the question ("the combined total of the first and the second") may
+    # be this one: that clause states it, not the question
+    a, b = _sentence_span(parsed, region)
+    return not any(m.start() < a or m.start() >= b for m in SUM_WORDS.finditer(parsed.text))
 
 
 def takes_part(steps: list[Step], k: int, region: tuple[int, int]) -> bool:

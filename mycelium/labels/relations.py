@@ -16,7 +16,8 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    question is then the only clause that states it. Also an earlier ADD that is a part of the
    sum the question asks for ("how many dolls do they have **altogether**", "the other 2 people
    **combined**"; ``checks.states_sum``), when its region holds no ADD cue and not all of its
-   operands, and it does not compare two quantities ("16 more than Mr. Chiu").
+   operands, it does not compare two quantities ("16 more than Mr. Chiu", "four times more")
+   and no clause outside the question names a sum ("the combined total of the first two").
 2. ``relation_word``: a step with a relation operand ("half", "twice", "a third", "25%",
    "2/5") whose region does not hold one: the relation operand's clause states it.
 3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
@@ -30,7 +31,9 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    a SUB's written subtrahend ("There are 1250 pairs ... 540 pairs are blue. The rest are
    either green or purple": 1250 - 540); for a SUB before the last that takes a part from its
    whole (x - x * 40%) and finds neither, the clause where the part is taken ("She adopts out
-   40% of them"; ``checks.takes_part``).
+   40% of them"; ``checks.takes_part``); and for a SUB before the last, a "rest" clause after
+   a relation two steps back ("Two thirds of the socks are white, and the rest of the socks
+   are blue" for 180 - (180 / 3) x 2).
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -43,9 +46,9 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    that state another step's relation outweigh the operands ("Each savory souffle calls for 8
    eggs each" for the dessert eggs), when the question's cue pulls an early step ("how many
    more"), or when an op on results only is sought where its inputs were made. It moves to
-   the question for the final step or a results-only step the question states ("the total
-   number of steps"), else to its own operand's clause (one holding a cue of the op first,
-   then one outside the question).
+   the question for the final step, a results-only step the question states ("the total
+   number of steps") or a part of the sum the question asks for (rule 1's), else to its own
+   operand's clause (one holding a cue of the op first, then one outside the question).
 
 7. ``unshare``: a step whose region is also another step's, while their operands lie in
    different clauses (the ``shared_region`` check would reject the problem), moves to the
@@ -224,6 +227,14 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
                     return rest
                 if k != final and takes_part(steps, k, clause):
                     return clause  # 80 - 80 * 40%: "She adopts out 40% of them"
+    if step.op == "SUB" and k != final:  # the input's input: "Two thirds of the socks are white, and the rest"
+        for arg in step.args:  # for 180 - (180 / 3) * 2
+            inner = steps[arg.step].args if arg.kind == "result" and arg.step is not None else []
+            for src in (b for b in inner if b.kind == "result" and b.step is not None):
+                for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
+                    clause = _clause(parsed, rel.span)
+                    if clause is not None and (rest := _rest_clause(parsed, rel.span, clause)) is not None:
+                        return rest
     if step.op == "SUB":  # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
         for arg in step.args[1:]:
             clause = _clause(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
@@ -305,7 +316,7 @@ def relation_regions(
     for k, step in enumerate(steps):  # rule 6: a region foreign to its step
         if not is_foreign(parsed, steps, k, out[k], final):
             continue
-        for new in _own_places(parsed, step, k == final, question):
+        for new in _own_places(parsed, steps, k, final, question):
             if new != out[k] and not is_foreign(parsed, steps, k, new, final) and _acceptable(parsed, steps, out, k, new):
                 out[k] = new
                 moves.append(Move(k, new, "foreign"))
@@ -389,11 +400,16 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     return stating[0] if len(stating) == 1 else None
 
 
-def _own_places(parsed: ParsedText, step: Step, final: bool, question: int | None) -> list[tuple[int, int]]:
+def _own_places(parsed: ParsedText, steps: list[Step], k: int, final: int | None,
+                question: int | None) -> list[tuple[int, int]]:
     """Rule 6's candidates, best first: the question for the final step or a results-only step
-    whose op the question states; else the clauses of the step's own operands, one holding a
-    cue of the op first, then one outside the question, then one holding more operands."""
-    if final:
+    whose op the question states, or for a part of the sum the question asks for
+    (``checks.states_sum``); else the clauses of the step's own operands, one holding a cue of
+    the op first, then one outside the question, then one holding more operands."""
+    step = steps[k]
+    asked = question_cue(parsed, step.op, question) if step.op == "ADD" and k != final else None
+    first = [asked] if asked is not None and states_sum(parsed, steps, k, asked, final) else []
+    if k == final:
         found = question_cue(parsed, step.op, question) or question_clause(parsed, question)
         return [found] if found else []
     spans = [a.span for a in step.args if a.span is not None]
@@ -403,7 +419,7 @@ def _own_places(parsed: ParsedText, step: Step, final: bool, question: int | Non
     clauses = {c for sp in spans if (c := _clause(parsed, sp)) is not None}
     rank = lambda c: (-_has_cue(parsed.text, step.op, c), in_question(parsed, c),  # noqa: E731
                       -sum(_within(sp, c) for sp in spans), c[0])
-    return sorted(clauses, key=rank)
+    return first + sorted(clauses, key=rank)
 
 
 def _acceptable(parsed: ParsedText, steps: list[Step], regions: list, k: int, new: tuple[int, int]) -> bool:

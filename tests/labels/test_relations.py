@@ -400,3 +400,62 @@ def test_the_rest_of_a_whole_is_stated_where_the_part_is_taken(nlp):
     # the same difference as the answer stays with the question rule's choice, not moved here
     got, _ = run(nlp, text, [s0, s1], regions[:2])
     assert not got[1].startswith("She adopts out")
+
+
+def test_a_part_of_the_asked_sum_leaves_a_foreign_region_for_the_question(nlp):
+    # audit 22: 50 + 30 sat on "Calvin and Phoebe each have 8 more ... five less than Grace" (another
+    # step's clause); its own operand's clause "If Grace has 30 pastries" is weak, the total is asked
+    text = ("Calvin and Phoebe each have 8 more pastries than Frank but only five less than Grace. If Grace has "
+            "30 pastries, calculate the total number of pastries that the four have?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "SUB", num(text, "30", "30"), num(text, "five", "5"))
+    s1 = step(1, "ADD", res(0, "25"), res(0, "25"))
+    s2 = step(2, "ADD", res(1, "50"), num(text, "30", "30"))
+    s3 = step(3, "SUB", res(0, "25"), num(text, "8", "8"))
+    s4 = step(4, "ADD", res(3, "17"), res(2, "80"))
+    first = clause_text(parsed, text, "8")
+    sentence = (0, text.index("Grace.") + len("Grace"))
+    regions = [clause_text(parsed, text, "five"), sentence, sentence, first, clause_text(parsed, text, "total")]
+    got, _ = run(nlp, text, [s0, s1, s2, s3, s4], regions)
+    assert got[2].startswith("calculate the total number of pastries")
+
+
+def test_no_question_region_for_a_sum_another_clause_names_or_that_completes_times_more(nlp):
+    # "the combined total of the first and the second" names 1200 + 600 itself
+    text = ("August solved a math problem with an answer of 600. The second math problem had an answer twice as "
+            "big as the first. The third had an answer 400 less than the combined total of the first and the "
+            "second. What's the total of August's answers from solving the three math problems?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "600", "600"), num(text, "twice", "2", kind="implicit"))
+    s1 = step(1, "ADD", res(0, "1200"), num(text, "600", "600"))
+    s2 = step(2, "SUB", res(1, "1800"), num(text, "400", "400"))
+    s3 = step(3, "ADD", res(1, "1800"), res(2, "1400"))
+    regions = [clause_text(parsed, text, "twice"), clause_text(parsed, text, "600"),
+               clause_text(parsed, text, "400"), clause_text(parsed, text, "What")]
+    got, _ = run(nlp, text, [s0, s1, s2, s3], regions)
+    assert not got[1].startswith("What's the total")
+    # "four times more math homework": 24 + 6 completes the comparison, not the asked "altogether"
+    text = ("Nina has four times more math homework and eight times more reading homework than Ruby. If Ruby has "
+            "six math homework and two reading homework, how much homework is Nina having altogether?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "four", "4"), num(text, "six", "6"))
+    s1 = step(1, "ADD", res(0, "24"), num(text, "six", "6"))
+    s2 = step(2, "ADD", res(1, "30"), num(text, "two", "2"))
+    got, _ = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "four"), clause_text(parsed, text, "six"),
+                                           clause_text(parsed, text, "altogether")])
+    assert "altogether" not in got[1]
+
+
+def test_the_rest_after_an_inputs_own_part_states_the_difference(nlp):
+    # 300 - (90 + 120): the 30% was taken two steps back; "both genders don't like the rest" states it
+    text = ("Out of the 300 comic books in a comic store, 30% are liked by females, males like 120, and both "
+            "genders don't like the rest. What percentage of the comic books are disliked by both?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "30%", "3/10"), num(text, "300", "300"))
+    s1 = step(1, "ADD", res(0, "90"), num(text, "120", "120"))
+    s2 = step(2, "SUB", num(text, "300", "300"), res(1, "210"))
+    s3 = step(3, "DIV", res(2, "90"), num(text, "300", "300"))
+    regions = [clause_text(parsed, text, "30%"), clause_text(parsed, text, "120"),
+               clause_text(parsed, text, "300"), clause_text(parsed, text, "What")]
+    got, _ = run(nlp, text, [s0, s1, s2, s3], regions)
+    assert got[2] == "both genders don't like the rest"
