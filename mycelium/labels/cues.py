@@ -35,7 +35,7 @@ CUES: dict[str, tuple[str, ...]] = {
         r"discount(?:ed)?", r"off", r"cheaper", r"shorter", r"younger", r"except", r"away",
         r"short", r"under", r"drop(?:s|ped|ping)?", r"fall(?:s|en|ing)?", r"fell", r"shr[iau]nk\w*",
         r"did(?:n't| not) (?:show|come|turn|attend)", r"absent", r"dispos\w+", r"remov\w+", r"broke(?:n)?",
-        r"threw|thrown|throws? (?:away|out)", r"donat(?:e|es|ed|ing)",
+        r"threw|thrown|throws? (?:away|out)", r"donat(?:e|es|ed|ing)", r"withdr(?:ew|aw|aws|awn|awing)",
     ),
     "MUL": (
         r"times", r"each", r"per", r"every", r"twice", r"doubl\w*", r"tripl\w*", r"thrice",

@@ -39,7 +39,8 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
    relation ("It takes 2 hours to walk a poodle", "10 beads are needed to make one beaded
    bracelet", "There are 12 inches to a foot", "a part that Clark needs for $80", ``RATE``)
-   and the count's clause states none: the rate clause states the product.
+   and the count's clause states none: the rate clause states the product. Not for a division
+   whose region holds a DIV cue ("He splits the class equally into 3 groups").
 6. ``foreign``: a region foreign to its step (``checks.is_foreign``: it holds none of the
    step's operands but another step's, or no cue word of its op, or it is the question for a
    step that is not the last). The highlight mass puts it there when cue words of the op
@@ -365,6 +366,8 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
     written = [a for a in step.args if a.kind == "number" and a.span is not None and not writes_fraction(a.text)]
     if region is None or step.op not in ("MUL", "DIV") or len(written) != 2:
         return None
+    if step.op == "DIV" and _has_cue(parsed.text, "DIV", region):
+        return None  # "He splits the class equally into 3 groups" states 18 / 3 already
     inside = [a for a in written if _within(a.span, region)]
     if len(inside) != 1:
         return None

@@ -42,6 +42,8 @@ def test_verbs_of_taking_away_cue_a_difference_but_not_selling_or_using():
             "He sold 3 and used 4 of the 300 donations.")
     found = [text[a:b] for a, b in cue_spans(text, "SUB")]
     assert {"did not show", "donated", "removed", "threw", "broken"} <= set(found)
+    withdrew = "She withdrew $60 to buy a new pair of shoes."
+    assert [withdrew[a:b] for a, b in cue_spans(withdrew, "SUB")] == ["withdrew"]
     # "sold" and "used" state a product or a rate as often as a difference (blind packet, session 15)
     assert not {"sold", "used", "donations"} & set(found)
 

@@ -296,6 +296,17 @@ def test_a_count_times_rate_is_regioned_at_the_rate(nlp, text, count, rate, want
     assert got[0] == want
 
 
+def test_a_division_whose_clause_states_the_split_is_not_moved_to_the_dividends_rate(nlp):
+    # audit 22: "He splits the class equally into 3 groups" states 18 / 3; the 18's sentence has an
+    # "each" of another step, which made rule 5 take it for the rate
+    text = ("He splits the class equally into 3 groups. If the class has 18 students in total and each student "
+            "takes 4 minutes, how long does it take each group?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "DIV", num(text, "18", "18"), num(text, "3", "3"))
+    got, moves = run(nlp, text, [s0], [clause_text(parsed, text, "3")], final=-1)
+    assert got[0].startswith("He splits the class equally into 3 groups") and not moves
+
+
 def test_a_region_of_two_clauses_narrows_to_the_one_stating_the_op(nlp):
     text = ("In the first round, Patrick knocked down 70 pins and Richard knocked down 15 more pins "
             "than Patrick. How many pins did Richard knock down in total?")
