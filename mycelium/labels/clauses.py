@@ -332,3 +332,18 @@ def clause_of(parsed: ParsedText, token_index: int) -> tuple[int, int]:
     """The enclosing clause of a token as a (start_char, end_char) span (precomputed)."""
     s, e = parsed.clause_spans[token_index]
     return int(s), int(e)
+
+
+def content_tokens(parsed: ParsedText, span: tuple[int, int]) -> np.ndarray:
+    """Indices of the content tokens (not punctuation or function words) inside char ``span``."""
+    toks = tokens_of(parsed, span)
+    return toks[parsed.is_content[toks]] if len(toks) else toks
+
+
+def clause_of_span(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The clause of the first content token inside char ``span``; None when it holds none."""
+    toks = content_tokens(parsed, span)
+    if len(toks) == 0:
+        return None
+    s, e = parsed.clause_spans[toks[0]]
+    return int(s), int(e)

@@ -80,8 +80,9 @@ import numpy as np
 
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction
-from mycelium.labels.checks import ASKS, in_question, is_foreign, is_fragment, shared_steps, states_sum, takes_part
-from mycelium.labels.clauses import ParsedText, tokens_of, trim_span
+from mycelium.labels.checks import in_question, is_foreign, is_fragment, shared_steps, takes_part
+from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of
+from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
 
 RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare")
@@ -113,19 +114,6 @@ def is_relation_operand(arg) -> bool:
     return writes_fraction(arg.text)
 
 
-def _content_tokens(parsed: ParsedText, span: tuple[int, int]) -> np.ndarray:
-    toks = tokens_of(parsed, span)
-    return toks[parsed.is_content[toks]] if len(toks) else toks
-
-
-def _clause(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
-    toks = _content_tokens(parsed, span)
-    if len(toks) == 0:
-        return None
-    s, e = parsed.clause_spans[toks[0]]
-    return int(s), int(e)
-
-
 def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
     return region[0] <= span[0] and span[1] <= region[1]
 
@@ -144,62 +132,13 @@ def _holds_all(step: Step, region: tuple[int, int]) -> bool:
     return all(a.span is not None and _within(a.span, region) for a in step.args)
 
 
-def _question_span(parsed: ParsedText, question: int) -> tuple[tuple[int, int], int] | None:
-    """The question phrase's part of sentence ``question``: from "how many"/"what is"/
-    "calculate" to the sentence end or to an "if"/"when" clause that follows it ("How many
-    stores did Super Soup have at the end of 2020", not "..., if each song took the same
-    time"), trimmed; and where the phrase starts. None when the sentence has no such phrase."""
-    a, b = (int(x) for x in parsed.sent_spans[question])
-    ask = ASKS.search(parsed.text, a, b)
-    if ask is None:
-        return None
-    toks = tokens_of(parsed, (ask.start(), b))
-    end = toks[-1] + 1
-    for t in toks[1:]:
-        if parsed.deps[t] == "mark" or (parsed.words[t] == "," and t + 1 < len(parsed) and parsed.deps[t + 1] == "mark"):
-            end = t
-            break
-    s, e, _, _ = trim_span(int(toks[0]), int(end), parsed.words, parsed.deps, parsed.is_content, parsed.starts, parsed.ends)
-    return (s, e), ask.start()
-
-
-def question_cue(parsed: ParsedText, op: str, question: int | None) -> tuple[int, int] | None:
-    """Where the question (sentence index ``question``) states ``op`` with a question cue
-    ("left", "in total", "how many more") found after the question phrase ("how many", "what
-    is", "calculate"): the question phrase's part (``_question_span``) when the cue is in it,
-    else the clause of the last such cue. None when there is none."""
-    if question is None:
-        return None
-    a, b = (int(x) for x in parsed.sent_spans[question])
-    found = _question_span(parsed, question)
-    start = found[1] if found else a
-    cues = [c for c in cue_spans(parsed.text, op, question=True) if start <= c[0] and c[1] <= b]
-    if not cues:
-        return None
-    if found and any(_within(c, found[0]) for c in cues):
-        return found[0]
-    return _clause(parsed, cues[-1])
-
-
-def question_clause(parsed: ParsedText, question: int | None) -> tuple[int, int] | None:
-    """The question phrase's part of sentence ``question`` (``_question_span``), or the clause
-    of the sentence's last word when it has no question phrase."""
-    if question is None:
-        return None
-    found = _question_span(parsed, question)
-    if found:
-        return found[0]
-    a, b = (int(x) for x in parsed.sent_spans[question])
-    return _clause(parsed, (b - 1, b))
-
-
 def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tuple[int, int] | None:
     """Rule 3: another operand's clause that holds a cue of the op (most operands first)."""
     best, best_n = None, 0
     for arg in step.args:
         if arg.span is None:
             continue
-        clause = _clause(parsed, arg.span)
+        clause = clause_of_span(parsed, arg.span)
         # a clause that holds the region would only widen it: the rule moves to another clause
         if clause is None or _within(region, clause) or not _has_cue(parsed.text, step.op, clause):
             continue
@@ -217,7 +156,7 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
         if arg.kind != "result" or arg.step is None:
             continue
         for rel in (a for a in steps[arg.step].args if is_relation_operand(a)):
-            clause = _clause(parsed, rel.span)
+            clause = clause_of_span(parsed, rel.span)
             if clause is None:
                 continue
             if _has_cue(parsed.text, step.op, clause):
@@ -233,12 +172,12 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
             inner = steps[arg.step].args if arg.kind == "result" and arg.step is not None else []
             for src in (b for b in inner if b.kind == "result" and b.step is not None):
                 for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
-                    clause = _clause(parsed, rel.span)
+                    clause = clause_of_span(parsed, rel.span)
                     if clause is not None and (rest := _rest_clause(parsed, rel.span, clause)) is not None:
                         return rest
     if step.op == "SUB":  # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
         for arg in step.args[1:]:
-            clause = _clause(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
+            clause = clause_of_span(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
             if clause is not None and (rest := _rest_clause(parsed, arg.span, clause)) is not None:
                 return rest
     return None
@@ -252,14 +191,14 @@ def _rest_clause(parsed: ParsedText, relation: tuple[int, int], clause: tuple[in
     sent = int(parsed.sent[tokens_of(parsed, relation)[0]])
     end = int(parsed.sent_spans[sent][1])
     for rest in REST_WORDS.finditer(parsed.text, relation[1], end):
-        found = _clause(parsed, rest.span())
+        found = clause_of_span(parsed, rest.span())
         if found is not None and found != clause and not parsed.is_num[tokens_of(parsed, found)].any():
             return found
     if sent + 1 < len(parsed.sent_spans):
         a, b = (int(x) for x in parsed.sent_spans[sent + 1])
         rest = REST_WORDS.search(parsed.text, a, b)
         if rest and not parsed.is_num[tokens_of(parsed, (a, b))].any():
-            return _clause(parsed, rest.span())
+            return clause_of_span(parsed, rest.span())
     return None
 
 
@@ -295,13 +234,11 @@ def relation_regions(
             # a part of the sum the question asks for, whose region holds one of its operands
             # ("how many dolls do they have altogether"; "How many dollars more did Akeno spend
             # than the other 2 people combined?")
-            found = question_cue(parsed, step.op, question)
-            if found is not None and states_sum(parsed, steps, k, found, final):
-                new, rule = found, "question"
+            new, rule = asked_sum(parsed, steps, k, final, question), "question"
         if new is None:
             rel = [a for a in step.args if is_relation_operand(a)]
             if rel and not any(_within(a.span, region) for a in rel):
-                new, rule = _clause(parsed, rel[0].span), "relation_word"
+                new, rule = clause_of_span(parsed, rel[0].span), "relation_word"
         if new is None and not _has_cue(text, step.op, region):
             new, rule = _operand_cue(parsed, step, region), "operand_cue"
             if new is None and step.op in ("ADD", "SUB"):
@@ -337,7 +274,7 @@ def relation_regions(
         if before == 0:
             break
         for arg in steps[k].args:
-            new = _clause(parsed, arg.span) if arg.span is not None else None
+            new = clause_of_span(parsed, arg.span) if arg.span is not None else None
             if new is None or new == out[k] or is_fragment(text, steps, *new):
                 continue
             placed = [replace(st, region=r) for st, r in zip(steps, out)]
@@ -372,7 +309,7 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
     if len(inside) != 1:
         return None
     count, rate = inside[0], next(a for a in written if a is not inside[0])
-    clause = _clause(parsed, rate.span)
+    clause = clause_of_span(parsed, rate.span)
     if clause is None or _within(count.span, clause):
         return None
     # the rate's relation may sit in a clause the parse cuts off ("10 beads are needed | to make
@@ -392,7 +329,7 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     one clause holding all of the step's own operands."""
     if region is None:
         return None
-    inside = {(int(a), int(b)) for a, b in parsed.clause_spans[_content_tokens(parsed, region)]} - {region}
+    inside = {(int(a), int(b)) for a, b in parsed.clause_spans[content_tokens(parsed, region)]} - {region}
     inside = {c for c in inside if _within(c, region)}
     if len(inside) < 2:
         return None
@@ -410,8 +347,7 @@ def _own_places(parsed: ParsedText, steps: list[Step], k: int, final: int | None
     (``checks.states_sum``); else the clauses of the step's own operands, one holding a cue of
     the op first, then one outside the question, then one holding more operands."""
     step = steps[k]
-    asked = question_cue(parsed, step.op, question) if step.op == "ADD" and k != final else None
-    first = [asked] if asked is not None and states_sum(parsed, steps, k, asked, final) else []
+    first = [asked] if k != final and (asked := asked_sum(parsed, steps, k, final, question)) else []
     if k == final:
         found = question_cue(parsed, step.op, question) or question_clause(parsed, question)
         return [found] if found else []
@@ -419,7 +355,7 @@ def _own_places(parsed: ParsedText, steps: list[Step], k: int, final: int | None
     if not spans:
         found = question_cue(parsed, step.op, question)
         return [found] if found else []
-    clauses = {c for sp in spans if (c := _clause(parsed, sp)) is not None}
+    clauses = {c for sp in spans if (c := clause_of_span(parsed, sp)) is not None}
     rank = lambda c: (-_has_cue(parsed.text, step.op, c), in_question(parsed, c),  # noqa: E731
                       -sum(_within(sp, c) for sp in spans), c[0])
     return first + sorted(clauses, key=rank)

@@ -5,8 +5,9 @@ import pytest
 
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.highlights import question_sentence
-from mycelium.labels.clauses import load_spacy, parse
-from mycelium.labels.relations import is_relation_operand, question_cue, relation_regions
+from mycelium.labels.clauses import clause_of_span, load_spacy, parse
+from mycelium.labels.questions import question_cue
+from mycelium.labels.relations import is_relation_operand, relation_regions
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,7 @@ def clause_text(parsed, text, word, nth=0):
     a = -1
     for _ in range(nth + 1):
         a = text.index(word, a + 1)
-    from mycelium.labels.relations import _clause
-    return _clause(parsed, (a, a + len(word)))
+    return clause_of_span(parsed, (a, a + len(word)))
 
 
 def run(nlp, text, steps, regions, final=None, unshare=False):
