@@ -124,7 +124,12 @@ def main() -> None:
     records = {r.id: r for r in read_labels(args.labels)}
     moved: dict = {}
     for folder in args.ab:
+        if not (folder / "packet.md").is_file() or not (folder / "verdicts.md").is_file():
+            raise SystemExit(f"{folder}: a regions_ab folder needs packet.md and verdicts.md")
         moved.update(ab_verdicts(folder))
+    for audit in args.audits:
+        if not sorted(audit.glob("packet-*.md")):
+            raise SystemExit(f"{audit}: no packet-K.md here (an audit directory from mycelium.labels.audit)")
     print("| audit | problems | steps | wrong arguments | regions ok / weak / wrong | problems fully right "
           "| ... counting weak as acceptable | left out |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")

@@ -1,4 +1,4 @@
-"""The audit benches: the blind side-by-side of operand changes and two reviewers' agreement."""
+"""The audit benches: the blind side-by-side of operand changes, two reviewers' agreement, and audit verdicts carried to newer labels."""
 
 import importlib.util
 import sys
