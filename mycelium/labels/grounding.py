@@ -44,6 +44,9 @@ dinner time, they only ate one-fourth of it" for "During dinner time, ... ate 16
 different winner or a tie is a rival as well. The choice itself stays the first opinion's (a
 blind packet found the second opinion's choices no better); where the two disagree, hand
 audits found a wrong argument in about half the problems (docs/RESULTS.md, "Session 15").
+A third: when a step got a fresh occurrence only because an earlier step took the other one of
+its value, while the step's own words fit the taken one by ``CROSS_MARGIN`` more, the two steps
+may have crossed ("6 miles per hour" and "travels 6 miles"): that other one is a rival too.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ from mycelium.labels.nouns import Counted, names_other, similar
 from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
+# how much better a step's own words must fit an occurrence an earlier step took than the fresh
+# one it got, for the two steps to count as crossed (a rival); 0.25 (TIE) would reject 131
+# problems and the yield would fall below 60%
+CROSS_MARGIN = 0.5
 UNIT_BONUS = 0.5  # per unit word of the occurrence that the op's CoT sentence also has
 MAX_SENTENCE_WORDS = 2  # ... counted up to this many (the sentence mostly names the result)
 MENTION_BONUS = 1.5  # per unit word shared with the CoT's own mention of the literal
@@ -297,6 +304,13 @@ class Grounder:
         second = sorted(((sc + (self._shared_sentence(c.span, context) if c.span else 0.0), order, c)
                          for sc, order, c in scored), key=lambda t: (t[0], t[1]), reverse=True)
         rivals += [key(c) for sc, _, c in second if (second[0][0] - sc < TIE or c is second[0][2]) and differs(c)]
+        # a fresh occurrence that won only because an earlier step took the other one of its
+        # value, while this step's own words prefer that other: the two steps may have crossed
+        # ("2 months overdue" and "twice", "6 mph" and "6 miles")
+        taken_before = lambda c: c.kind == "number" and c.span is not None and bool(self.used.get(c.span))  # noqa: E731
+        own = max(scored, key=lambda t: (t[0] + (USED_PENALTY if taken_before(t[2]) else 0.0), t[1]))
+        if taken_before(own[2]) and own[0] + USED_PENALTY - best[0] >= CROSS_MARGIN and differs(own[2]):
+            rivals.append(key(own[2]))
         return Choice(best[2], rivals)
 
     def fraction(self, value: Fraction) -> Arg | None:

@@ -64,6 +64,27 @@ def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nl
     assert r.steps[1].args[0].kind == "result" and r.steps[1].args[0].step == 0
 
 
+def test_two_steps_that_may_have_crossed_two_equal_numbers_are_ambiguous(nlp):
+    # audit 21: "runs at 6 miles per hour" and "travels 6 miles"; the Monday step took the speed's 6
+    # as its distance, so the Friday step's distance got the other 6 only because the first was
+    # taken, while its own words ("6 miles at 6 miles per hour") fit the one taken better
+    text = ("Jonathan enjoys walking and running for exercise, and he has three different exercise routines.  On "
+            "Mondays, he walks at 2 miles per hour.  On Wednesdays, he walks at 3 miles per hour.  And on Fridays, "
+            "he runs at 6 miles per hour.  On each exercise day, he travels 6 miles.  What is the combined total "
+            "time, in hours, he spends exercising in a week?")
+    solution = ("On Mondays, he walks 6 miles at 2 miles per hour, for a length of 6/2=<<6/2=3>>3 hours.\n"
+                "On Wednesdays, he walks 6 miles at 3 miles per hour, for a length of 6/3=<<6/3=2>>2 hours.\n"
+                "And on Fridays, he runs 6 miles at 6 miles per hour, for a length of 6/6=<<6/6=1>>1 hour.\n"
+                "The combined total time he spends exercising in a week is 3+2+1=<<3+2+1=6>>6 hours.\n#### 6")
+    r = label(text, solution, "6", nlp)
+    assert r.reason == "ambiguous_grounding"
+    # with the speed written apart from the distance there is nothing to cross
+    clear = label(text.replace("runs at 6 miles", "runs at 12 miles"),
+                  solution.replace("6 miles at 6 miles", "6 miles at 12 miles").replace("6/6=<<6/6=1>>1", "6/12=<<6/12=0.5>>0.5")
+                  .replace("3+2+1=<<3+2+1=6>>6", "3+2+0.5=<<3+2+0.5=5.5>>5.5").replace("#### 6", "#### 5.5"), "5.5", nlp)
+    assert clear.reason != "ambiguous_grounding", clear.reason
+
+
 def test_each_equal_value_goes_to_its_own_occurrence(nlp):
     # kind 2: "3*2" pages per friend is twice a week; "6*2" is the 2 friends, not the
     # "twice" step 1 already used
