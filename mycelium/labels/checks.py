@@ -59,7 +59,7 @@ from fractions import Fraction
 import numpy as np
 
 from mycelium.labels.args import extract_numbers, writes_fraction
-from mycelium.labels.clauses import ParsedText, tokens_of
+from mycelium.labels.clauses import ParsedText, clause_of_span, tokens_of, within
 from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
@@ -196,17 +196,19 @@ def shared_steps(steps: list[Step], parsed: ParsedText) -> int:
     return flagged
 
 
-def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
-    return region[0] <= span[0] and span[1] <= region[1]
+def _sentence_span(parsed: ParsedText, region: tuple[int, int]) -> tuple[int, int] | None:
+    """The sentence ``region`` ends in, or None when it holds no token."""
+    toks = tokens_of(parsed, region)
+    if len(toks) == 0:
+        return None
+    a, b = parsed.sent_spans[int(parsed.sent[toks[-1]])]
+    return int(a), int(b)
 
 
 def in_question(parsed: ParsedText, region: tuple[int, int]) -> bool:
     """Does ``region`` end in the question sentence (``is_question``)?"""
-    toks = tokens_of(parsed, region)
-    if len(toks) == 0:
-        return False
-    a, b = parsed.sent_spans[int(parsed.sent[toks[-1]])]
-    return is_question(parsed.text, (int(a), int(b)))
+    sentence = _sentence_span(parsed, region)
+    return sentence is not None and is_question(parsed.text, sentence)
 
 
 def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int] | None, final: int | None) -> bool:
@@ -216,7 +218,7 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
         return False
     step = steps[k]
     own = {a.span for a in step.args if a.span is not None}
-    if any(_within(sp, region) for sp in own):
+    if any(within(sp, region) for sp in own):
         return False
     if in_question(parsed, region):
         # the question states the answer's relation; a results-only step may also be stated
@@ -228,8 +230,8 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     others = {a.span for j, s in enumerate(steps) if j != k for a in s.args if a.span is not None
               and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)))} - own
     # a results-only step has no clause of its own: a cue-less region is weak, not foreign
-    return any(_within(sp, region) for sp in others) or bool(own) and not any(
-        _within(c, region) for c in cue_spans(parsed.text, step.op)) and not takes_part(steps, k, region)
+    return any(within(sp, region) for sp in others) or bool(own) and not any(
+        within(c, region) for c in cue_spans(parsed.text, step.op)) and not takes_part(steps, k, region)
 
 
 # question words that ask for a sum of several quantities ("how many dolls do they have altogether")
@@ -265,18 +267,10 @@ def compares(parsed: ParsedText, steps: list[Step], k: int) -> bool:
     inputs = [b for a in steps[k].args if a.kind == "result" and a.step is not None for b in steps[a.step].args]
     for arg, words in [(a, COMPARE) for a in steps[k].args] + [
             (b, COMPARE if b.kind == "implicit" or writes_fraction(b.text) else TIMES_MORE) for b in inputs]:
-        toks = tokens_of(parsed, arg.span) if arg.span is not None else []
-        if len(toks):
-            a, b = (int(x) for x in parsed.clause_spans[toks[0]])
-            if words.search(parsed.text, a, b):
-                return True
+        clause = clause_of_span(parsed, arg.span) if arg.span is not None else None
+        if clause is not None and words.search(parsed.text, *clause):
+            return True
     return False
-
-
-def _sentence_span(parsed: ParsedText, region: tuple[int, int]) -> tuple[int, int]:
-    toks = tokens_of(parsed, region)
-    a, b = parsed.sent_spans[int(parsed.sent[toks[-1]])] if len(toks) else region
-    return int(a), int(b)
 
 
 def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int], final: int | None) -> bool:
@@ -292,7 +286,7 @@ def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
         return False
     # a sum named outside the question ("the combined total of the first and the second") may
     # be this one: that clause states it, not the question
-    a, b = _sentence_span(parsed, region)
+    a, b = _sentence_span(parsed, region) or region
     return not any(m.start() < a or m.start() >= b for m in SUM_WORDS.finditer(parsed.text))
 
 
@@ -307,7 +301,7 @@ def takes_part(steps: list[Step], k: int, region: tuple[int, int]) -> bool:
     same = (any(b.kind == "result" and b.step == whole.step for b in inputs) if whole.kind == "result"
             else whole.span is not None and any(b.span == whole.span for b in inputs))
     return same and any(b.span is not None and (b.kind == "implicit" or writes_fraction(b.text))
-                        and _within(b.span, region) for b in inputs)
+                        and within(b.span, region) for b in inputs)
 
 
 def foreign_steps(steps: list[Step], parsed: ParsedText, final: int | None) -> int:

@@ -334,6 +334,11 @@ def clause_of(parsed: ParsedText, token_index: int) -> tuple[int, int]:
     return int(s), int(e)
 
 
+def within(span: tuple[int, int], region: tuple[int, int]) -> bool:
+    """Does char ``span`` lie inside char ``region`` (both (start, end), end exclusive)?"""
+    return region[0] <= span[0] and span[1] <= region[1]
+
+
 def content_tokens(parsed: ParsedText, span: tuple[int, int]) -> np.ndarray:
     """Indices of the content tokens (not punctuation or function words) inside char ``span``."""
     toks = tokens_of(parsed, span)

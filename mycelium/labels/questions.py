@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from mycelium.dag.steps import Step
 from mycelium.labels.checks import ASKS, states_sum
-from mycelium.labels.clauses import ParsedText, clause_of_span, tokens_of, trim_span
+from mycelium.labels.clauses import ParsedText, clause_of_span, tokens_of, trim_span, within
 from mycelium.labels.cues import cue_spans
-
-
-def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
-    return region[0] <= span[0] and span[1] <= region[1]
 
 
 def _question_span(parsed: ParsedText, question: int) -> tuple[tuple[int, int], int] | None:
@@ -51,7 +47,7 @@ def question_cue(parsed: ParsedText, op: str, question: int | None) -> tuple[int
     cues = [c for c in cue_spans(parsed.text, op, question=True) if start <= c[0] and c[1] <= b]
     if not cues:
         return None
-    if found and any(_within(c, found[0]) for c in cues):
+    if found and any(within(c, found[0]) for c in cues):
         return found[0]
     return clause_of_span(parsed, cues[-1])
 

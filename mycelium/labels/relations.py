@@ -81,7 +81,7 @@ import numpy as np
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction
 from mycelium.labels.checks import in_question, is_foreign, is_fragment, shared_steps, takes_part
-from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of
+from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
 
@@ -114,22 +114,18 @@ def is_relation_operand(arg) -> bool:
     return writes_fraction(arg.text)
 
 
-def _within(span: tuple[int, int], region: tuple[int, int]) -> bool:
-    return region[0] <= span[0] and span[1] <= region[1]
-
-
 @lru_cache(maxsize=256)
 def _cues(text: str, op: str) -> tuple[tuple[int, int], ...]:
     return tuple(cue_spans(text, op))  # one regex pass per problem and op, not per candidate
 
 
 def _has_cue(text: str, op: str, region: tuple[int, int]) -> bool:
-    return any(_within(c, region) for c in _cues(text, op))
+    return any(within(c, region) for c in _cues(text, op))
 
 
 def _holds_all(step: Step, region: tuple[int, int]) -> bool:
     """Does ``region`` hold every operand of the step, all of them words of the text?"""
-    return all(a.span is not None and _within(a.span, region) for a in step.args)
+    return all(a.span is not None and within(a.span, region) for a in step.args)
 
 
 def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tuple[int, int] | None:
@@ -140,9 +136,9 @@ def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tup
             continue
         clause = clause_of_span(parsed, arg.span)
         # a clause that holds the region would only widen it: the rule moves to another clause
-        if clause is None or _within(region, clause) or not _has_cue(parsed.text, step.op, clause):
+        if clause is None or within(region, clause) or not _has_cue(parsed.text, step.op, clause):
             continue
-        n = sum(a.span is not None and _within(a.span, clause) for a in step.args)
+        n = sum(a.span is not None and within(a.span, clause) for a in step.args)
         if n > best_n:
             best, best_n = clause, n
     return best
@@ -167,20 +163,25 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
                     return rest
                 if k != final and takes_part(steps, k, clause):
                     return clause  # 80 - 80 * 40%: "She adopts out 40% of them"
-    if step.op == "SUB" and k != final:  # the input's input: "Two thirds of the socks are white, and the rest"
-        for arg in step.args:  # for 180 - (180 / 3) * 2
-            inner = steps[arg.step].args if arg.kind == "result" and arg.step is not None else []
-            for src in (b for b in inner if b.kind == "result" and b.step is not None):
-                for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
-                    clause = clause_of_span(parsed, rel.span)
-                    if clause is not None and (rest := _rest_clause(parsed, rel.span, clause)) is not None:
-                        return rest
-    if step.op == "SUB":  # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
-        for arg in step.args[1:]:
-            clause = clause_of_span(parsed, arg.span) if arg.span is not None and arg.kind == "number" else None
-            if clause is not None and (rest := _rest_clause(parsed, arg.span, clause)) is not None:
-                return rest
+    if step.op != "SUB":
+        return None
+    if k != final:  # the input's input: "Two thirds of the socks are white, and the rest" for 180 - (180 / 3) * 2
+        inner = [b for a in step.args if a.kind == "result" and a.step is not None for b in steps[a.step].args]
+        for src in (b for b in inner if b.kind == "result" and b.step is not None):
+            for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
+                if (rest := _rest_after(parsed, rel.span)) is not None:
+                    return rest
+    # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
+    for arg in step.args[1:]:
+        if arg.span is not None and arg.kind == "number" and (rest := _rest_after(parsed, arg.span)) is not None:
+            return rest
     return None
+
+
+def _rest_after(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
+    """``_rest_clause`` after the quantity at ``span``, in its own clause."""
+    clause = clause_of_span(parsed, span)
+    return None if clause is None else _rest_clause(parsed, span, clause)
 
 
 def _rest_clause(parsed: ParsedText, relation: tuple[int, int], clause: tuple[int, int]) -> tuple[int, int] | None:
@@ -237,7 +238,7 @@ def relation_regions(
             new, rule = asked_sum(parsed, steps, k, final, question), "question"
         if new is None:
             rel = [a for a in step.args if is_relation_operand(a)]
-            if rel and not any(_within(a.span, region) for a in rel):
+            if rel and not any(within(a.span, region) for a in rel):
                 new, rule = clause_of_span(parsed, rel[0].span), "relation_word"
         if new is None and not _has_cue(text, step.op, region):
             new, rule = _operand_cue(parsed, step, region), "operand_cue"
@@ -305,12 +306,12 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
         return None
     if step.op == "DIV" and _has_cue(parsed.text, "DIV", region):
         return None  # "He splits the class equally into 3 groups" states 18 / 3 already
-    inside = [a for a in written if _within(a.span, region)]
+    inside = [a for a in written if within(a.span, region)]
     if len(inside) != 1:
         return None
     count, rate = inside[0], next(a for a in written if a is not inside[0])
     clause = clause_of_span(parsed, rate.span)
-    if clause is None or _within(count.span, clause):
+    if clause is None or within(count.span, clause):
         return None
     # the rate's relation may sit in a clause the parse cuts off ("10 beads are needed | to make
     # one beaded bracelet"): when the count is written elsewhere, the rate's sentence says it
@@ -330,13 +331,13 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     if region is None:
         return None
     inside = {(int(a), int(b)) for a, b in parsed.clause_spans[content_tokens(parsed, region)]} - {region}
-    inside = {c for c in inside if _within(c, region)}
+    inside = {c for c in inside if within(c, region)}
     if len(inside) < 2:
         return None
     own = [a.span for a in step.args if a.span is not None]
-    stating = [c for c in inside if _has_cue(parsed.text, step.op, c) and (not own or any(_within(sp, c) for sp in own))]
+    stating = [c for c in inside if _has_cue(parsed.text, step.op, c) and (not own or any(within(sp, c) for sp in own))]
     if not stating and own:  # no clause holds a cue: the one holding every own operand states the op
-        stating = [c for c in inside if all(_within(sp, c) for sp in own)]
+        stating = [c for c in inside if all(within(sp, c) for sp in own)]
     return stating[0] if len(stating) == 1 else None
 
 
@@ -357,7 +358,7 @@ def _own_places(parsed: ParsedText, steps: list[Step], k: int, final: int | None
         return [found] if found else []
     clauses = {c for sp in spans if (c := clause_of_span(parsed, sp)) is not None}
     rank = lambda c: (-_has_cue(parsed.text, step.op, c), in_question(parsed, c),  # noqa: E731
-                      -sum(_within(sp, c) for sp in spans), c[0])
+                      -sum(within(sp, c) for sp in spans), c[0])
     return first + sorted(clauses, key=rank)
 
 

@@ -76,13 +76,18 @@ def test_a_digit_of_a_written_fraction_is_flagged(parsed):
     assert check_record(rec(whole), p)["fraction_part"] == 0
 
 
+def _finders(text):
+    """Span of a word's first occurrence in ``text``, and a written-number Arg on it."""
+    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
+    return at, lambda w: Arg("number", w, text=w, span=at(w))
+
+
 def test_a_region_from_another_steps_clause_is_foreign():
     # audit 5, problem 3983: the dessert eggs 6 x 5 got the savory clause ("8 eggs each")
     text = ("Each savory souffle calls for 8 eggs each and the dessert ones call for 6 eggs each. "
             "She wants to make 3 savory souffles and 5 dessert souffles. How many eggs will she need?")
     (p,) = parse([text], load_spacy())
-    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
-    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    at, arg = _finders(text)
     savory, dessert = at("Each savory souffle calls for 8 eggs each"), at("the dessert ones call for 6 eggs each")
     steps = [Step(0, "MUL", [arg("8"), arg("3")], "24", region=savory),
              Step(1, "MUL", [arg("6"), arg("5")], "30", region=savory),
@@ -99,8 +104,7 @@ def test_a_part_of_the_asked_sum_may_sit_in_the_question_but_a_comparison_may_no
     text = ("Her sister has two more dolls than their grandmother. If their grandmother has 50 dolls, "
             "how many dolls do they have altogether?")
     (p,) = parse([text], load_spacy())
-    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
-    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    at, arg = _finders(text)
     question = at("how many dolls do they have altogether")
     steps = [Step(0, "ADD", [arg("50"), arg("two")], "52", region=question),
              Step(1, "ADD", [Arg("result", "52", step=0), arg("50")], "102", region=question),
@@ -114,8 +118,7 @@ def test_a_part_of_the_asked_sum_may_sit_in_the_question_but_a_comparison_may_no
 def test_the_clause_that_takes_a_part_states_the_rest_and_is_not_foreign():
     text = "Harly's animal shelter has 80 dogs. She adopts out 40% of them. How many dogs does she have now?"
     (p,) = parse([text], load_spacy())
-    at = lambda w: (text.index(w), text.index(w) + len(w))  # noqa: E731
-    arg = lambda w: Arg("number", w, text=w, span=at(w))  # noqa: E731
+    at, arg = _finders(text)
     part = at("She adopts out 40% of them")
     steps = [Step(0, "MUL", [arg("80"), arg("40%")], "32", region=part),
              Step(1, "SUB", [arg("80"), Arg("result", "32", step=0)], "48", region=part),
