@@ -23,11 +23,11 @@ from collections import Counter
 from pathlib import Path
 
 from audit_agreement import read_review
+from regions_ab import ROW
 from mycelium.labels.audit import format_record
 from mycelium.labels.stage import read_labels
 
 SECTION = re.compile(r"^## (\d+)\. `([^`]+)`", re.M)
-AB_ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*\**(ok|weak|wrong)\**\s*\|\s*\**(ok|weak|wrong)\**\s*\|", re.I)
 
 
 def steps_shown(section: str) -> list[tuple[str, str]]:
@@ -52,7 +52,7 @@ def ab_verdicts(folder: Path) -> dict[tuple[str, int, str], str]:
     shown = sections((folder / "packet.md").read_text(encoding="utf-8"))
     out = {}
     for line in (folder / "verdicts.md").read_text(encoding="utf-8").splitlines():
-        m = AB_ROW.match(line.strip())
+        m = ROW.match(line.strip())
         if not m or int(m.group(1)) not in shown:
             continue
         pid, text = shown[int(m.group(1))]

@@ -64,7 +64,8 @@ def packet(pairs: list[tuple[LabelRecord, LabelRecord]], seed: int) -> tuple[str
 
 
 RANK = {"ok": 2, "weak": 1, "wrong": 0}
-ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(ok|weak|wrong)\s*\|\s*(ok|weak|wrong)\s*\|", re.I)
+# a verdict row; a reviewer may bold a cell ("**wrong**")
+ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*\**(ok|weak|wrong)\**\s*\|\s*\**(ok|weak|wrong)\**\s*\|", re.I)
 
 
 def tally(verdicts: str, ids: list[str], key: dict[tuple[str, int], str]) -> dict[str, Counter]:
