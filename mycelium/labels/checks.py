@@ -280,9 +280,9 @@ def states_sum(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
     the sister's 52 + the grandmother's 50 is part of "altogether"; not a sum that
     ``compares`` two quantities, "16 more than Mr. Chiu", nor one where a sentence outside the
     region's names a sum itself.)"""
-    if steps[k].op != "ADD" or not reaches(steps, k, final) or compares(parsed, steps, k):
-        return False
-    if SUM_WORDS.search(parsed.text, region[0], region[1]) is None:
+    if steps[k].op != "ADD" or SUM_WORDS.search(parsed.text, region[0], region[1]) is None:
+        return False  # the cheap tests first: this runs for every step the question may state
+    if not reaches(steps, k, final) or compares(parsed, steps, k):
         return False
     # a sum named outside the question ("the combined total of the first and the second") may
     # be this one: that clause states it, not the question
