@@ -325,7 +325,8 @@ def is_fragment(text: str, steps: list[Step], a: int, b: int) -> bool:
     return any(sp[0] < a < sp[1] or sp[0] < b < sp[1] for s in steps for x in s.args if (sp := x.span))
 
 
-ASKS = re.compile(r"\b(?:calculate|find|determine|compute|how (?:many|much|long|far|old)|what (?:is|was|are|were))\b", re.I)
+ASKS = re.compile(r"\b(?:calculate|find|determine|compute|how (?:many|much|long|far|old|heavy|tall|fast|big|often|high|"
+                  r"deep|wide|large|short|soon|late|early)|what(?:'s| (?:is|was|are|were|will|would|does|did|do)))\b", re.I)
 
 
 def is_question(text: str, sentence: tuple[int, int]) -> bool:

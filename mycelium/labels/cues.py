@@ -55,7 +55,7 @@ QUESTION_CUES: dict[str, tuple[str, ...]] = {
     "SUB": (r"left", r"remain\w*", r"how (?:many|much)(?: [a-z]+)? more", r"how (?:many|much)(?: [a-z]+)? less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?",
             r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat", r"still need\w*",
-            r"missing", r"not", r"short"),
+            r"missing", r"not", r"short", r"keeps?", r"kept"),
     "MUL": (r"each", r"per", r"every", r"how many (?:minutes|seconds|inches|ounces|months|days|cents)", r"total",
             r"in all", r"altogether"),
     "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction",

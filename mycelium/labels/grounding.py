@@ -24,7 +24,10 @@ value by position and meaning:
   question asks no percentage ("$100 x 10%"), loses to a
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
-  an unwritten constant, the written number is what the solution read;
+  an unwritten constant, the written number is what the solution read. In a product or a
+  quotient, a written number an earlier step already read is no such evidence: the unit
+  competes with it ("Betty is 12" shorter ... How tall is Betty in feet?": / 12 is the feet),
+  unless the unit word is the written number's own unit ("7 days a week", "12 years old");
 - a 60 is the larger unit's word when the text writes both ("2 hours" x 60, not the
   "minutes" of "25 minutes"; ``args.sixty_rank``);
 - an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2; MUL by 2,
@@ -238,12 +241,19 @@ class Grounder:
                 s -= PLAIN_PERCENT_PENALTY  # 20 of "20%" is 20 out of 100, not a count or a price
             scored.append((s, -a.span[0], hit))
         written = any(key(c) not in taken for _, _, c in scored)
+        # a written number an earlier step already read is no stronger evidence than a unit's
+        # size: "12 inches shorter" read by one step, "in feet" (/12) by the next
+        fresh = written if op in ("ADD", "SUB") else any(key(c) not in taken and not self.used.get(c.span)
+                                                         for _, _, c in scored)
+        phrases = frozenset().union(*(self._units.get(c.span, frozenset()) for _, _, c in scored))
         inside = [t for t in taken if isinstance(t[0], int)]
         largest = max((r for a in self.implicits if key(a) not in taken and (r := sixty_rank(a)) is not None),
                       default=None) if value == 60 else None
         for a in self.implicits:
-            if key(a) in taken or (written and (is_conversion(a) or _percent_whole(a, value, op)
-                                                or self._percent_factor(a, value, op))):
+            if is_conversion(a) and written and not fresh and (Fraction(a.value) != value or _overlap(frozenset({_stem(a.text)}), phrases)):
+                continue  # "7 days a week", "12 years old": the unit of the written number, not a conversion
+            if key(a) in taken or (fresh and is_conversion(a)) or (written and (
+                    _percent_whole(a, value, op) or self._percent_factor(a, value, op))):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
             if largest is not None and (rank := sixty_rank(a)) is not None and rank < largest:
                 continue  # "2 hours" x 60: the hour states the 60 minutes, not "25 minutes"

@@ -31,9 +31,10 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    a SUB's written subtrahend ("There are 1250 pairs ... 540 pairs are blue. The rest are
    either green or purple": 1250 - 540); for a SUB before the last that takes a part from its
    whole (x - x * 40%) and finds neither, the clause where the part is taken ("She adopts out
-   40% of them"; ``checks.takes_part``); and for a SUB before the last, a "rest" clause after
-   a relation two steps back ("Two thirds of the socks are white, and the rest of the socks
-   are blue" for 180 - (180 / 3) x 2).
+   40% of them"; ``checks.takes_part``); and a "rest" clause after a relation two steps back
+   ("Two thirds of the socks are white, and the rest of the socks are blue" for 180 - (180 /
+   3) x 2), also for the final SUB whose question states no difference ("How many blue socks
+   does Joan have?").
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -165,12 +166,12 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
                     return clause  # 80 - 80 * 40%: "She adopts out 40% of them"
     if step.op != "SUB":
         return None
-    if k != final:  # the input's input: "Two thirds of the socks are white, and the rest" for 180 - (180 / 3) * 2
-        inner = [b for a in step.args if a.kind == "result" and a.step is not None for b in steps[a.step].args]
-        for src in (b for b in inner if b.kind == "result" and b.step is not None):
-            for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
-                if (rest := _rest_after(parsed, rel.span)) is not None:
-                    return rest
+    # the input's input: "Two thirds of the socks are white, and the rest" for 180 - (180 / 3) * 2
+    inner = [b for a in step.args if a.kind == "result" and a.step is not None for b in steps[a.step].args]
+    for src in (b for b in inner if b.kind == "result" and b.step is not None):
+        for rel in (a for a in steps[src.step].args if is_relation_operand(a)):
+            if (rest := _rest_after(parsed, rel.span)) is not None:
+                return rest
     # "There are 1250 pairs ... 540 pairs are blue. The rest are green": 1250 - 540
     for arg in step.args[1:]:
         if arg.span is not None and arg.kind == "number" and (rest := _rest_after(parsed, arg.span)) is not None:

@@ -230,6 +230,24 @@ def test_a_unit_word_loses_to_a_written_number_of_its_value():
     assert g.ground(Fraction(3), "DIV", frozenset(), [], set()).arg.kind == "implicit"
 
 
+def test_a_unit_word_beats_a_written_number_an_earlier_step_read():
+    # audit 18, problem 983: "Betty is 12" shorter" was read by the SUB; the 12 of "in feet" is
+    # inches per foot, not that written 12 again
+    text = "Carter is twice as tall as his 24\u201d tall dog. Betty is 12\u201d shorter than Carter. How tall is Betty in feet?"
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    twelve = g.ground(Fraction(12), "SUB", frozenset(), [], set()).arg
+    assert twelve.text.startswith("12")
+    g.take(twelve)
+    assert g.ground(Fraction(12), "DIV", frozenset(), [], set()).arg.text == "feet"
+    # a sum still reads the written number again, and so does a product whose written number
+    # has the unit word in its own phrase ("12 years old" x 2 is not 12 months per year)
+    assert g.ground(Fraction(12), "ADD", frozenset(), [], set()).arg.text.startswith("12")
+    text = "Katie's daughter is 12 years old. Lavinia's son is 2 times her age. How many years older is he?"
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g.take(g.ground(Fraction(12), "SUB", frozenset(), [], set()).arg)
+    assert g.ground(Fraction(12), "MUL", frozenset(), [], set()).arg.text == "12"
+
+
 def test_an_orphaned_result_is_read_by_the_later_operand_of_its_value(nlp):
     # the solution computes 30-15 for Bridget, then reads 15 again: the written "15 fewer"
     # has that value too, and taking it would leave the subtraction orphaned (a wrong DAG

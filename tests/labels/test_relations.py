@@ -470,3 +470,44 @@ def test_the_rest_after_an_inputs_own_part_states_the_difference(nlp):
                clause_text(parsed, text, "300"), clause_text(parsed, text, "What")]
     got, _ = run(nlp, text, [s0, s1, s2, s3], regions)
     assert got[2] == "both genders don't like the rest"
+
+
+def test_the_rest_two_steps_back_states_the_final_difference(nlp):
+    # audit 21: 180 - (180 / 3) * 2 is the answer, and the question ("How many blue socks does
+    # Joan have?") states no difference: "the rest of the socks are blue" does, not "Joan has 180 socks"
+    text = "Joan has 180 socks. Two thirds of the socks are white, and the rest of the socks are blue. How many blue socks does Joan have?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "DIV", num(text, "180", "180"), num(text, "thirds", "3", kind="implicit"))
+    s1 = step(1, "MUL", res(0, "60"), num(text, "Two", "2"))
+    s2 = step(2, "SUB", num(text, "180", "180"), res(1, "120"))
+    part = clause_text(parsed, text, "thirds")
+    got, moves = run(nlp, text, [s0, s1, s2], [part, part, clause_text(parsed, text, "180")])
+    assert got[2] == "the rest of the socks are blue"
+    assert (2, "input_relation") in [(m.step, m.rule) for m in moves]
+
+
+def test_keep_in_the_question_states_the_final_difference(nlp):
+    # audit 21: "How many did he keep?" states 180 - 75% of 180, not the cut "Trent caught 180 tadpoles"
+    text = "Trent caught 180 tadpoles then let 75% of them go. How many did he keep?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "180", "180"), num(text, "75%", "3/4"))
+    s1 = step(1, "SUB", num(text, "180", "180"), res(0, "135"))
+    r = clause_text(parsed, text, "180")
+    got, moves = run(nlp, text, [s0, s1], [r, r])
+    assert got[1] == "How many did he keep"
+    assert question_cue(parsed, "SUB", question_sentence(parsed)) is not None
+    assert question_cue(parsed, "ADD", question_sentence(parsed)) is None
+
+
+def test_a_whats_question_is_the_whole_question_phrase(nlp):
+    # audit 21: "what's the total number of toys they all have" asks the sum; its relative clause
+    # alone ("they all have") drops the relation word
+    text = ("Jerry is bought 8 more toys than Gabriel, but Gabriel has twice as many toys as Jaxon. If Jaxon got "
+            "15 toys, what's the total number of toys they all have?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "twice", "2", kind="implicit"), num(text, "15", "15"))
+    s1 = step(1, "ADD", res(0, "30"), num(text, "8", "8"))
+    s2 = step(2, "ADD", num(text, "15", "15"), res(0, "30"), res(1, "38"))
+    got, _ = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "twice"), clause_text(parsed, text, "8"),
+                                           clause_text(parsed, text, "all")])
+    assert got[2] == "what's the total number of toys they all have"
