@@ -62,6 +62,14 @@ QUESTION_CUES: dict[str, tuple[str, ...]] = {
             r"how many (?:hours|minutes|days|weeks|feet|yards|dollars|dozens?)"),
 }
 
+# the unit a question asks its answer in ("how long, in minutes, ...", "(in dollars)"): the
+# conversion into a smaller unit is a product, into a larger one a quotient. A question cue
+# only for a step converting units, not one that takes "twice" or "a third" of a quantity
+QUESTION_UNITS: dict[str, tuple[str, ...]] = {
+    "MUL": (r"in (?:minutes|seconds|inches|ounces|cents|hours|days)",),
+    "DIV": (r"in (?:hours|days|weeks|months|years|feet|yards|miles|dollars|dozens|gallons|pounds|meters)",),
+}
+
 # a clause that states a per-unit relation: "each", "per", "every", "an hour", "to walk a
 # poodle", "to make one bracelet", "12 inches to a foot", "for $80" (the price of one item)
 RATE = re.compile(r"(?<![A-Za-z])(?:each|per|every|apiece|an? (?:day|week|month|year|hour|minute|second)|"
@@ -73,10 +81,11 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(_W.format("|".join(words)), re.IGNORECASE)
 
 
-def cue_spans(text: str, op: str, question: bool = False) -> list[tuple[int, int]]:
+def cue_spans(text: str, op: str, question: bool = False, units: bool = False) -> list[tuple[int, int]]:
     """Char spans of the words in ``text`` that may state ``op`` (``QUESTION_CUES`` when
-    ``question``), in text order. An op outside the lexicon has no cues: []."""
-    words = (QUESTION_CUES if question else CUES).get(op)
+    ``question``; with ``units``, ``QUESTION_UNITS`` too), in text order. An op outside the
+    lexicon has no cues: []."""
+    words = (QUESTION_CUES if question else CUES).get(op, ()) + (QUESTION_UNITS.get(op, ()) if units else ())
     if not words:
         return []
     return [m.span() for m in _pattern(words).finditer(text)]

@@ -34,17 +34,19 @@ def _question_span(parsed: ParsedText, question: int) -> tuple[tuple[int, int], 
     return (s, e), ask.start()
 
 
-def question_cue(parsed: ParsedText, op: str, question: int | None) -> tuple[int, int] | None:
+def question_cue(parsed: ParsedText, op: str, question: int | None, units: bool = False) -> tuple[int, int] | None:
     """Where the question (sentence index ``question``) states ``op`` with a question cue
     ("left", "in total", "how many more") found after the question phrase ("how many", "what
     is", "calculate"): the question phrase's part (``_question_span``) when the cue is in it,
-    else the clause of the last such cue. None when there is none."""
+    else the clause of the last such cue. ``units``: the unit the answer is asked in ("in
+    minutes") is a cue too (``cues.QUESTION_UNITS``; for a step converting units). None when
+    there is none."""
     if question is None:
         return None
     a, b = (int(x) for x in parsed.sent_spans[question])
     found = _question_span(parsed, question)
     start = found[1] if found else a
-    cues = [c for c in cue_spans(parsed.text, op, question=True) if start <= c[0] and c[1] <= b]
+    cues = [c for c in cue_spans(parsed.text, op, question=True, units=units) if start <= c[0] and c[1] <= b]
     if not cues:
         return None
     if found and any(within(c, found[0]) for c in cues):

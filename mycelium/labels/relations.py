@@ -228,7 +228,8 @@ def relation_regions(
             continue
         new, rule = None, None
         if k == final:
-            new = question_cue(parsed, step.op, question)
+            # "how long, in minutes": the question states a unit conversion, not "twice" its input
+            new = question_cue(parsed, step.op, question, units=not any(is_relation_operand(a) for a in step.args))
             if new is None and all(a.kind == "result" for a in step.args):
                 new = question_clause(parsed, question)
             rule = "question"

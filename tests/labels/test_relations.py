@@ -511,3 +511,22 @@ def test_a_whats_question_is_the_whole_question_phrase(nlp):
     got, _ = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "twice"), clause_text(parsed, text, "8"),
                                            clause_text(parsed, text, "all")])
     assert got[2] == "what's the total number of toys they all have"
+
+
+def test_the_unit_the_question_asks_in_states_a_final_conversion(nlp):
+    # audit 22: "How much will Lucy pay (in dollars)" states 300 cents / 100, not "25 cents per pound"
+    text = ("Ten people will be at the party. The potato chips cost 25 cents per pound. How much will Lucy pay "
+            "(in dollars) for the potato chips if she wants each person to get 1.2 pounds?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "Ten", "10"), num(text, "1.2", "6/5"))
+    s1 = step(1, "MUL", res(0, "12"), num(text, "25", "25"))
+    s2 = step(2, "DIV", res(1, "300"), num(text, "cents", "100", kind="implicit"))
+    price = clause_text(parsed, text, "25")
+    got, _ = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "1.2"), price, price])
+    assert "in dollars" in got[2] and got[2].startswith("How much will Lucy pay")
+    # a final quotient by a relation word ("twice as much") keeps the clause that states it
+    text = "Ben's new car cost twice as much as his old car. His new car cost $3800. How much did his old car cost, in dollars?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "DIV", num(text, "$3800", "3800"), num(text, "twice", "2", kind="implicit"))
+    got, _ = run(nlp, text, [s0], [clause_text(parsed, text, "twice")])
+    assert got[0] == "Ben's new car cost twice as much as his old car"
