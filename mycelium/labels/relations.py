@@ -13,7 +13,9 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    question phrase ("how much money does Jeremy have **left**", "how many ... **in total**";
    the "In total" of a run-on sentence before "how much" is not the question's), or when the
    final op has no operand of its own written in the text (all its inputs are results): the
-   question is then the only clause that states it. Also an earlier ADD that is a part of the
+   question is then the only clause that states it, or when the final op converts units and
+   the question asks its answer in the new unit ("How much will Lucy pay (in dollars)"; not a
+   final op on a relation word, "twice as much"). Also an earlier ADD that is a part of the
    sum the question asks for ("how many dolls do they have **altogether**", "the other 2 people
    **combined**"; ``checks.states_sum``), when its region holds no ADD cue and not all of its
    operands, it does not compare two quantities ("16 more than Mr. Chiu", "four times more")
