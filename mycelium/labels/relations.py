@@ -24,7 +24,8 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    "2/5") whose region does not hold one: the relation operand's clause states it.
 3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
    of its operands does ("54 miles on city streets" -> "where their car gets 18 miles for
-   each gallon").
+   each gallon") and holds no number of another step (the "each" of "with 8 walls in each
+   room" is the 8's, not a cue of 3/5 x ten rooms).
 4. ``input_relation``: an ADD or SUB on an earlier result whose relation operand sits in a
    clause that also holds this op's cue ("it takes him 50% longer than that": MUL by 50%,
    then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
@@ -131,8 +132,14 @@ def _holds_all(step: Step, region: tuple[int, int]) -> bool:
     return all(a.span is not None and within(a.span, region) for a in step.args)
 
 
-def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tuple[int, int] | None:
-    """Rule 3: another operand's clause that holds a cue of the op (most operands first)."""
+def _operand_cue(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int]) -> tuple[int, int] | None:
+    """Rule 3: another operand's clause that holds a cue of the op (most operands first), and
+    no number of another step's ("at $25.00 apiece" states the price of the sale, not the
+    cost of "$10.00 in ingredients" x 20 pans)."""
+    step = steps[k]
+    own = {a.span for a in step.args}
+    others = {a.span for j, st in enumerate(steps) if j != k for a in st.args
+              if a.kind == "number" and a.span is not None} - own
     best, best_n = None, 0
     for arg in step.args:
         if arg.span is None:
@@ -140,6 +147,8 @@ def _operand_cue(parsed: ParsedText, step: Step, region: tuple[int, int]) -> tup
         clause = clause_of_span(parsed, arg.span)
         # a clause that holds the region would only widen it: the rule moves to another clause
         if clause is None or within(region, clause) or not _has_cue(parsed.text, step.op, clause):
+            continue
+        if any(within(sp, clause) for sp in others):
             continue
         n = sum(a.span is not None and within(a.span, clause) for a in step.args)
         if n > best_n:
@@ -245,7 +254,7 @@ def relation_regions(
             if rel and not any(within(a.span, region) for a in rel):
                 new, rule = clause_of_span(parsed, rel[0].span), "relation_word"
         if new is None and not _has_cue(text, step.op, region):
-            new, rule = _operand_cue(parsed, step, region), "operand_cue"
+            new, rule = _operand_cue(parsed, steps, k, region), "operand_cue"
             if new is None and step.op in ("ADD", "SUB"):
                 new, rule = _input_relation(parsed, steps, k, final), "input_relation"
         if new is not None and new != region and _acceptable(parsed, steps, out, k, new):

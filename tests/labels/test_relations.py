@@ -530,3 +530,19 @@ def test_the_unit_the_question_asks_in_states_a_final_conversion(nlp):
     s0 = step(0, "DIV", num(text, "$3800", "3800"), num(text, "twice", "2", kind="implicit"))
     got, _ = run(nlp, text, [s0], [clause_text(parsed, text, "twice")])
     assert got[0] == "Ben's new car cost twice as much as his old car"
+
+
+def test_an_operand_cue_that_belongs_to_another_steps_number_does_not_move_a_region(nlp):
+    # "with 8 walls in each room" holds the MUL cue "each", but for the 8 of another step: 3/5 x ten
+    # is stated by "He paints 3/5 of the rooms in the house green"
+    text = ("Johan has a ten-bedroom house with 8 walls in each room. He paints 3/5 of the rooms in the house "
+            "green and paints the rest of the rooms with purple color. How many walls in the house did he paint purple?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "3/5", "3/5"), num(text, "ten", "10"))
+    s1 = step(1, "SUB", num(text, "ten", "10"), res(0, "6"))
+    s2 = step(2, "MUL", num(text, "8", "8"), res(1, "4"))
+    house = clause_text(parsed, text, "ten")
+    got, moves = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "3/5"), clause_text(parsed, text, "rest"),
+                                               house])
+    assert got[0] == "He paints 3/5 of the rooms in the house green"
+    assert not [m for m in moves if m.step == 0]
