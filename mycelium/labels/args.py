@@ -68,7 +68,16 @@ gallon(s)                             4      128           quarts; fluid ounces
 liter(s), litre(s), kilo..., km, kg   1000                 milli-/base units
 meter(s), metre(s)                    100                  centimeters
 round trip, back and forth, each way  2                    a trip counted both ways
+weekday(s)                            5                    days per week, Monday to Friday
+days listed or a range: "Monday,      n                    how many days are named (2-7;
+  Wednesday, and Friday", "Monday                          capitalised; a list not after
+  through Friday", "Sunday to                              "from"; a range inclusive)
+  Thursday"
 ====================================  =====  ============  ===============================
+
+The rows of a count the text implies (a weekday, days named) are, like a unit's size, only a
+guess at an unwritten constant: ``conversion`` rows, which lose to a written number of their
+value (``grounding.Grounder``).
 """
 
 from __future__ import annotations
@@ -193,8 +202,9 @@ class Implicit:
     alternatives: tuple[Fraction, ...] = ()
     meaning: str = ""
     quantified: bool = False
-    # a unit's size ("hours" = 60, "liters" = 1000), not a relation between quantities: a
-    # written number of the same value is the operand rather than the unit word
+    # a unit's size ("hours" = 60, "liters" = 1000) or a count the text implies ("Monday to
+    # Friday" = 5), not a relation between quantities: a written number of the same value is the
+    # operand rather than the implied word
     conversion: bool = False
 
 
@@ -209,6 +219,27 @@ def _months(names: str) -> str:
     """A capitalised month name after a time word (``_MONTH_CONTEXT``); the look-ahead for the
     name comes first, so most positions fail before the look-behinds are tried."""
     return rf"(?=(?-i:{names})){_MONTH_CONTEXT}(?-i:{names})"
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY = "(?-i:(?:" + "|".join(_DAYS) + ")s?)"  # capitalised; "Mondays" too
+# no day name joined on either side: a list or range is counted whole ("Monday, Wednesday, and
+# Friday, and Sunday" is no 3 and no 2), and fixed-width look-behinds need one per joint
+_DAY_BEFORE = "".join(rf"(?<!{d}{joint})" for d in ("day", "days") for joint in (
+    ", ", " and ", ", and ", " & ", ", & ", " to ", " through ", " thru ", " until ", " till ", "-", " - ", "–", " – "))
+_DAY_AFTER = rf"(?!,? (?:(?:and|&|to|through|thru|until|till) )?{_DAY})"
+
+
+def _named_days(n: int) -> str:
+    """The words of ``n`` days named in a list ("Monday, Wednesday, and Friday", "Tuesdays and
+    Thursdays") or as an inclusive range ("Monday through Friday", "from Sunday to Thursday")."""
+    # "the sum of the kilometers from Monday and Wednesday" adds the two days' amounts: no count
+    listed = r"(?<!\bfrom )" + _DAY + rf"(?:, {_DAY}){{{n - 2}}},? (?:and|&) " + _DAY
+    ranges = "|".join(f"(?-i:{_DAYS[i]}s?)" + r"(?: (?:to|through|thru|until|till) |\s?[-–]\s?)" +
+                      f"(?-i:{_DAYS[(i + n - 1) % 7]}s?)" for i in range(7))
+    # the look-ahead for a capital first, so most positions fail before the look-behinds
+    return rf"(?=(?-i:[MTWFS])){_DAY_BEFORE}(?:{listed}|{ranges}){_DAY_AFTER}"
+
 
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
@@ -256,6 +287,12 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(_months("April|June|September|November"), _F(30), (), "days in the month", conversion=True),
     Implicit(_months("February"), _F(28), (_F(29),), "days in the month", conversion=True),
     Implicit(MIDWAY, _F(2), (_F(1, 2),), "x/2 or x*1/2: the middle of a distance or time"),
+    # "weekdays" are 5 days of a week, as a "weekend" is 2 ("weeks?" does not match it)
+    Implicit(r"weekdays?", _F(5), (), "days per week, Monday to Friday", conversion=True),
+    # days named in a list or a range ("On Monday, Wednesday, and Friday", "Monday through
+    # Friday") are their count, one row per count. Like a unit's size the count is only a guess
+    # at an unwritten constant, so it loses to a written number of its value (conversion)
+    *(Implicit(_named_days(n), _F(n), (), "how many days are named", conversion=True) for n in range(2, 8)),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 

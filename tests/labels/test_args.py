@@ -139,3 +139,30 @@ def test_clock_time_is_not_two_numbers():
     values = [F(a.value) for a in extract_numbers("The shop opens at 3:30 pm.")]
     assert values == [F(7, 2)]
     assert F(3) not in values and F(30) not in values
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He works weekdays and rests on weekends.", [("weekdays", 5), ("weekends", 2)]),
+        ("On Monday, Wednesday, and Friday, Harry walks 7 dogs.", [("Monday, Wednesday, and Friday", 3)]),
+        ("the Wednesday, Thursday and Friday editions", [("Wednesday, Thursday and Friday", 3)]),
+        ("On Tuesdays and Thursdays he bakes.", [("Tuesdays and Thursdays", 2)]),
+        ("She works from Monday to Friday.", [("Monday to Friday", 5)]),
+        ("Monday through Saturday, she spends $0.50", [("Monday through Saturday", 6)]),
+        ("from Sunday to Thursday", [("Sunday to Thursday", 5)]),  # a range wraps round the week
+        ("open Monday-Thursday", [("Monday-Thursday", 4)]),
+        # counted whole or not at all: no 3 or 2 inside a longer list or range
+        ("Monday, Wednesday, and Friday, and Sunday", []),
+        ("Monday through Friday and Saturday", []),
+        # the amounts of two days, not a count of days
+        ("the sum of the distances from Monday and Wednesday", []),
+        ("On Monday he did 20. On Tuesday he did 34.", []),
+        ("Monday and Wednesday", [("Monday and Wednesday", 2)]),
+        ("monday and wednesday", []),  # capitalised names only
+    ],
+)
+def test_days_named_are_their_count(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)

@@ -480,3 +480,20 @@ def test_a_choice_the_sentences_contradict_is_a_tie():
     text = "Ann ate one-fourth of the cake. Bob ate 2 pies."
     g = Grounder(text, extract_numbers(text), implicit_operands(text))
     assert not g.ground(Fraction(4), "DIV", context_words("Ann ate 12/4 = 3 pieces."), [], set()).rivals
+
+
+def test_days_named_ground_their_count_and_lose_to_a_written_number(nlp):
+    # "Monday, Wednesday, and Friday" are 3 days and "weekdays" 5: operands no number writes
+    text = ("On Monday, Wednesday, and Friday, Harry walks 7 dogs. On weekdays he also feeds 2 cats. "
+            "How many dogs and cats does he care for in a week?")
+    solution = "He walks 3*7=<<3*7=21>>21 dogs.\nHe feeds 5*2=<<5*2=10>>10 cats.\nHe cares for 21+10=<<21+10=31>>31.\n#### 31"
+    r = label(text, solution, "31", nlp)
+    assert r.validated, r.reason
+    three, seven = r.steps[0].args
+    assert (three.kind, three.value, words(text, three)) == ("implicit", "3", "Monday, Wednesday, and Friday")
+    five = r.steps[1].args[0]
+    assert (five.kind, five.value, words(text, five)) == ("implicit", "5", "weekdays")
+    # a written 3 is the operand rather than the days' count
+    written = text.replace("walks 7 dogs", "walks 7 dogs for 3 hours")
+    r = label(written, solution, "31", nlp)
+    assert words(written, r.steps[0].args[0]) == "3"
