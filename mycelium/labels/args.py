@@ -73,11 +73,16 @@ days listed or a range: "Monday,      n                    how many days are nam
   Wednesday, and Friday", "Monday                          capitalised; a list not after
   through Friday", "Sunday to                              "from"; a range inclusive)
   Thursday"
+herself, himself, myself, yourself    1                    one person counted with others:
+  after "and"/"including", or before                       "5 chaperones, and herself",
+  "and" + a noun phrase                                    "for herself and her friends"
+a capitalised name before "and her 3  1                    the named person: "Jean and her
+  ..." or "and 4 of his ..."                               three friends" = 1 + 3
 ====================================  =====  ============  ===============================
 
-The rows of a count the text implies (a weekday, days named) are, like a unit's size, only a
-guess at an unwritten constant: ``conversion`` rows, which lose to a written number of their
-value (``grounding.Grounder``).
+The rows of a count the text implies (a weekday, days named, a person) are, like a unit's
+size, only a guess at an unwritten constant: ``conversion`` rows, which lose to a written
+number of their value (``grounding.Grounder``).
 """
 
 from __future__ import annotations
@@ -206,6 +211,9 @@ class Implicit:
     # Friday" = 5), not a relation between quantities: a written number of the same value is the
     # operand rather than the implied word
     conversion: bool = False
+    # text that must come right before / after the word, not part of its span ("and herself")
+    before: str = ""
+    after: str = ""
 
 
 _F = Fraction
@@ -240,6 +248,13 @@ def _named_days(n: int) -> str:
     # the look-ahead for a capital first, so most positions fail before the look-behinds
     return rf"(?=(?-i:[MTWFS])){_DAY_BEFORE}(?:{listed}|{ranges}){_DAY_AFTER}"
 
+
+_SELF = r"(?:him|her|my|your)self"
+# "herself and ..." counts her with others only where a noun phrase follows ("and her 5 friends")
+_SELF_AND = (r" and (?:her|his|my|your|their|the|a|an|some|\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
+             r"eleven|twelve)\b")
+_FEW = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_COUNTED_COMPANY = rf" and (?:(?:her|his|their) {_FEW}|{_FEW} of (?:her|his|their))\b"
 
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
@@ -293,13 +308,20 @@ IMPLICIT: tuple[Implicit, ...] = (
     # Friday") are their count, one row per count. Like a unit's size the count is only a guess
     # at an unwritten constant, so it loses to a written number of its value (conversion)
     *(Implicit(_named_days(n), _F(n), (), "how many days are named", conversion=True) for n in range(2, 8)),
+    # the one counted with the others: "35 children, 5 chaperones, and herself", "including
+    # himself", "for herself and her 5 friends" (not "hurts himself and decides"); and a person
+    # named with a counted company: "Jean and her three friends", "James and 4 of his friends"
+    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, before=r"\b(?:and|including) "),
+    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, after=_SELF_AND),
+    Implicit(r"(?-i:[A-Z][a-z]+)", _F(1), (), "one person, named with a counted company", conversion=True,
+             after=_COUNTED_COMPANY),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
 
 def _compile(entry: Implicit) -> re.Pattern:
     # Letter lookarounds rather than \b so that "%" (not a word character) works too.
-    word = rf"(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z])"
+    word = rf"{entry.before}(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z]){entry.after}"
     # "240 sixth-grade students", "3 third-floor rooms": an ordinal compound, not a fraction
     compound = r"(?!-[A-Za-z])" if entry.quantified else ""
     return re.compile((_QUANTITY if entry.quantified else "") + word + compound, re.IGNORECASE)
@@ -343,8 +365,10 @@ _FRACTION_DIGITS = re.compile(r"\d/\d")
 def is_conversion(arg: Arg) -> bool:
     """Is ``arg`` an implied unit size (``Implicit.conversion``: "hours" = 60, "liters" = 1000,
     "feet" = 12), rather than a relation word ("half", "twice", "dozen", "a third", "%")?"""
+    # the value too: a row's words may also spell another row's ("Half" is a capitalised word)
     return arg.kind == "implicit" and any(
-        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE) for e in IMPLICIT)
+        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE)
+        and Fraction(arg.value) in (e.value, *e.alternatives) for e in IMPLICIT)
 
 
 def writes_percent(text: str) -> bool:

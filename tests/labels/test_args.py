@@ -2,7 +2,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, match_operand
+from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, is_conversion, match_operand
 from mycelium.dag.steps import Arg
 
 PROBLEM = (
@@ -166,3 +166,33 @@ def test_days_named_are_their_count(text, expected):
     args = implicit_operands(text)
     assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
     _check_spans(args, text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("35 children, 5 chaperones, and herself.", [("herself", 1)]),
+        ("everyone, including himself, has 2 glasses", [("himself", 1)]),
+        ("She splits the deck among herself and two other players.", [("herself", 1)]),
+        ("He wants to buy himself and his friends a sandwich.", [("himself", 1)]),
+        # a reflexive that counts no one
+        ("James hurts himself and decides to see a doctor.", []),
+        ("She treats herself and buys new shoes.", []),
+        ("She drank the last cup herself.", []),
+        # a person named with a counted company is the one more
+        ("Jean and her three friends are playing.", [("Jean", 1)]),
+        ("James and 4 of his friends volunteered.", [("James", 1)]),
+        ("Tom and his friends went out.", []),  # no count to add the one to
+    ],
+)
+def test_one_person_counted_with_others(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)
+    assert all(is_conversion(a) for a in args)  # a written 1 stays the operand
+
+
+def test_is_conversion_reads_the_value_too():
+    # "Half" is also a capitalised word like a name of the person row (value 1): still a relation
+    (half,) = implicit_operands("Half of them left.")
+    assert half.value == "2" and not is_conversion(half)

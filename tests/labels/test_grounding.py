@@ -497,3 +497,20 @@ def test_days_named_ground_their_count_and_lose_to_a_written_number(nlp):
     written = text.replace("walks 7 dogs", "walks 7 dogs for 3 hours")
     r = label(written, solution, "31", nlp)
     assert words(written, r.steps[0].args[0]) == "3"
+
+
+def test_the_one_counted_with_others_grounds_a_1(nlp):
+    # "and herself" and "Jean and her three friends" each add one person no number writes
+    text = ("There are 35 children in her class, 5 chaperones, and herself. Each lunch costs $7. "
+            "How much do the lunches cost?")
+    solution = "She orders 35+5+1=<<35+5+1=41>>41 lunches.\nThey cost 41*7=<<41*7=287>>287.\n#### 287"
+    r = label(text, solution, "287", nlp)
+    assert r.validated, r.reason
+    one = r.steps[0].args[2]
+    assert (one.kind, one.value, words(text, one)) == ("implicit", "1", "herself")
+    text = "Jean and her three friends share 28 dominoes equally. How many does each get?"
+    solution = "There are 1+3=<<1+3=4>>4 players.\nEach gets 28/4=<<28/4=7>>7.\n#### 7"
+    r = label(text, solution, "7", nlp)
+    assert r.validated, r.reason
+    one = r.steps[0].args[0]
+    assert (one.kind, one.value, words(text, one)) == ("implicit", "1", "Jean")
