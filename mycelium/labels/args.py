@@ -78,11 +78,13 @@ herself, himself, myself, yourself    1                    one person counted wi
   "and" + a noun phrase                                    "for herself and her friends"
 a capitalised name before "and her 3  1                    the named person: "Jean and her
   ..." or "and 4 of his ..."                               three friends" = 1 + 3
+3 to 6 capitalised names listed:      n                    how many names are listed (not
+  "Sarah, Mary, and Tuan"                                  days, months, "However, ...")
 ====================================  =====  ============  ===============================
 
-The rows of a count the text implies (a weekday, days named, a person) are, like a unit's
-size, only a guess at an unwritten constant: ``conversion`` rows, which lose to a written
-number of their value (``grounding.Grounder``).
+The rows of a count the text implies (a weekday, days named, a person, names listed) are,
+like a unit's size, only a guess at an unwritten constant: ``conversion`` rows, which lose
+to a written number of their value (``grounding.Grounder``).
 """
 
 from __future__ import annotations
@@ -256,6 +258,22 @@ _SELF_AND = (r" and (?:her|his|my|your|their|the|a|an|some|\d+|one|two|three|fou
 _FEW = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _COUNTED_COMPANY = rf" and (?:(?:her|his|their) {_FEW}|{_FEW} of (?:her|his|their))\b"
 
+_CALENDAR = "|".join(_DAYS) + "|January|February|March|April|May|June|July|August|September|October|November|December"
+# a capitalised word that names no one: a day or month, or a sentence's first word before its comma
+_NOT_NAME = _CALENDAR + ("|Yesterday|Today|Tonight|Tomorrow|Together|However|Then|Also|So|Now|Finally|Later|First|"
+                         "Next|Afterwards|Meanwhile|Overall|Instead|Altogether|Unfortunately|Luckily|Fortunately")
+_NAME = rf"(?-i:(?!(?:{_NOT_NAME})s?\b)[A-Z][a-z]+)"
+# not the tail of a longer list nor of a longer name ("Los Angeles, Ben and James"): one
+# fixed-width look-behind per length of the capitalised word before
+_NAME_BEFORE = "".join(rf"(?<!(?-i:[A-Z])[a-z]{{{k}}}{sep})" for k in range(1, 13) for sep in (" ", ", "))
+
+
+def _named_list(n: int) -> str:
+    """The words of ``n`` capitalised names listed, "Sarah, Mary, and Tuan" (not days or months;
+    not 2: "Jack and Jill" is as often one couple as two people counted)."""
+    return (rf"(?=(?-i:[A-Z])){_NAME_BEFORE}{_NAME}(?:, {_NAME}){{{n - 2}}},? (?:and|&) {_NAME}"
+            r"(?!,? (?:(?:and|&) )?(?-i:[A-Z]))")
+
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
@@ -315,6 +333,8 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, after=_SELF_AND),
     Implicit(r"(?-i:[A-Z][a-z]+)", _F(1), (), "one person, named with a counted company", conversion=True,
              after=_COUNTED_COMPANY),
+    # three to six names listed ("Sarah, Mary, and Tuan") are their count, as days named are
+    *(Implicit(_named_list(n), _F(n), (), "how many names are listed", conversion=True) for n in range(3, 7)),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 

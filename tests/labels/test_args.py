@@ -196,3 +196,21 @@ def test_is_conversion_reads_the_value_too():
     # "Half" is also a capitalised word like a name of the person row (value 1): still a relation
     (half,) = implicit_operands("Half of them left.")
     assert half.value == "2" and not is_conversion(half)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Sarah, Mary, and Tuan split the bill.", [("Sarah, Mary, and Tuan", 3)]),
+        ("Julie, Letitia and Anton had dinner.", [("Julie, Letitia and Anton", 3)]),
+        ("Dilan, Martha, Phillip, and Veronica went out.", [("Dilan, Martha, Phillip, and Veronica", 4)]),
+        ("Jack and Jill went up the hill.", []),  # two names: often one couple, not a count
+        ("driving to Los Angeles, Benjamin and James see ads", []),  # the tail of a longer name
+        ("Yesterday, David and William played.", []),
+        ("Ann, Bill, Cate, and Dale Smith", []),  # a name continues after the list
+    ],
+)
+def test_names_listed_are_their_count(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)

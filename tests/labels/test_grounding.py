@@ -514,3 +514,12 @@ def test_the_one_counted_with_others_grounds_a_1(nlp):
     assert r.validated, r.reason
     one = r.steps[0].args[0]
     assert (one.kind, one.value, words(text, one)) == ("implicit", "1", "Jean")
+
+
+def test_names_listed_ground_their_count(nlp):
+    text = "Gretchen, Mitzi, and Beth went bowling. Gretchen bowled a 120. Mitzi bowled a 113. Beth bowled an 85. What was their average score?"
+    solution = "They bowled 120+113+85=<<120+113+85=318>>318.\nThe average is 318/3=<<318/3=106>>106.\n#### 106"
+    r = label(text, solution, "106", nlp)
+    assert r.validated, r.reason
+    three = r.steps[1].args[1]
+    assert (three.kind, three.value, words(text, three)) == ("implicit", "3", "Gretchen, Mitzi, and Beth")
