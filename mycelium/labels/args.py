@@ -68,7 +68,23 @@ gallon(s)                             4      128           quarts; fluid ounces
 liter(s), litre(s), kilo..., km, kg   1000                 milli-/base units
 meter(s), metre(s)                    100                  centimeters
 round trip, back and forth, each way  2                    a trip counted both ways
+weekday(s)                            5                    days per week, Monday to Friday
+days listed or a range: "Monday,      n                    how many days are named (2-7;
+  Wednesday, and Friday", "Monday                          capitalised; a list not after
+  through Friday", "Sunday to                              "from"; a range inclusive)
+  Thursday"
+herself, himself, myself, yourself    1                    one person counted with others:
+  after "and"/"including", or before                       "5 chaperones, and herself",
+  "and" + a noun phrase                                    "for herself and her friends"
+a capitalised name before "and her 3  1                    the named person: "Jean and her
+  ..." or "and 4 of his ..."                               three friends" = 1 + 3
+3 to 6 capitalised names listed:      n                    how many names are listed (not
+  "Sarah, Mary, and Tuan"                                  days, months, "However, ...")
 ====================================  =====  ============  ===============================
+
+The rows of a count the text implies (a weekday, days named, a person, names listed) are,
+like a unit's size, only a guess at an unwritten constant: ``conversion`` rows, which lose
+to a written number of their value (``grounding.Grounder``).
 """
 
 from __future__ import annotations
@@ -193,9 +209,13 @@ class Implicit:
     alternatives: tuple[Fraction, ...] = ()
     meaning: str = ""
     quantified: bool = False
-    # a unit's size ("hours" = 60, "liters" = 1000), not a relation between quantities: a
-    # written number of the same value is the operand rather than the unit word
+    # a unit's size ("hours" = 60, "liters" = 1000) or a count the text implies ("Monday to
+    # Friday" = 5), not a relation between quantities: a written number of the same value is the
+    # operand rather than the implied word
     conversion: bool = False
+    # text that must come right before / after the word, not part of its span ("and herself")
+    before: str = ""
+    after: str = ""
 
 
 _F = Fraction
@@ -209,6 +229,50 @@ def _months(names: str) -> str:
     """A capitalised month name after a time word (``_MONTH_CONTEXT``); the look-ahead for the
     name comes first, so most positions fail before the look-behinds are tried."""
     return rf"(?=(?-i:{names})){_MONTH_CONTEXT}(?-i:{names})"
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY = "(?-i:(?:" + "|".join(_DAYS) + ")s?)"  # capitalised; "Mondays" too
+# no day name joined on either side: a list or range is counted whole ("Monday, Wednesday, and
+# Friday, and Sunday" is no 3 and no 2), and fixed-width look-behinds need one per joint
+_DAY_BEFORE = "".join(rf"(?<!{d}{joint})" for d in ("day", "days") for joint in (
+    ", ", " and ", ", and ", " & ", ", & ", " to ", " through ", " thru ", " until ", " till ", "-", " - ", "–", " – "))
+_DAY_AFTER = rf"(?!,? (?:(?:and|&|to|through|thru|until|till) )?{_DAY})"
+
+
+def _named_days(n: int) -> str:
+    """The words of ``n`` days named in a list ("Monday, Wednesday, and Friday", "Tuesdays and
+    Thursdays") or as an inclusive range ("Monday through Friday", "from Sunday to Thursday")."""
+    # "the sum of the kilometers from Monday and Wednesday" adds the two days' amounts: no count
+    listed = r"(?<!\bfrom )" + _DAY + rf"(?:, {_DAY}){{{n - 2}}},? (?:and|&) " + _DAY
+    ranges = "|".join(f"(?-i:{_DAYS[i]}s?)" + r"(?: (?:to|through|thru|until|till) |\s?[-–]\s?)" +
+                      f"(?-i:{_DAYS[(i + n - 1) % 7]}s?)" for i in range(7))
+    # the look-ahead for a capital first, so most positions fail before the look-behinds
+    return rf"(?=(?-i:[MTWFS])){_DAY_BEFORE}(?:{listed}|{ranges}){_DAY_AFTER}"
+
+
+_SELF = r"(?:him|her|my|your)self"
+# "herself and ..." counts her with others only where a noun phrase follows ("and her 5 friends")
+_SELF_AND = (r" and (?:her|his|my|your|their|the|a|an|some|\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
+             r"eleven|twelve)\b")
+_FEW = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_COUNTED_COMPANY = rf" and (?:(?:her|his|their) {_FEW}|{_FEW} of (?:her|his|their))\b"
+
+_CALENDAR = "|".join(_DAYS) + "|January|February|March|April|May|June|July|August|September|October|November|December"
+# a capitalised word that names no one: a day or month, or a sentence's first word before its comma
+_NOT_NAME = _CALENDAR + ("|Yesterday|Today|Tonight|Tomorrow|Together|However|Then|Also|So|Now|Finally|Later|First|"
+                         "Next|Afterwards|Meanwhile|Overall|Instead|Altogether|Unfortunately|Luckily|Fortunately")
+_NAME = rf"(?-i:(?!(?:{_NOT_NAME})s?\b)[A-Z][a-z]+)"
+# not the tail of a longer list nor of a longer name ("Los Angeles, Ben and James"): one
+# fixed-width look-behind per length of the capitalised word before
+_NAME_BEFORE = "".join(rf"(?<!(?-i:[A-Z])[a-z]{{{k}}}{sep})" for k in range(1, 13) for sep in (" ", ", "))
+
+
+def _named_list(n: int) -> str:
+    """The words of ``n`` capitalised names listed, "Sarah, Mary, and Tuan" (not days or months;
+    not 2: "Jack and Jill" is as often one couple as two people counted)."""
+    return (rf"(?=(?-i:[A-Z])){_NAME_BEFORE}{_NAME}(?:, {_NAME}){{{n - 2}}},? (?:and|&) {_NAME}"
+            r"(?!,? (?:(?:and|&) )?(?-i:[A-Z]))")
 
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
@@ -256,13 +320,28 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(_months("April|June|September|November"), _F(30), (), "days in the month", conversion=True),
     Implicit(_months("February"), _F(28), (_F(29),), "days in the month", conversion=True),
     Implicit(MIDWAY, _F(2), (_F(1, 2),), "x/2 or x*1/2: the middle of a distance or time"),
+    # "weekdays" are 5 days of a week, as a "weekend" is 2 ("weeks?" does not match it)
+    Implicit(r"weekdays?", _F(5), (), "days per week, Monday to Friday", conversion=True),
+    # days named in a list or a range ("On Monday, Wednesday, and Friday", "Monday through
+    # Friday") are their count, one row per count. Like a unit's size the count is only a guess
+    # at an unwritten constant, so it loses to a written number of its value (conversion)
+    *(Implicit(_named_days(n), _F(n), (), "how many days are named", conversion=True) for n in range(2, 8)),
+    # the one counted with the others: "35 children, 5 chaperones, and herself", "including
+    # himself", "for herself and her 5 friends" (not "hurts himself and decides"); and a person
+    # named with a counted company: "Jean and her three friends", "James and 4 of his friends"
+    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, before=r"\b(?:and|including) "),
+    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, after=_SELF_AND),
+    Implicit(r"(?-i:[A-Z][a-z]+)", _F(1), (), "one person, named with a counted company", conversion=True,
+             after=_COUNTED_COMPANY),
+    # three to six names listed ("Sarah, Mary, and Tuan") are their count, as days named are
+    *(Implicit(_named_list(n), _F(n), (), "how many names are listed", conversion=True) for n in range(3, 7)),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
 
 def _compile(entry: Implicit) -> re.Pattern:
     # Letter lookarounds rather than \b so that "%" (not a word character) works too.
-    word = rf"(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z])"
+    word = rf"{entry.before}(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z]){entry.after}"
     # "240 sixth-grade students", "3 third-floor rooms": an ordinal compound, not a fraction
     compound = r"(?!-[A-Za-z])" if entry.quantified else ""
     return re.compile((_QUANTITY if entry.quantified else "") + word + compound, re.IGNORECASE)
@@ -306,8 +385,10 @@ _FRACTION_DIGITS = re.compile(r"\d/\d")
 def is_conversion(arg: Arg) -> bool:
     """Is ``arg`` an implied unit size (``Implicit.conversion``: "hours" = 60, "liters" = 1000,
     "feet" = 12), rather than a relation word ("half", "twice", "dozen", "a third", "%")?"""
+    # the value too: a row's words may also spell another row's ("Half" is a capitalised word)
     return arg.kind == "implicit" and any(
-        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE) for e in IMPLICIT)
+        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE)
+        and Fraction(arg.value) in (e.value, *e.alternatives) for e in IMPLICIT)
 
 
 def writes_percent(text: str) -> bool:

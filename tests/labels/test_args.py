@@ -2,7 +2,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, match_operand
+from mycelium.labels.args import IMPLICIT, alternatives, extract_numbers, implicit_operands, is_conversion, match_operand
 from mycelium.dag.steps import Arg
 
 PROBLEM = (
@@ -139,3 +139,78 @@ def test_clock_time_is_not_two_numbers():
     values = [F(a.value) for a in extract_numbers("The shop opens at 3:30 pm.")]
     assert values == [F(7, 2)]
     assert F(3) not in values and F(30) not in values
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He works weekdays and rests on weekends.", [("weekdays", 5), ("weekends", 2)]),
+        ("On Monday, Wednesday, and Friday, Harry walks 7 dogs.", [("Monday, Wednesday, and Friday", 3)]),
+        ("the Wednesday, Thursday and Friday editions", [("Wednesday, Thursday and Friday", 3)]),
+        ("On Tuesdays and Thursdays he bakes.", [("Tuesdays and Thursdays", 2)]),
+        ("She works from Monday to Friday.", [("Monday to Friday", 5)]),
+        ("Monday through Saturday, she spends $0.50", [("Monday through Saturday", 6)]),
+        ("from Sunday to Thursday", [("Sunday to Thursday", 5)]),  # a range wraps round the week
+        ("open Monday-Thursday", [("Monday-Thursday", 4)]),
+        # counted whole or not at all: no 3 or 2 inside a longer list or range
+        ("Monday, Wednesday, and Friday, and Sunday", []),
+        ("Monday through Friday and Saturday", []),
+        # the amounts of two days, not a count of days
+        ("the sum of the distances from Monday and Wednesday", []),
+        ("On Monday he did 20. On Tuesday he did 34.", []),
+        ("Monday and Wednesday", [("Monday and Wednesday", 2)]),
+        ("monday and wednesday", []),  # capitalised names only
+    ],
+)
+def test_days_named_are_their_count(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("35 children, 5 chaperones, and herself.", [("herself", 1)]),
+        ("everyone, including himself, has 2 glasses", [("himself", 1)]),
+        ("She splits the deck among herself and two other players.", [("herself", 1)]),
+        ("He wants to buy himself and his friends a sandwich.", [("himself", 1)]),
+        # a reflexive that counts no one
+        ("James hurts himself and decides to see a doctor.", []),
+        ("She treats herself and buys new shoes.", []),
+        ("She drank the last cup herself.", []),
+        # a person named with a counted company is the one more
+        ("Jean and her three friends are playing.", [("Jean", 1)]),
+        ("James and 4 of his friends volunteered.", [("James", 1)]),
+        ("Tom and his friends went out.", []),  # no count to add the one to
+    ],
+)
+def test_one_person_counted_with_others(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)
+    assert all(is_conversion(a) for a in args)  # a written 1 stays the operand
+
+
+def test_is_conversion_reads_the_value_too():
+    # "Half" is also a capitalised word like a name of the person row (value 1): still a relation
+    (half,) = implicit_operands("Half of them left.")
+    assert half.value == "2" and not is_conversion(half)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Sarah, Mary, and Tuan split the bill.", [("Sarah, Mary, and Tuan", 3)]),
+        ("Julie, Letitia and Anton had dinner.", [("Julie, Letitia and Anton", 3)]),
+        ("Dilan, Martha, Phillip, and Veronica went out.", [("Dilan, Martha, Phillip, and Veronica", 4)]),
+        ("Jack and Jill went up the hill.", []),  # two names: often one couple, not a count
+        ("driving to Los Angeles, Benjamin and James see ads", []),  # the tail of a longer name
+        ("Yesterday, David and William played.", []),
+        ("Ann, Bill, Cate, and Dale Smith", []),  # a name continues after the list
+    ],
+)
+def test_names_listed_are_their_count(text, expected):
+    args = implicit_operands(text)
+    assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
+    _check_spans(args, text)

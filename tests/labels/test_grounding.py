@@ -498,3 +498,46 @@ def test_a_choice_the_sentences_contradict_is_a_tie():
     text = "Ann ate one-fourth of the cake. Bob ate 2 pies."
     g = Grounder(text, extract_numbers(text), implicit_operands(text))
     assert not g.ground(Fraction(4), "DIV", context_words("Ann ate 12/4 = 3 pieces."), [], set()).rivals
+
+
+def test_days_named_ground_their_count_and_lose_to_a_written_number(nlp):
+    # "Monday, Wednesday, and Friday" are 3 days and "weekdays" 5: operands no number writes
+    text = ("On Monday, Wednesday, and Friday, Harry walks 7 dogs. On weekdays he also feeds 2 cats. "
+            "How many dogs and cats does he care for in a week?")
+    solution = "He walks 3*7=<<3*7=21>>21 dogs.\nHe feeds 5*2=<<5*2=10>>10 cats.\nHe cares for 21+10=<<21+10=31>>31.\n#### 31"
+    r = label(text, solution, "31", nlp)
+    assert r.validated, r.reason
+    three, seven = r.steps[0].args
+    assert (three.kind, three.value, words(text, three)) == ("implicit", "3", "Monday, Wednesday, and Friday")
+    five = r.steps[1].args[0]
+    assert (five.kind, five.value, words(text, five)) == ("implicit", "5", "weekdays")
+    # a written 3 is the operand rather than the days' count
+    written = text.replace("walks 7 dogs", "walks 7 dogs for 3 hours")
+    r = label(written, solution, "31", nlp)
+    assert words(written, r.steps[0].args[0]) == "3"
+
+
+def test_the_one_counted_with_others_grounds_a_1(nlp):
+    # "and herself" and "Jean and her three friends" each add one person no number writes
+    text = ("There are 35 children in her class, 5 chaperones, and herself. Each lunch costs $7. "
+            "How much do the lunches cost?")
+    solution = "She orders 35+5+1=<<35+5+1=41>>41 lunches.\nThey cost 41*7=<<41*7=287>>287.\n#### 287"
+    r = label(text, solution, "287", nlp)
+    assert r.validated, r.reason
+    one = r.steps[0].args[2]
+    assert (one.kind, one.value, words(text, one)) == ("implicit", "1", "herself")
+    text = "Jean and her three friends share 28 dominoes equally. How many does each get?"
+    solution = "There are 1+3=<<1+3=4>>4 players.\nEach gets 28/4=<<28/4=7>>7.\n#### 7"
+    r = label(text, solution, "7", nlp)
+    assert r.validated, r.reason
+    one = r.steps[0].args[0]
+    assert (one.kind, one.value, words(text, one)) == ("implicit", "1", "Jean")
+
+
+def test_names_listed_ground_their_count(nlp):
+    text = "Gretchen, Mitzi, and Beth went bowling. Gretchen bowled a 120. Mitzi bowled a 113. Beth bowled an 85. What was their average score?"
+    solution = "They bowled 120+113+85=<<120+113+85=318>>318.\nThe average is 318/3=<<318/3=106>>106.\n#### 106"
+    r = label(text, solution, "106", nlp)
+    assert r.validated, r.reason
+    three = r.steps[1].args[1]
+    assert (three.kind, three.value, words(text, three)) == ("implicit", "3", "Gretchen, Mitzi, and Beth")
