@@ -401,6 +401,15 @@ def writes_fraction(text: str) -> bool:
     return bool(_FRACTION_DIGITS.search(text)) or writes_percent(text)
 
 
+_TIMES = re.compile(r"\s*(?:-\s*)?times(?![A-Za-z])", re.IGNORECASE)
+
+
+def writes_times(text: str, arg: Arg) -> bool:
+    """Is ``arg`` a written multiplier, a number followed by "times" in ``text`` ("three times
+    more than the stones", "4 times as many")?"""
+    return arg.kind == "number" and arg.span is not None and bool(_TIMES.match(text, arg.span[1]))
+
+
 def alternatives(arg: Arg) -> list[Fraction]:
     """Other values the same words can stand for: "half" -> [1/2], "25%" -> [1/4]."""
     if arg.kind == "number" and re.search(r"%|cent\s*$", arg.text, re.IGNORECASE):

@@ -58,7 +58,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from mycelium.labels.args import extract_numbers, writes_fraction
+from mycelium.labels.args import extract_numbers, writes_fraction, writes_times
 from mycelium.labels.clauses import ParsedText, clause_of_span, tokens_of, within
 from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
@@ -206,9 +206,14 @@ def _sentence_span(parsed: ParsedText, region: tuple[int, int]) -> tuple[int, in
 
 
 def in_question(parsed: ParsedText, region: tuple[int, int]) -> bool:
-    """Does ``region`` end in the question sentence (``is_question``)?"""
+    """Does ``region`` end in the question sentence (``is_question``), after its question phrase
+    begins? A condition before the phrase states data, not the question: "If Laurel earned
+    $30000 in 2014, calculate ..." """
     sentence = _sentence_span(parsed, region)
-    return sentence is not None and is_question(parsed.text, sentence)
+    if sentence is None or not is_question(parsed.text, sentence):
+        return False
+    ask = ASKS.search(parsed.text, *sentence)
+    return ask is None or region[1] > ask.start()
 
 
 def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int] | None, final: int | None) -> bool:
@@ -225,10 +230,12 @@ def is_foreign(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int,
         # there, and so may a part of the sum the question asks for ("how many ... altogether")
         return k != final and bool(own) and not states_sum(parsed, steps, k, region, final)
     # an input's relation word or fraction ("it takes him 50% longer than that") also states an
-    # op on its result (``relations`` rule 4), so it is not another step's
+    # op on its result (``relations`` rule 4), and so does its written multiplier for the sum
+    # that completes "three times more than the stones" (x + 3x): not another step's
     inputs = {a.step for a in step.args if a.kind == "result"}
     others = {a.span for j, s in enumerate(steps) if j != k for a in s.args if a.span is not None
-              and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)))} - own
+              and not (j in inputs and (a.kind == "implicit" or writes_fraction(a.text)
+                                        or step.op in ("ADD", "SUB") and writes_times(parsed.text, a)))} - own
     # a results-only step has no clause of its own: a cue-less region is weak, not foreign
     return any(within(sp, region) for sp in others) or bool(own) and not any(
         within(c, region) for c in cue_spans(parsed.text, step.op)) and not takes_part(steps, k, region)

@@ -28,7 +28,8 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    room" is the 8's, not a cue of 3/5 x ten rooms).
 4. ``input_relation``: an ADD or SUB on an earlier result whose relation operand sits in a
    clause that also holds this op's cue ("it takes him 50% longer than that": MUL by 50%,
-   then ADD; "15% off", "the remaining"), or, for a SUB, a "the rest"/"remaining" clause in
+   then ADD; "15% off", "the remaining"; a written multiplier counts here, "three times more
+   than the stones" for 120 + 40), or, for a SUB, a "the rest"/"remaining" clause in
    the same sentence after that relation or the sentence right after it ("paints 3/5 of the
    rooms green and paints the rest purple"; "75% passed. The rest failed."); the same after
    a SUB's written subtrahend ("There are 1250 pairs ... 540 pairs are blue. The rest are
@@ -83,7 +84,7 @@ from functools import lru_cache
 import numpy as np
 
 from mycelium.dag.steps import Step
-from mycelium.labels.args import writes_fraction
+from mycelium.labels.args import writes_fraction, writes_times
 from mycelium.labels.checks import in_question, is_foreign, is_fragment, shared_steps, takes_part
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
@@ -108,14 +109,15 @@ class Move:
     rule: str
 
 
-def is_relation_operand(arg) -> bool:
-    """Does this operand state a relation: a relation word ("half", "a third", "%") or a
-    written fraction or percentage ("3/4", "25%")?"""
+def is_relation_operand(arg, text: str | None = None) -> bool:
+    """Does this operand state a relation: a relation word ("half", "a third", "%"), a written
+    fraction or percentage ("3/4", "25%"), or (given the problem ``text``) a written multiplier
+    ("three times more")?"""
     if arg.span is None or arg.kind == "result":
         return False
     if arg.kind == "implicit":
         return bool(RELATION_WORDS.match(arg.text.strip()))
-    return writes_fraction(arg.text)
+    return writes_fraction(arg.text) or (text is not None and writes_times(text, arg))
 
 
 @lru_cache(maxsize=256)
@@ -163,7 +165,7 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
     for arg in step.args:
         if arg.kind != "result" or arg.step is None:
             continue
-        for rel in (a for a in steps[arg.step].args if is_relation_operand(a)):
+        for rel in (a for a in steps[arg.step].args if is_relation_operand(a, parsed.text)):
             clause = clause_of_span(parsed, rel.span)
             if clause is None:
                 continue

@@ -3,7 +3,7 @@
 import pytest
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.checks import (CHECKS, check_record, is_foreign, is_question, reaches, states_sum, takes_part, total,
+from mycelium.labels.checks import (CHECKS, check_record, in_question, is_foreign, is_question, reaches, states_sum, takes_part, total,
                                      unused_unit_rates)
 from mycelium.labels.clauses import load_spacy, parse
 from mycelium.records.labels import LabelRecord
@@ -211,3 +211,19 @@ def test_a_written_number_the_math_solution_computes_is_a_computed_literal():
     # GSM8K records (no subject) are left to the arithmetic checks
     gsm = LabelRecord("t", text, "2/9", steps, "2/9", True)
     assert check_record(gsm, parsed, cot)["computed_literal"] == 0
+
+
+def test_a_condition_before_the_question_phrase_is_not_the_question():
+    # "If Laurel earned $30000 in 2014" states data; the question begins at "calculate"
+    text = ("Kendra made 20% more money than Laurel made in 2014. If Laurel earned $30000 in 2014, calculate "
+            "Kendra's total earnings in the two years.")
+    (parsed,) = parse([text], load_spacy())
+    cond = text.index("If Laurel"), text.index(" in 2014,") + len(" in 2014")
+    ask = text.index("calculate"), len(text) - 1
+    assert not in_question(parsed, cond)
+    assert in_question(parsed, ask)
+    # a step on "$30000" whose region is the condition holds its own operand: not foreign
+    s0 = Step(0, "MUL", [Arg("number", "1/5", "20%", (text.index("20%"), text.index("20%") + 3)),
+                         Arg("number", "30000", "$30000", (text.index("$30000"), text.index("$30000") + 6))], "6000")
+    s1 = Step(1, "ADD", [s0.args[1], Arg("result", "6000", step=0)], "36000")
+    assert not is_foreign(parsed, [s0, s1], 1, cond, None)

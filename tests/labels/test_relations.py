@@ -546,3 +546,22 @@ def test_an_operand_cue_that_belongs_to_another_steps_number_does_not_move_a_reg
                                                house])
     assert got[0] == "He paints 3/5 of the rooms in the house green"
     assert not [m for m in moves if m.step == 0]
+
+
+def test_a_written_multiplier_states_the_sum_it_completes(nlp):
+    # audit 24: 120 + 40 is the "three times more than the number of stones" of the trees; "If
+    # the number of stones is 40" only gives the 40
+    text = ("The number of trees is three times more than the number of stones in the courtyard. There are also "
+            "twice as many birds in the trees as the combined number of trees and stones in the yard. If the "
+            "number of stones is 40, how many birds are in the trees?")
+    parsed = parse([text], nlp)[0]
+    three = num(text, "three", "3")
+    assert is_relation_operand(three, text) and not is_relation_operand(three)
+    s0 = step(0, "MUL", three, num(text, "40", "40"))
+    s1 = step(1, "ADD", res(0, "120"), num(text, "40", "40"))
+    s2 = step(2, "ADD", res(1, "160"), num(text, "40", "40"))
+    s3 = step(3, "MUL", num(text, "twice", "2", kind="implicit"), res(2, "200"))
+    trees = clause_text(parsed, text, "three")
+    got, _ = run(nlp, text, [s0, s1, s2, s3], [trees, trees, clause_text(parsed, text, "40"),
+                                               clause_text(parsed, text, "twice")])
+    assert got[1] == "The number of trees is three times more than the number of stones in the courtyard"
