@@ -6,7 +6,7 @@ clause holding only an operand while another clause states the relation ("the re
 "50% longer than that", "18 miles for each gallon", the question's "left"): the rubric
 (../shared/LABEL_AUDIT.md) calls such a region weak. This module reads the relation itself,
 from the step (its op, its operands' char spans, its input steps) and the clause parse, and
-moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 over all steps, and 7
+moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 and 8 over all steps, and 7
 (off by default) mends shared regions:
 
 1. ``question``: the problem's final op, when the question states its relation after the
@@ -39,6 +39,12 @@ moves the region by the rules below: 1-4 tried in this order, then 5, 6 and 8 ov
    ("Two thirds of the socks are white, and the rest of the socks are blue" for 180 - (180 /
    3) x 2), also for the final SUB whose question states no difference ("How many blue socks
    does Joan have?").
+
+9. ``hull`` (after 4, for a step before the last that finds none of 1-4): a step whose
+   operands (its written numbers and its input steps' regions) lie in different clauses of
+   one sentence outside the question ("She transferred $60 to her mom and half that amount to
+   her sister"; "He eats 1800 calories a day and burns 2300 a day"): the span from the first
+   of those clauses to the last, when it holds no number of a step other than its inputs.
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -90,7 +96,7 @@ from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, 
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
 
-RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare")
+RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare", "hull")
 # implicit operands that state a relation (not a unit size such as "hour" = 60)
 RELATION_WORDS = re.compile(
     r"^(?:hal(?:f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|thirds?|fourths?|fifths?|sixths?|"
@@ -192,6 +198,29 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
     return None
 
 
+def _hull(parsed: ParsedText, steps: list[Step], k: int, regions: list, final: int | None) -> tuple[int, int] | None:
+    """Rule 9: a step whose operands (its written numbers, and its input steps' regions) lie in
+    different clauses of one sentence outside the question ("He eats 1800 calories a day and
+    burns 2300 a day"; "She transferred $60 to her mom and half that amount to her sister"):
+    the span from the first of those clauses to the last, unless it holds another step's number."""
+    step = steps[k]
+    clauses = {clause_of_span(parsed, a.span) for a in step.args if a.span is not None}
+    clauses |= {regions[a.step] for a in step.args if a.kind == "result" and a.step is not None}
+    if None in clauses or len(clauses) < 2:
+        return None
+    hull = (min(c[0] for c in clauses), max(c[1] for c in clauses))
+    sents = {int(parsed.sent[t]) for t in tokens_of(parsed, hull)}
+    if len(sents) != 1 or in_question(parsed, hull) or is_foreign(parsed, steps, k, hull, final):
+        return None
+    own = {a.span for a in step.args}
+    inputs = {a.step for a in step.args if a.kind == "result"}
+    # a number of a step that is not this one's input lies in another statement
+    if any(a.span is not None and a.span not in own and within(a.span, hull)
+           for j, st in enumerate(steps) if j != k and j not in inputs for a in st.args):
+        return None
+    return hull
+
+
 def _rest_after(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
     """``_rest_clause`` after the quantity at ``span``, in its own clause."""
     clause = clause_of_span(parsed, span)
@@ -259,6 +288,8 @@ def relation_regions(
             new, rule = _operand_cue(parsed, steps, k, region), "operand_cue"
             if new is None and step.op in ("ADD", "SUB"):
                 new, rule = _input_relation(parsed, steps, k, final), "input_relation"
+            if new is None and k != final and not _holds_all(step, region):
+                new, rule = _hull(parsed, steps, k, out, final), "hull"
         if new is not None and new != region and _acceptable(parsed, steps, out, k, new):
             out[k] = new
             moves.append(Move(k, new, rule))

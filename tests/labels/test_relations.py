@@ -565,3 +565,17 @@ def test_a_written_multiplier_states_the_sum_it_completes(nlp):
     got, _ = run(nlp, text, [s0, s1, s2, s3], [trees, trees, clause_text(parsed, text, "40"),
                                                clause_text(parsed, text, "twice")])
     assert got[1] == "The number of trees is three times more than the number of stones in the courtyard"
+
+
+def test_a_step_over_two_clauses_of_one_sentence_takes_both(nlp):
+    # packet hull: $60 x 1/2 is stated by "She transferred $60 to her mom and half that amount to
+    # her sister", not by its conjunct holding the "half" alone
+    text = "She transferred $60 to her mom and half that amount to her sister. How much did she transfer in all?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "$60", "60"), num(text, "half", "1/2", kind="implicit"))
+    s1 = step(1, "ADD", num(text, "$60", "60"), res(0, "30"))
+    half = clause_text(parsed, text, "half")
+    assert "$60" not in text[half[0]:half[1]]
+    got, moves = run(nlp, text, [s0, s1], [half, clause_text(parsed, text, "How")])
+    assert got[0] == "She transferred $60 to her mom and half that amount to her sister"
+    assert (0, "hull") in [(m.step, m.rule) for m in moves]
