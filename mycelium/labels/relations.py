@@ -59,8 +59,10 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    eggs each" for the dessert eggs), when the question's cue pulls an early step ("how many
    more"), or when an op on results only is sought where its inputs were made. It moves to
    the question for the final step, a results-only step the question states ("the total
-   number of steps") or a part of the sum the question asks for (rule 1's), else to its own
-   operand's clause (one holding a cue of the op first, then one outside the question).
+   number of steps") or a part of the sum the question asks for (rule 1's), else, for an ADD
+   or SUB, to rule 4's clause ("Kendra made 20% more money than Laurel"; for an ADD not one
+   naming a "total"), else to its own operand's clause (one holding a cue of the op first,
+   then one outside the question).
 
 7. ``unshare``: a step whose region is also another step's, while their operands lie in
    different clauses (the ``shared_region`` check would reject the problem), moves to the
@@ -91,7 +93,7 @@ import numpy as np
 
 from mycelium.dag.steps import Step
 from mycelium.labels.args import writes_fraction, writes_times
-from mycelium.labels.checks import in_question, is_foreign, is_fragment, shared_steps, takes_part
+from mycelium.labels.checks import SUM_WORDS, in_question, is_foreign, is_fragment, shared_steps, takes_part
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
@@ -395,6 +397,12 @@ def _own_places(parsed: ParsedText, steps: list[Step], k: int, final: int | None
     the op first, then one outside the question, then one holding more operands."""
     step = steps[k]
     first = [asked] if k != final and (asked := asked_sum(parsed, steps, k, final, question)) else []
+    # rule 4's clause, where rule 4 did not look ("Kendra made 20% more money than Laurel", "the
+    # rest are children"); not a "total" that names the input's own quantity ("The total number
+    # of lions in a park is twice the number of leopards")
+    rel = _input_relation(parsed, steps, k, final) if step.op in ("ADD", "SUB") and k != final else None
+    if rel is not None and not (step.op == "ADD" and SUM_WORDS.search(parsed.text, *rel)):
+        first.append(rel)
     if k == final:
         found = question_cue(parsed, step.op, question) or question_clause(parsed, question)
         return [found] if found else []

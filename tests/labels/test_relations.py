@@ -580,3 +580,20 @@ def test_a_step_over_two_clauses_of_one_sentence_takes_both(nlp):
     got, moves = run(nlp, text, [s0, s1], [half, clause_text(parsed, text, "How")])
     assert got[0] == "She transferred $60 to her mom and half that amount to her sister"
     assert (0, "hull") in [(m.step, m.rule) for m in moves]
+
+
+def test_a_foreign_region_moves_to_the_clause_stating_its_input_relation(nlp):
+    # audit 24: the highlights put 30000 + 20% x 30000 on the question (foreign to a step before
+    # the last); "Kendra made 20% more money than Laurel made in 2014" states it, not the
+    # condition "If Laurel earned $30000 in 2014" that only gives the 30000
+    text = ("In 2014, Kendra made $8000 less than Laurel made in sales. However, in 2015, Kendra made 20% more money "
+            "than Laurel made in 2014. If Laurel earned $30000 in 2014, calculate Kendra's total earnings in the two years.")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "20%", "1/5"), num(text, "$30000", "30000"))
+    s1 = step(1, "ADD", num(text, "$30000", "30000"), res(0, "6000"))
+    s2 = step(2, "SUB", num(text, "$30000", "30000"), num(text, "$8000", "8000"))
+    s3 = step(3, "ADD", res(2, "22000"), res(1, "36000"))
+    ask = clause_text(parsed, text, "calculate")
+    got, moves = run(nlp, text, [s0, s1, s2, s3], [clause_text(parsed, text, "20%"), ask,
+                                                   clause_text(parsed, text, "$8000"), ask])
+    assert got[1].endswith("Kendra made 20% more money than Laurel made in 2014")
