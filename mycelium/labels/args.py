@@ -18,7 +18,8 @@ Conventions
   alternatives, so they are derived from the Arg's text by ``alternatives`` (no schema
   change needed; a stored ``alternatives`` field would be a convenience, not a need).
 - Ordinals ("first", "the third day") are not numbers. "third", "fifth", ... count as a
-  fraction only after a quantity word ("a third", "two-fifths", "3 fourths").
+  fraction only after a quantity word ("a third", "two-fifths", "3 fourths"), and not before
+  "grade", "floor", "place", ... ("a third grade teacher", "64 seventh graders").
 - Negative numbers and scientific notation are not read (absent from GSM8K problem text).
 - Commas: "1,200" and "1,000,000" are thousands (every group after a comma exactly 3 digits);
   any other comma group makes a list: "3,4 or 5" -> 3, 4, 5; "1,2345" -> 1, 2345.
@@ -343,7 +344,8 @@ def _compile(entry: Implicit) -> re.Pattern:
     # Letter lookarounds rather than \b so that "%" (not a word character) works too.
     word = rf"{entry.before}(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z]){entry.after}"
     # "240 sixth-grade students", "3 third-floor rooms": an ordinal compound, not a fraction
-    compound = r"(?!-[A-Za-z])" if entry.quantified else ""
+    # ... and unhyphenated: "a third grade teacher", "64 seventh graders", "the third floor"
+    compound = r"(?!-[A-Za-z])(?!\s+(?:grade|graders?|floor|place|round|birthday|anniversary)\b)" if entry.quantified else ""
     return re.compile((_QUANTITY if entry.quantified else "") + word + compound, re.IGNORECASE)
 
 

@@ -214,3 +214,12 @@ def test_names_listed_are_their_count(text, expected):
     args = implicit_operands(text)
     assert [(a.text, F(a.value)) for a in args] == [(t, F(v)) for t, v in expected]
     _check_spans(args, text)
+
+
+def test_an_ordinal_before_grade_or_floor_is_no_fraction():
+    # audit 25: "Janet, a third grade teacher" is no 1/3 (nor 3); "a third of the class" is
+    assert not [a for a in implicit_operands("Janet, a third grade teacher, ordered three more lunches.")
+                if a.text.lower().startswith("third")]
+    assert not implicit_operands("There are 64 seventh graders and the third floor is closed.")
+    (third,) = implicit_operands("Janet gave a third of the lunches away.")
+    assert third.text == "third" and F(third.value) == 3
