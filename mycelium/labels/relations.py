@@ -70,8 +70,9 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    tithe" for the tithe, "pays his water bill for $55" for the sum of the bills).
 
 8. ``narrow`` (applied after rule 6, before rule 7): a region spanning several clauses (a merge, or a clause
-   whose hull holds a nested one) of which exactly one holds a cue word of the op and one of the
-   step's own operands: that clause states the op ("Patrick knocked down 70 pins and Richard
+   whose hull holds a nested one) of which exactly one holds a cue word of the op (or a
+   relation operand of the step, "sell 1/4 of the cows") and one of the step's own operands:
+   that clause states the op ("Patrick knocked down 70 pins and Richard
    knocked down 15 more pins than Patrick" -> its second clause for 70 + 15; "If each coffee cup
    held 8 ounces ..., how many ounces ..." -> the "if" clause for 5 cups x 8 ounces). When no
    clause inside holds a cue, the one clause holding all of the step's own operands ("Jim picked
@@ -383,7 +384,10 @@ def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) ->
     if len(inside) < 2:
         return None
     own = [a.span for a in step.args if a.span is not None]
-    stating = [c for c in inside if _has_cue(parsed.text, step.op, c) and (not own or any(within(sp, c) for sp in own))]
+    # a relation operand states its op as a cue word does ("sell 1/4 of the cows")
+    rel = [a.span for a in step.args if is_relation_operand(a)]
+    stating = [c for c in inside if (_has_cue(parsed.text, step.op, c) or any(within(sp, c) for sp in rel))
+               and (not own or any(within(sp, c) for sp in own))]
     if not stating and own:  # no clause holds a cue: the one holding every own operand states the op
         stating = [c for c in inside if all(within(sp, c) for sp in own)]
     return stating[0] if len(stating) == 1 else None

@@ -597,3 +597,17 @@ def test_a_foreign_region_moves_to_the_clause_stating_its_input_relation(nlp):
     got, moves = run(nlp, text, [s0, s1, s2, s3], [clause_text(parsed, text, "20%"), ask,
                                                    clause_text(parsed, text, "$8000"), ask])
     assert got[1].endswith("Kendra made 20% more money than Laurel made in 2014")
+
+
+def test_a_relation_operand_picks_the_clause_a_region_narrows_to(nlp):
+    # audit 24: 184 x 1/4 sits in "the farm owner decides to sell 1/4 of the cows ...", not the
+    # whole "If there are currently 184 cows at the farm, and ..." (no MUL cue word in either)
+    text = ("There are some dogs at the farm. If there are currently 184 cows at the farm, and the farm owner "
+            "decides to sell 1/4 of the cows and 3/4 of the dogs, how many animals are left?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "1/4", "1/4"), num(text, "184", "184"))
+    s1 = step(1, "SUB", num(text, "184", "184"), res(0, "46"))
+    wide = clause_text(parsed, text, "184")[0], clause_text(parsed, text, "1/4")[1]
+    got, moves = run(nlp, text, [s0, s1], [wide, clause_text(parsed, text, "how")])
+    assert got[0].startswith("the farm owner decides to sell 1/4 of the cows")
+    assert (0, "narrow") in [(m.step, m.rule) for m in moves]
