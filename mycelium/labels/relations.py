@@ -42,9 +42,10 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
 
 9. ``hull`` (after 4, for a step before the last that finds none of 1-4): a step whose
    operands (its written numbers and its input steps' regions) lie in different clauses of
-   one sentence outside the question ("She transferred $60 to her mom and half that amount to
-   her sister"; "He eats 1800 calories a day and burns 2300 a day"): the span from the first
-   of those clauses to the last, when it holds no number of a step other than its inputs.
+   one sentence outside the question ("Each load of laundry takes around 45 minutes to
+   complete in the wash cycle and 1 hour in the dry cycle" for 60 + 45): the span from the
+   first of those clauses to the last, when it holds no number of a step other than its
+   inputs. Rule 8 may narrow it again to the one clause that states the op.
 
 5. ``rate``: a MUL or DIV of a count by a rate whose region is the count's clause ("On
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
@@ -203,9 +204,9 @@ def _input_relation(parsed: ParsedText, steps: list[Step], k: int, final: int | 
 
 def _hull(parsed: ParsedText, steps: list[Step], k: int, regions: list, final: int | None) -> tuple[int, int] | None:
     """Rule 9: a step whose operands (its written numbers, and its input steps' regions) lie in
-    different clauses of one sentence outside the question ("He eats 1800 calories a day and
-    burns 2300 a day"; "She transferred $60 to her mom and half that amount to her sister"):
-    the span from the first of those clauses to the last, unless it holds another step's number."""
+    different clauses of one sentence outside the question ("Each load of laundry takes around
+    45 minutes to complete in the wash cycle and 1 hour in the dry cycle"): the span from the
+    first of those clauses to the last, unless it holds another step's number."""
     step = steps[k]
     clauses = {clause_of_span(parsed, a.span) for a in step.args if a.span is not None}
     clauses |= {regions[a.step] for a in step.args if a.kind == "result" and a.step is not None}

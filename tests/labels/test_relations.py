@@ -569,16 +569,20 @@ def test_a_written_multiplier_states_the_sum_it_completes(nlp):
 
 
 def test_a_step_over_two_clauses_of_one_sentence_takes_both(nlp):
-    # packet hull: $60 x 1/2 is stated by "She transferred $60 to her mom and half that amount to
-    # her sister", not by its conjunct holding the "half" alone
-    text = "She transferred $60 to her mom and half that amount to her sister. How much did she transfer in all?"
+    # audit 17: 45 minutes + 1 hour is stated by the whole "Each load of laundry takes around 45
+    # minutes to complete in the wash cycle and 1 hour in the dry cycle", not its first conjunct
+    text = ("There are 8 loads of laundry that need to be washed. Each load of laundry takes around 45 minutes to "
+            "complete in the wash cycle and 1 hour in the dry cycle. How long, in hours, will it take to complete "
+            "the entire set of laundry?")
     parsed = parse([text], nlp)[0]
-    s0 = step(0, "MUL", num(text, "$60", "60"), num(text, "half", "1/2", kind="implicit"))
-    s1 = step(1, "ADD", num(text, "$60", "60"), res(0, "30"))
-    half = clause_text(parsed, text, "half")
-    assert "$60" not in text[half[0]:half[1]]
-    got, moves = run(nlp, text, [s0, s1], [half, clause_text(parsed, text, "How")])
-    assert got[0] == "She transferred $60 to her mom and half that amount to her sister"
+    s0 = step(0, "ADD", num(text, "hour", "60", kind="implicit"), num(text, "45", "45"))
+    s1 = step(1, "MUL", num(text, "8", "8"), res(0, "105"))
+    s2 = step(2, "DIV", res(1, "840"), num(text, "hours", "60", kind="implicit"))
+    wash = clause_text(parsed, text, "45")
+    assert "hour" not in text[wash[0]:wash[1]]
+    got, moves = run(nlp, text, [s0, s1, s2], [wash, clause_text(parsed, text, "8"), clause_text(parsed, text, "How")])
+    assert got[0] == ("Each load of laundry takes around 45 minutes to complete in the wash cycle and 1 hour in "
+                      "the dry cycle")
     assert (0, "hull") in [(m.step, m.rule) for m in moves]
 
 
