@@ -112,6 +112,9 @@ def run_ab(description: str, changed: Callable, packet: Callable, tally: Callabl
     out = Path(args.out)
     keyfile = out.with_suffix(".key.tsv")
     if args.tally:
+        if not keyfile.is_file():
+            raise SystemExit(f"{keyfile}: no key here; --tally needs the same --out (and before, after, --n, --seed) "
+                             "as the run that wrote the packet")
         key = {(row.split("\t")[0], int(row.split("\t")[1])): row.split("\t")[2]
                for row in keyfile.read_text().splitlines()}
         report(tally(Path(args.tally).read_text(), ids, key))

@@ -108,3 +108,16 @@ def test_audit_rescore_reads_a_regions_ab_packet_by_region_text(tmp_path):
     got = rs.ab_verdicts(tmp_path)
     assert got == {(pid, step, ab.quote(after, after.steps[0].region)): "ok",
                    (pid, step, ab.quote(before, before.steps[0].region)): "weak"}
+
+
+def test_regions_ab_tally_without_the_packets_key_is_a_clear_error(tmp_path, monkeypatch):
+    from mycelium.labels.stage import write_records
+    ab = _bench("regions_ab")
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_records(before / "labels.jsonl", [_record((16, 23), (0, 23))])
+    write_records(after / "labels.jsonl", [_record((16, 23), (25, 51))])
+    (tmp_path / "verdicts.md").write_text("| 1 | 1 | ok | weak | n |\n")
+    monkeypatch.setattr(sys, "argv", ["regions_ab.py", str(before), str(after), "--seed", "1",
+                                      "--out", str(tmp_path / "elsewhere.md"), "--tally", str(tmp_path / "verdicts.md")])
+    with pytest.raises(SystemExit, match="no key here"):
+        ab.main()
