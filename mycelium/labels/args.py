@@ -406,6 +406,15 @@ def writes_fraction(text: str) -> bool:
 _TIMES = re.compile(r"\s*(?:-\s*)?times(?![A-Za-z])", re.IGNORECASE)
 
 
+_NUMERATOR = re.compile(r"-(?:hal(?:f|ves)|thirds?|fourths?|quarters?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?)"
+                        r"(?![A-Za-z])", re.IGNORECASE)
+
+
+def writes_numerator(text: str, arg: Arg) -> bool:
+    """Is ``arg`` the numerator of a fraction written in words, "three" of "three-fourths"?"""
+    return arg.kind == "number" and arg.span is not None and bool(_NUMERATOR.match(text, arg.span[1]))
+
+
 def writes_times(text: str, arg: Arg) -> bool:
     """Is ``arg`` a written multiplier, a number followed by "times" in ``text`` ("three times
     more than the stones", "4 times as many")?"""

@@ -21,7 +21,7 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    operands, it does not compare two quantities ("16 more than Mr. Chiu", "four times more")
    and no clause outside the question names a sum ("the combined total of the first two").
 2. ``relation_word``: a step with a relation operand ("half", "twice", "a third", "25%",
-   "2/5") whose region does not hold one: the relation operand's clause states it.
+   "2/5", the "three" of "three-fourths") whose region does not hold one: the relation operand's clause states it.
 3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
    of its operands does ("54 miles on city streets" -> "where their car gets 18 miles for
    each gallon") and holds no number of another step (the "each" of "with 8 walls in each
@@ -94,7 +94,7 @@ from functools import lru_cache
 import numpy as np
 
 from mycelium.dag.steps import Step
-from mycelium.labels.args import writes_fraction, writes_times
+from mycelium.labels.args import writes_fraction, writes_numerator, writes_times
 from mycelium.labels.checks import SUM_WORDS, in_question, is_foreign, is_fragment, shared_steps, takes_part
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
@@ -122,12 +122,12 @@ class Move:
 def is_relation_operand(arg, text: str | None = None) -> bool:
     """Does this operand state a relation: a relation word ("half", "a third", "%"), a written
     fraction or percentage ("3/4", "25%"), or (given the problem ``text``) a written multiplier
-    ("three times more")?"""
+    ("three times more") or the numerator of a fraction in words ("three" of "three-fourths")?"""
     if arg.span is None or arg.kind == "result":
         return False
     if arg.kind == "implicit":
         return bool(RELATION_WORDS.match(arg.text.strip()))
-    return writes_fraction(arg.text) or (text is not None and writes_times(text, arg))
+    return writes_fraction(arg.text) or (text is not None and (writes_times(text, arg) or writes_numerator(text, arg)))
 
 
 @lru_cache(maxsize=256)
@@ -285,7 +285,7 @@ def relation_regions(
             # than the other 2 people combined?")
             new, rule = asked_sum(parsed, steps, k, final, question), "question"
         if new is None:
-            rel = [a for a in step.args if is_relation_operand(a)]
+            rel = [a for a in step.args if is_relation_operand(a) or writes_numerator(text, a)]
             if rel and not any(within(a.span, region) for a in rel):
                 new, rule = clause_of_span(parsed, rel[0].span), "relation_word"
         if new is None and not _has_cue(text, step.op, region):

@@ -615,3 +615,20 @@ def test_a_relation_operand_picks_the_clause_a_region_narrows_to(nlp):
     got, moves = run(nlp, text, [s0, s1], [wide, clause_text(parsed, text, "how")])
     assert got[0].startswith("the farm owner decides to sell 1/4 of the cows")
     assert (0, "narrow") in [(m.step, m.rule) for m in moves]
+
+
+def test_the_numerator_of_a_fraction_in_words_states_its_product(nlp):
+    # audit 26: 16 x 3 (then / 4) is stated by "Only three-fourths of the pizza was eaten", not
+    # by "that is cut into 16 slices"
+    text = ("A family bought 1 box of pizza that is cut into 16 slices. Only three-fourths of the pizza was eaten "
+            "by the family. How many slices of pizza were left?")
+    parsed = parse([text], nlp)[0]
+    three = num(text, "three", "3")
+    assert is_relation_operand(three, text) and not is_relation_operand(three)
+    s0 = step(0, "MUL", num(text, "16", "16"), three)
+    s1 = step(1, "DIV", res(0, "48"), num(text, "fourths", "4", kind="implicit"))
+    s2 = step(2, "SUB", num(text, "16", "16"), res(1, "12"))
+    got, moves = run(nlp, text, [s0, s1, s2], [clause_text(parsed, text, "16"), clause_text(parsed, text, "fourths"),
+                                               clause_text(parsed, text, "How")])
+    assert got[0] == "Only three-fourths of the pizza was eaten by the family"
+    assert (0, "relation_word") in [(m.step, m.rule) for m in moves]
