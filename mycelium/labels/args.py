@@ -99,6 +99,7 @@ from text_to_num import text2num
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg
+from mycelium.labels.implied_counts import COUNTED_COMPANY, SELF, SELF_AND, named_days, named_list
 
 # A written number: optional "$", then a clock time "3:30 pm" / "10:45", a mixed number
 # "1 1/2", a fraction "3/4", or a decimal with optional thousands commas "1,200.50" / ".25";
@@ -232,49 +233,6 @@ def _months(names: str) -> str:
     return rf"(?=(?-i:{names})){_MONTH_CONTEXT}(?-i:{names})"
 
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_DAY = "(?-i:(?:" + "|".join(_DAYS) + ")s?)"  # capitalised; "Mondays" too
-# no day name joined on either side: a list or range is counted whole ("Monday, Wednesday, and
-# Friday, and Sunday" is no 3 and no 2), and fixed-width look-behinds need one per joint
-_DAY_BEFORE = "".join(rf"(?<!{d}{joint})" for d in ("day", "days") for joint in (
-    ", ", " and ", ", and ", " & ", ", & ", " to ", " through ", " thru ", " until ", " till ", "-", " - ", "–", " – "))
-_DAY_AFTER = rf"(?!,? (?:(?:and|&|to|through|thru|until|till) )?{_DAY})"
-
-
-def _named_days(n: int) -> str:
-    """The words of ``n`` days named in a list ("Monday, Wednesday, and Friday", "Tuesdays and
-    Thursdays") or as an inclusive range ("Monday through Friday", "from Sunday to Thursday")."""
-    # "the sum of the kilometers from Monday and Wednesday" adds the two days' amounts: no count
-    listed = r"(?<!\bfrom )" + _DAY + rf"(?:, {_DAY}){{{n - 2}}},? (?:and|&) " + _DAY
-    ranges = "|".join(f"(?-i:{_DAYS[i]}s?)" + r"(?: (?:to|through|thru|until|till) |\s?[-–]\s?)" +
-                      f"(?-i:{_DAYS[(i + n - 1) % 7]}s?)" for i in range(7))
-    # the look-ahead for a capital first, so most positions fail before the look-behinds
-    return rf"(?=(?-i:[MTWFS])){_DAY_BEFORE}(?:{listed}|{ranges}){_DAY_AFTER}"
-
-
-_SELF = r"(?:him|her|my|your)self"
-# "herself and ..." counts her with others only where a noun phrase follows ("and her 5 friends")
-_SELF_AND = (r" and (?:her|his|my|your|their|the|a|an|some|\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
-             r"eleven|twelve)\b")
-_FEW = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_COUNTED_COMPANY = rf" and (?:(?:her|his|their) {_FEW}|{_FEW} of (?:her|his|their))\b"
-
-_CALENDAR = "|".join(_DAYS) + "|January|February|March|April|May|June|July|August|September|October|November|December"
-# a capitalised word that names no one: a day or month, or a sentence's first word before its comma
-_NOT_NAME = _CALENDAR + ("|Yesterday|Today|Tonight|Tomorrow|Together|However|Then|Also|So|Now|Finally|Later|First|"
-                         "Next|Afterwards|Meanwhile|Overall|Instead|Altogether|Unfortunately|Luckily|Fortunately")
-_NAME = rf"(?-i:(?!(?:{_NOT_NAME})s?\b)[A-Z][a-z]+)"
-# not the tail of a longer list nor of a longer name ("Los Angeles, Ben and James"): one
-# fixed-width look-behind per length of the capitalised word before
-_NAME_BEFORE = "".join(rf"(?<!(?-i:[A-Z])[a-z]{{{k}}}{sep})" for k in range(1, 13) for sep in (" ", ", "))
-
-
-def _named_list(n: int) -> str:
-    """The words of ``n`` capitalised names listed, "Sarah, Mary, and Tuan" (not days or months;
-    not 2: "Jack and Jill" is as often one couple as two people counted)."""
-    return (rf"(?=(?-i:[A-Z])){_NAME_BEFORE}{_NAME}(?:, {_NAME}){{{n - 2}}},? (?:and|&) {_NAME}"
-            r"(?!,? (?:(?:and|&) )?(?-i:[A-Z]))")
-
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
@@ -326,16 +284,16 @@ IMPLICIT: tuple[Implicit, ...] = (
     # days named in a list or a range ("On Monday, Wednesday, and Friday", "Monday through
     # Friday") are their count, one row per count. Like a unit's size the count is only a guess
     # at an unwritten constant, so it loses to a written number of its value (conversion)
-    *(Implicit(_named_days(n), _F(n), (), "how many days are named", conversion=True) for n in range(2, 8)),
+    *(Implicit(named_days(n), _F(n), (), "how many days are named", conversion=True) for n in range(2, 8)),
     # the one counted with the others: "35 children, 5 chaperones, and herself", "including
     # himself", "for herself and her 5 friends" (not "hurts himself and decides"); and a person
     # named with a counted company: "Jean and her three friends", "James and 4 of his friends"
-    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, before=r"\b(?:and|including) "),
-    Implicit(_SELF, _F(1), (), "one person, counted with others", conversion=True, after=_SELF_AND),
+    Implicit(SELF, _F(1), (), "one person, counted with others", conversion=True, before=r"\b(?:and|including) "),
+    Implicit(SELF, _F(1), (), "one person, counted with others", conversion=True, after=SELF_AND),
     Implicit(r"(?-i:[A-Z][a-z]+)", _F(1), (), "one person, named with a counted company", conversion=True,
-             after=_COUNTED_COMPANY),
+             after=COUNTED_COMPANY),
     # three to six names listed ("Sarah, Mary, and Tuan") are their count, as days named are
-    *(Implicit(_named_list(n), _F(n), (), "how many names are listed", conversion=True) for n in range(3, 7)),
+    *(Implicit(named_list(n), _F(n), (), "how many names are listed", conversion=True) for n in range(3, 7)),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
