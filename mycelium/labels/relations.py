@@ -51,8 +51,10 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    Monday, she needs to walk 4 poodles") while the other operand's clause states a per-unit
    relation ("It takes 2 hours to walk a poodle", "10 beads are needed to make one beaded
    bracelet", "There are 12 inches to a foot", "a part that Clark needs for $80", ``RATE``)
-   and the count's clause states none: the rate clause states the product. Not for a division
-   whose region holds a DIV cue ("He splits the class equally into 3 groups").
+   and the count's clause states none, or only the count's own rate while the rate operand is a
+   price ("Jon buys 2 coffees a day" -> "They cost $2 each"): the rate clause states the
+   product. Not for a division whose region holds a DIV cue ("He splits the class equally into
+   3 groups").
 6. ``foreign``: a region foreign to its step (``checks.is_foreign``: it holds none of the
    step's operands but another step's, or no cue word of its op, or it is the question for a
    step that is not the last). The highlight mass puts it there when cue words of the op
@@ -369,7 +371,9 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
     stated = sent if sent != _sentence(parsed, count.span) else clause
     if not _states_rate(parsed, stated, rate.span):
         return None
-    return None if _states_rate(parsed, region, count.span) else clause
+    # a count's own rate ("2 coffees a day") does not state its cost: a price's rate clause does
+    # ("They cost $2 each")
+    return None if _states_rate(parsed, region, count.span) and "$" not in rate.text else clause
 
 
 def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -632,3 +632,15 @@ def test_the_numerator_of_a_fraction_in_words_states_its_product(nlp):
                                                clause_text(parsed, text, "How")])
     assert got[0] == "Only three-fourths of the pizza was eaten by the family"
     assert (0, "relation_word") in [(m.step, m.rule) for m in moves]
+
+
+def test_a_price_states_the_cost_of_a_count_that_has_its_own_rate(nlp):
+    # audit 26: 2 coffees x $2 is stated by "They cost $2 each"; "2 coffees a day" is the count's
+    # own rate (per day), not the cost
+    text = "Jon buys 2 coffees a day from his favorite coffee shop. They cost $2 each. How much does he spend in April?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "2", "2"), num(text, "$2", "2"))
+    s1 = step(1, "MUL", res(0, "4"), num(text, "April", "30", kind="implicit"))
+    got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "coffees"), clause_text(parsed, text, "How")])
+    assert got[0] == "They cost $2 each"
+    assert (0, "rate") in [(m.step, m.rule) for m in moves]
