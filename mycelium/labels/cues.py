@@ -51,7 +51,7 @@ CUES: dict[str, tuple[str, ...]] = {
 
 QUESTION_CUES: dict[str, tuple[str, ...]] = {
     "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all",
-            r"everything", r"including"),
+            r"everything", r"including", r"the (?:two|three|four|five) [a-z]+s"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much)(?: [a-z]+)? more", r"how (?:many|much)(?: [a-z]+)? less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?",
             r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat", r"still need\w*",

@@ -644,3 +644,14 @@ def test_a_price_states_the_cost_of_a_count_that_has_its_own_rate(nlp):
     got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "coffees"), clause_text(parsed, text, "How")])
     assert got[0] == "They cost $2 each"
     assert (0, "rate") in [(m.step, m.rule) for m in moves]
+
+
+def test_the_n_things_of_a_question_state_its_final_sum(nlp):
+    # audit 24: "How much did he get from the two grandparents?" asks for $30 + $90
+    text = "John gets $30 from his grandpa and 3 times that much from his grandma. How much did he get from the two grandparents?"
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "$30", "30"), num(text, "3", "3"))
+    s1 = step(1, "ADD", num(text, "$30", "30"), res(0, "90"))
+    got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "3"), clause_text(parsed, text, "$30")])
+    assert got[1] == "How much did he get from the two grandparents"
+    assert question_cue(parsed, "ADD", question_sentence(parsed)) is not None
