@@ -19,9 +19,12 @@ value by position and meaning:
 - an earlier result of equal value beats a written number that has no such evidence: the
   solution usually reuses what it computed; and of two such results, one that no step has
   read yet beats one a step already read (a solution computes what it uses);
-- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``), the 100
-  of a "%" as the whole of a sum or difference, or as a factor of a product when the
-  question asks no percentage ("$100 x 10%"), loses to a
+- the "%" never stands for a factor 100 of a product when the question asks no
+  percentage: "500 x 20%" computed unwritten is 100, and "$100 x 10%" reads the written $100
+  (audits 24 and 27 found the sign grounded for such values; a solution that divides by a
+  percentage and multiplies by 100 loses its label, 4 problems of GSM8K train);
+- a unit's size ("1000" of "liters", "60" of "hours", ``args.is_conversion``) or the 100
+  of a "%" as the whole of a sum or difference loses to a
   written number of the same value that the step has not taken ("John buys 1000 balloons.
   Each balloon holds 10 liters": the 1000 is the balloons): the unit word is only a guess at
   an unwritten constant, the written number is what the solution read. In a product or a
@@ -252,8 +255,8 @@ class Grounder:
         for a in self.implicits:
             if is_conversion(a) and written and not fresh and (Fraction(a.value) != value or _overlap(frozenset({_stem(a.text)}), phrases)):
                 continue  # "7 days a week", "12 years old": the unit of the written number, not a conversion
-            if key(a) in taken or (fresh and is_conversion(a)) or (written and (
-                    _percent_whole(a, value, op) or self._percent_factor(a, value, op))):
+            if key(a) in taken or (fresh and is_conversion(a)) or (written and _percent_whole(a, value, op)) \
+                    or self._percent_factor(a, value, op):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
             if largest is not None and (rank := sixty_rank(a)) is not None and rank < largest:
                 continue  # "2 hours" x 60: the hour states the 60 minutes, not "25 minutes"
@@ -337,7 +340,8 @@ class Grounder:
 
     def _percent_factor(self, arg: Arg, value: Fraction, op: str) -> bool:
         """The "%" read as a factor 100 of a product, in a problem whose question asks no
-        percentage: "$100 x 10%" multiplies the written $100, not the "%" of "10%"."""
+        percentage: never the operand ("$100 x 10%" multiplies the written $100; a 100 computed
+        unwritten, 500 x 20%, is no "%")."""
         return (op == "MUL" and value == 100 and not self._asks_percent
                 and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
 

@@ -541,3 +541,16 @@ def test_names_listed_ground_their_count(nlp):
     assert r.validated, r.reason
     three = r.steps[1].args[1]
     assert (three.kind, three.value, words(text, three)) == ("implicit", "3", "Gretchen, Mitzi, and Beth")
+
+
+def test_the_percent_sign_is_no_unwritten_hundred_of_a_product():
+    # audit 24: "500 x 20%" computed without a step is 100; the "%" of "80%" only has the value
+    text = ("After the injury, his bench press goes down 80%. He manages to triple the weight he can bench. If he "
+            "started with a 500-pound bench press, what is it now?")
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(100), "MUL", frozenset(), [], set()).arg is None
+    # a result of that value is the operand, and a question asking a percentage keeps the sign
+    assert g.ground(Fraction(100), "MUL", frozenset(), [Fraction(100)], set()).arg.kind == "result"
+    text = "He sold 45 of the 180 shirts. What percent of the shirts did he sell?"
+    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    assert g.ground(Fraction(100), "MUL", frozenset(), [], set()).arg.text == "percent"
