@@ -31,8 +31,9 @@ value by position and meaning:
   quotient, a written number an earlier step already read is no such evidence: the unit
   competes with it ("Betty is 12" shorter ... How tall is Betty in feet?": / 12 is the feet),
   unless the unit word is the written number's own unit ("7 days a week", "12 years old");
-- a 60 is the larger unit's word when the text writes both ("2 hours" x 60, not the
-  "minutes" of "25 minutes"; ``args.sixty_rank``);
+- a 60 is the word of the unit the step converts when it follows a number the step took
+  ("30 minutes" / 60), else the larger unit's word when the text writes both ("2 hours" x 60,
+  not the "minutes" of "25 minutes"; ``args.sixty_rank``);
 - an implied word fits only the ops it can mean ("half": DIV by 2 or MUL by 1/2; MUL by 2,
   which undoes it, only when no 2 is written) and gains when it is a relation cue of the op
   (``mycelium.labels.cues``) or the CoT sentence says it;
@@ -250,16 +251,20 @@ class Grounder:
                                                          for _, _, c in scored)
         phrases = frozenset().union(*(self._units.get(c.span, frozenset()) for _, _, c in scored))
         inside = [t for t in taken if isinstance(t[0], int)]
-        largest = max((r for a in self.implicits if key(a) not in taken and (r := sixty_rank(a)) is not None),
-                      default=None) if value == 60 else None
+        sixty = [a for a in self.implicits if key(a) not in taken and sixty_rank(a) is not None] if value == 60 else []
+        # the unit of a number this step took states the 60 ("30 minutes" / 60 -> hours), else the
+        # larger unit's word ("2 hours" x 60, not the "minutes" of "25 minutes")
+        own_unit = [a for a in sixty if self._unit_of_taken(a, taken)]
+        largest = max((sixty_rank(a) for a in sixty), default=None)
         for a in self.implicits:
-            if is_conversion(a) and written and not fresh and (Fraction(a.value) != value or _overlap(frozenset({_stem(a.text)}), phrases)):
+            if (is_conversion(a) and written and not fresh
+                    and (Fraction(a.value) != value or _overlap(frozenset({_stem(a.text)}), phrases))):
                 continue  # "7 days a week", "12 years old": the unit of the written number, not a conversion
             if key(a) in taken or (fresh and is_conversion(a)) or (written and _percent_whole(a, value, op)) \
                     or self._percent_factor(a, value, op):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
-            if largest is not None and (rank := sixty_rank(a)) is not None and rank < largest:
-                continue  # "2 hours" x 60: the hour states the 60 minutes, not "25 minutes"
+            if sixty and (rank := sixty_rank(a)) is not None and (a not in own_unit if own_unit else rank < largest):
+                continue
             if op != "DIV" and value != Fraction(1, 100) and any(t[0] <= a.span[0] and a.span[1] <= t[1] for t in inside):
                 # the "%" of a "20%" this step took belongs to it: "20/100" and "15*.01" encode
                 # the percentage, ".20*100" reads another 100
@@ -344,6 +349,11 @@ class Grounder:
         unwritten, 500 x 20%, is no "%")."""
         return (op == "MUL" and value == 100 and not self._asks_percent
                 and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
+
+    def _unit_of_taken(self, arg: Arg, taken: set) -> bool:
+        """Is ``arg`` the unit word right after a number this step took ("30 *minutes*" / 60: the
+        minutes converted state the 60, not the "hours" of another quantity)?"""
+        return any(isinstance(t[0], int) and 0 <= arg.span[0] - t[1] <= 2 for t in taken)
 
     def _sentence(self, span: tuple[int, int]) -> int:
         """Index of the problem sentence ``span`` starts in."""

@@ -554,3 +554,16 @@ def test_the_percent_sign_is_no_unwritten_hundred_of_a_product():
     text = "He sold 45 of the 180 shirts. What percent of the shirts did he sell?"
     g = Grounder(text, extract_numbers(text), implicit_operands(text))
     assert g.ground(Fraction(100), "MUL", frozenset(), [], set()).arg.text == "percent"
+
+
+def test_sixty_of_a_division_is_the_unit_it_converts(nlp):
+    # audits 22 and 27: 30 / 60 turns "30 minutes" into hours; its 60 is the minutes', not the
+    # "hours" of "2 hours" (a product, "2 hours" x 60, still takes the hours')
+    text = ("A boat is traveling across a square lake at 10 MPH. It takes 2 hours to go across the length of the "
+            "lake. It then travels the whole width of the lake at the same speed, which takes 30 minutes. "
+            "How many square miles is the lake?")
+    solution = ("The length is 2*10=<<2*10=20>>20 miles.\nIt travels 30/60=<<30/60=.5>>.5 hours.\n"
+                "The width is 10*.5=<<10*.5=5>>5 miles.\nThe area is 20*5=<<20*5=100>>100.\n#### 100")
+    r = label(text, solution, "100", nlp, reject_checks=())
+    assert r.validated, r.reason
+    assert words(text, r.steps[1].args[1]) == "minutes"
