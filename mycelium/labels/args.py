@@ -92,6 +92,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from fractions import Fraction
 from typing import Sequence
 
@@ -345,10 +346,15 @@ _FRACTION_DIGITS = re.compile(r"\d/\d")
 def is_conversion(arg: Arg) -> bool:
     """Is ``arg`` an implied unit size (``Implicit.conversion``: "hours" = 60, "liters" = 1000,
     "feet" = 12), rather than a relation word ("half", "twice", "dozen", "a third", "%")?"""
-    # the value too: a row's words may also spell another row's ("Half" is a capitalised word)
-    return arg.kind == "implicit" and any(
-        e.conversion and re.fullmatch(e.words, arg.text, re.IGNORECASE)
-        and Fraction(arg.value) in (e.value, *e.alternatives) for e in IMPLICIT)
+    return arg.kind == "implicit" and _conversion(arg.text, arg.value)
+
+
+@lru_cache(maxsize=4096)
+def _conversion(text: str, value: str) -> bool:
+    # the value too: a row's words may also spell another row's ("Half" is a capitalised word).
+    # Cached: grounding asks for every implied candidate of every literal (50+ rows each)
+    return any(e.conversion and re.fullmatch(e.words, text, re.IGNORECASE)
+               and Fraction(value) in (e.value, *e.alternatives) for e in IMPLICIT)
 
 
 def writes_percent(text: str) -> bool:
