@@ -30,6 +30,8 @@ def main() -> None:
     times: dict[str, float] = {}
     t = time.perf_counter()
     traces = load_traces(args.traces)[: args.limit]
+    if not traces:
+        raise SystemExit(f"no traces in {args.traces}: pass --traces <dir> (from `python extract.py stage=teacher ...`)")
     times["read traces"] = time.perf_counter() - t
     t = time.perf_counter()
     nlp = load_spacy(settings.spacy_model)
