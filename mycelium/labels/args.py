@@ -304,7 +304,8 @@ def _compile(entry: Implicit) -> re.Pattern:
     word = rf"{entry.before}(?<![A-Za-z])(?P<w>{entry.words})(?![A-Za-z]){entry.after}"
     # "240 sixth-grade students", "3 third-floor rooms": an ordinal compound, not a fraction
     # ... and unhyphenated: "a third grade teacher", "64 seventh graders", "the third floor"
-    compound = r"(?!-[A-Za-z])(?!\s+(?:grade|graders?|floor|place|round|birthday|anniversary)\b)" if entry.quantified else ""
+    compound = (r"(?!-[A-Za-z])(?!\s+(?:grade|graders?|floor|place|round|birthday|anniversary)\b)"
+                if entry.quantified else "")
     return re.compile((_QUANTITY if entry.quantified else "") + word + compound, re.IGNORECASE)
 
 
@@ -368,21 +369,23 @@ def writes_fraction(text: str) -> bool:
 
 
 _TIMES = re.compile(r"\s*(?:-\s*)?times(?![A-Za-z])", re.IGNORECASE)
-
-
 _NUMERATOR = re.compile(r"-(?:hal(?:f|ves)|thirds?|fourths?|quarters?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?)"
                         r"(?![A-Za-z])", re.IGNORECASE)
 
 
+def _followed_by(rx: re.Pattern, text: str, arg: Arg) -> bool:
+    return arg.kind == "number" and arg.span is not None and bool(rx.match(text, arg.span[1]))
+
+
 def writes_numerator(text: str, arg: Arg) -> bool:
     """Is ``arg`` the numerator of a fraction written in words, "three" of "three-fourths"?"""
-    return arg.kind == "number" and arg.span is not None and bool(_NUMERATOR.match(text, arg.span[1]))
+    return _followed_by(_NUMERATOR, text, arg)
 
 
 def writes_times(text: str, arg: Arg) -> bool:
     """Is ``arg`` a written multiplier, a number followed by "times" in ``text`` ("three times
     more than the stones", "4 times as many")?"""
-    return arg.kind == "number" and arg.span is not None and bool(_TIMES.match(text, arg.span[1]))
+    return _followed_by(_TIMES, text, arg)
 
 
 def alternatives(arg: Arg) -> list[Fraction]:

@@ -257,10 +257,11 @@ class Grounder:
         own_unit = [a for a in sixty if self._unit_of_taken(a, taken)]
         largest = max((sixty_rank(a) for a in sixty), default=None)
         for a in self.implicits:
-            if (is_conversion(a) and written and not fresh
+            conversion = is_conversion(a)
+            if (conversion and written and not fresh
                     and (Fraction(a.value) != value or _overlap(frozenset({_stem(a.text)}), phrases))):
                 continue  # "7 days a week", "12 years old": the unit of the written number, not a conversion
-            if key(a) in taken or (fresh and is_conversion(a)) or (written and _percent_whole(a, value, op)) \
+            if key(a) in taken or (fresh and conversion) or (written and _percent_whole(a, value, op)) \
                     or self._percent_factor(a, value, op):
                 continue  # a unit's size, or the 100 of "%", loses to a written number of its value
             if sixty and (rank := sixty_rank(a)) is not None and (a not in own_unit if own_unit else rank < largest):

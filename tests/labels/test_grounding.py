@@ -28,6 +28,10 @@ def label(text, solution, gold, nlp, **kw):
     return label_trace(trace, parsed, settings)[0]
 
 
+def grounder(text):
+    return Grounder(text, extract_numbers(text), implicit_operands(text))
+
+
 def words(text, arg):
     return text[arg.span[0]:arg.span[1]] if arg.span else None
 
@@ -180,7 +184,7 @@ def test_both_occurrences_taken_by_one_step_is_no_tie(nlp):
 
 def test_grounder_scores_the_cot_mention_and_keeps_a_step_to_one_occurrence():
     text = "A teacher teaches 5 periods a day. He is paid $5 per period."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     context = context_words("The amount paid per day is 5 periods * $5 / period")
     first = g.ground(Fraction(5), "MUL", context, [], set(), mention=Mention(False, frozenset({"period"})))
     assert first.arg.text == "5"
@@ -191,7 +195,7 @@ def test_grounder_scores_the_cot_mention_and_keeps_a_step_to_one_occurrence():
 
 def test_grounder_prefers_an_earlier_result_to_an_unrelated_number():
     text = "She has 20 apples and buys 4 bags of 5 apples."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     choice = g.ground(Fraction(20), "ADD", context_words("She has 20+20 = 40 apples"), [Fraction(20)], set(), recovered=frozenset({0}))
     assert choice.arg.kind == "result" and choice.arg.step == 0
 
@@ -217,16 +221,16 @@ def test_a_sum_stated_across_conjuncts_of_one_sentence_takes_both(nlp):
 def test_a_unit_word_loses_to_a_written_number_of_its_value():
     # audit 5, problem 832: the 1000 is the "1000 balloons", not "liters" = 1000
     text = "John buys 1000 balloons. Each balloon holds 10 liters of air."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     choice = g.ground(Fraction(1000), "MUL", context_words("He needs 1000*10 = 10000 liters"), [], set())
     assert choice.arg.text == "1000" and not choice.rivals
     # with no written 1000 the unit word still grounds it
     text = "Each balloon holds 10 liters of air."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(1000), "MUL", frozenset(), [], set()).arg.text == "liters"
     # a relation word keeps its preference over a written number ("Cori is 3", "one-third")
     text = "Cori is 3 years old. Her aunt ate one-third of 12 pies."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(3), "DIV", frozenset(), [], set()).arg.kind == "implicit"
 
 
@@ -234,7 +238,7 @@ def test_a_unit_word_beats_a_written_number_an_earlier_step_read():
     # audit 18, problem 983: "Betty is 12" shorter" was read by the SUB; the 12 of "in feet" is
     # inches per foot, not that written 12 again
     text = "Carter is twice as tall as his 24\u201d tall dog. Betty is 12\u201d shorter than Carter. How tall is Betty in feet?"
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     twelve = g.ground(Fraction(12), "SUB", frozenset(), [], set()).arg
     assert twelve.text.startswith("12")
     g.take(twelve)
@@ -243,7 +247,7 @@ def test_a_unit_word_beats_a_written_number_an_earlier_step_read():
     # has the unit word in its own phrase ("12 years old" x 2 is not 12 months per year)
     assert g.ground(Fraction(12), "ADD", frozenset(), [], set()).arg.text.startswith("12")
     text = "Katie's daughter is 12 years old. Lavinia's son is 2 times her age. How many years older is he?"
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     g.take(g.ground(Fraction(12), "SUB", frozenset(), [], set()).arg)
     assert g.ground(Fraction(12), "MUL", frozenset(), [], set()).arg.text == "12"
 
@@ -303,7 +307,7 @@ def test_a_percentage_is_not_a_plain_count_unless_the_op_has_its_hundred():
     # "20 - 4" of "$20 an hour ... 20% less": the wage, even though step 1 already took it;
     # "100 - 20" of "20% less" reads the 20 of "20%"
     text = "James earns $20 an hour. He earns 20% less at his second job."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     context = context_words("So he earns 20-4=$16 an hour")
     wage = g.ground(Fraction(20), "MUL", context, [], set())
     assert wage.arg.text == "$20"
@@ -441,7 +445,7 @@ def test_a_difference_or_quotient_never_reads_one_quantity_twice(nlp):
     assert last.args[0].step == 1 and last.args[1].value == "60"
     # ... and at the grounder: a quotient whose other operand took the only "12" finds nothing
     text = "He reads 12 pages."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     twelve = extract_numbers(text)[0].span
     assert g.ground(Fraction(12), "DIV", frozenset(), [], {twelve}).arg is None
     assert g.ground(Fraction(12), "ADD", frozenset(), [], {twelve}).arg.span == twelve  # "12 + 12" may
@@ -459,8 +463,8 @@ def test_a_written_hundred_is_the_factor_not_the_percent_sign_unless_a_percentag
     # the Grounder alone: a factor 100 is the written one, unless the question asks a percentage
     for text, kind in (("Adam puts $100 in an account that pays 10% interest. How much does he get?", "number"),
                        ("A store had 100 shirts and sold 45% of them. What percent of them did it sell?", "implicit")):
-        grounder = Grounder(text, extract_numbers(text), implicit_operands(text))
-        choice = grounder.ground(Fraction(100), "MUL", frozenset(), [], set())
+        g = grounder(text)
+        choice = g.ground(Fraction(100), "MUL", frozenset(), [], set())
         assert choice.arg.kind == kind, text
 
 
@@ -474,11 +478,11 @@ def test_sixty_is_the_word_of_the_larger_unit(nlp):
     assert r.answer == "95" and words(text, r.steps[0].args[1]) == "hours"
     # seconds and minutes, no hour: the minute states the 60 seconds
     text = "Each lap takes 90 seconds. How many laps fit in 30 minutes?"
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(60), "MUL", frozenset(), [], set()).arg.text == "minutes"
     # with only the smaller unit written, its word still grounds the 60 (minutes per hour)
     text = "Each song is 3 minutes long. How many songs fit in the show?"
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(60), "DIV", frozenset(), [], set()).arg.text == "minutes"
 
 
@@ -488,7 +492,7 @@ def test_a_choice_the_sentences_contradict_is_a_tie():
     text = ("Yves and his siblings ordered pizza and asked to have it cut into 16 slices.  During dinner time, "
             "they only ate one-fourth of it. The next day, Yves ate one-fourth of the remaining pizza. Then his "
             "two siblings ate 2 slices each. How many slices of pizza were left?")
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     cot = "During dinner time, Yves and his siblings ate 16/4 = <<16/4=4>>4 slices."
     sixteen = (text.index("16"), text.index("16") + 2)
     choice = g.ground(Fraction(4), "DIV", context_words(cot), [], {sixteen})
@@ -496,7 +500,7 @@ def test_a_choice_the_sentences_contradict_is_a_tie():
     assert choice.arg.span != (dinner, dinner + 6) and (dinner, dinner + 6) in choice.rivals
     # where the sentences agree with the phrase words there is no second reading
     text = "Ann ate one-fourth of the cake. Bob ate 2 pies."
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert not g.ground(Fraction(4), "DIV", context_words("Ann ate 12/4 = 3 pieces."), [], set()).rivals
 
 
@@ -547,12 +551,12 @@ def test_the_percent_sign_is_no_unwritten_hundred_of_a_product():
     # audit 24: "500 x 20%" computed without a step is 100; the "%" of "80%" only has the value
     text = ("After the injury, his bench press goes down 80%. He manages to triple the weight he can bench. If he "
             "started with a 500-pound bench press, what is it now?")
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(100), "MUL", frozenset(), [], set()).arg is None
     # a result of that value is the operand, and a question asking a percentage keeps the sign
     assert g.ground(Fraction(100), "MUL", frozenset(), [Fraction(100)], set()).arg.kind == "result"
     text = "He sold 45 of the 180 shirts. What percent of the shirts did he sell?"
-    g = Grounder(text, extract_numbers(text), implicit_operands(text))
+    g = grounder(text)
     assert g.ground(Fraction(100), "MUL", frozenset(), [], set()).arg.text == "percent"
 
 
