@@ -114,7 +114,7 @@ _NUMBER = re.compile(
     r"|(?P<mixed>(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+))"
     r"|(?P<frac>(?P<fnum>\d+)/(?P<fden>\d+))"
     r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?|\.\d+))"
-    r"(?![\d/]|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b)"  # not "1st", "4th", "3/4/2020"
+    r"(?!\d|/\d|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b)"  # not "1st", "4th", "3/4/2020"; "$4/pound" is $4
     r"(?P<pct>\s?%|\s?(?:percent|per cent)\b)?",
     re.IGNORECASE,
 )

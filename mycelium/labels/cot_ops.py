@@ -13,13 +13,13 @@ expression, and what is left is parsed by ``mycelium.labels.expressions.parse_ex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 # Literal, NodeRef and ParseError are the types a Found's expression and parse_annotations hand out.
 from mycelium.labels.expressions import Literal, NodeRef, ParsedExpr, ParseError, Token, parse_expression, tokenize
 
-__all__ = ["Found", "Literal", "NodeRef", "ParseError", "find_arithmetic", "parse_annotations"]
+__all__ = ["Found", "Literal", "NodeRef", "ParseError", "find_arithmetic", "find_worded_arithmetic", "parse_annotations"]
 
 
 @dataclass
@@ -93,7 +93,7 @@ def _trim(tokens: list[Token], i: int, j: int) -> tuple[int, int]:
     # Leading "=" segments with no op: "5 = 2 + 3" -> "2 + 3".
     while True:
         eq = next((k for k in range(i, j) if tokens[k].kind == "EQ"), None)
-        if eq is None or any(tokens[k].kind in _OPERATORS for k in range(i, eq)):
+        if eq is None or any(tokens[k].kind in _OPERATORS for k in range(i, eq)) or _juxtaposes(tokens[i:eq]):
             return i, j
         i = eq + 1
 
@@ -112,9 +112,15 @@ def _balanced_from(run: list[Token], opener: str = "LP") -> bool:
     return False
 
 
+def _juxtaposes(run: list[Token]) -> bool:
+    """Does a number or bracket touch an opening bracket, a product written without an op
+    ("200(.40)=80")?"""
+    return any(a.kind in ("NUM", "RP") and b.kind == "LP" and a.span[1] == b.span[0] for a, b in zip(run, run[1:]))
+
+
 def find_arithmetic(cot: str) -> list[Found]:
     """Every equation or expression with at least one op in CoT text, plain or LaTeX
-    ("48 / 2 = 24", "$\\frac{48}{2}=24$"), with its char span in ``cot``. Algebra ("2x + 3")
+    ("48 / 2 = 24", "$\\frac{48}{2}=24$", "200(.40)=80"), with its char span in ``cot``. Algebra ("2x + 3")
     and text that does not parse are skipped, never raised on."""
     tokens = tokenize(cot)
     found = []
@@ -122,12 +128,48 @@ def find_arithmetic(cot: str) -> list[Found]:
         if _is_algebra(tokens, i, j):
             continue
         i, j = _trim(tokens, i, j)
-        if i >= j or not any(t.kind in _OPERATORS for t in tokens[i:j]):
+        if i >= j or not (any(t.kind in _OPERATORS for t in tokens[i:j]) or _juxtaposes(tokens[i:j])):
             continue
         start, end = tokens[i].span[0], tokens[j - 1].span[1]
         expr = parse_expression(cot[start:end])
         if isinstance(expr, ParsedExpr) and expr.nodes:
             found.append(Found((start, end), expr))
+    return found
+
+
+# "120 pills x 3 bottles = 360", "15 minutes/shampoo * 3 shampoos = 45", "$60/game x 2 games= $120":
+# two numbers, an operator and a stated result, with up to three unit words after each number
+_UNIT = r"(?:[A-Za-z][A-Za-z'’-]*(?:/[A-Za-z][A-Za-z'’-]*)?|/\s?[A-Za-z][A-Za-z'’-]*)"
+_AMOUNT = r"\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)%?"
+_WORDED = re.compile(rf"(?<![\w.$/])({_AMOUNT})((?:\s*{_UNIT}){{0,3}})\s*([x×*/+\-–−])\s*({_AMOUNT})"
+                     rf"((?:\s*{_UNIT}){{0,3}})\s*=\s*({_AMOUNT})(?![\d.]?\d)")
+_UNIT_CHARS = re.compile(r"[A-Za-z'’/-]")
+
+
+def find_worded_arithmetic(cot: str) -> list[Found]:
+    """Two-operand equations the CoT writes with unit words between the numbers, which
+    ``find_arithmetic`` reads as prose: "120 pills x 3 bottles = 360 pills" (GSM8K writes such
+    arithmetic without a calculator annotation). Each ``Found`` spans the words too
+    (``cot[span[0]:span[1]] == expr.text``) and its literals keep their places in it. Only an
+    equation whose stated result agrees with its op (exactly, or rounded as written) is kept;
+    one ``find_arithmetic`` reads as it stands (no unit word) is left to it."""
+    found = []
+    for m in _WORDED.finditer(cot):
+        if not (m.group(2).strip() or m.group(5).strip()):
+            continue
+        # the unit words become blanks of their length, so the literals keep their offsets
+        chars = list(m.group(0))
+        for g in (2, 5):
+            a = m.start(g) - m.start()
+            for k in range(a, a + len(m.group(g))):
+                if _UNIT_CHARS.match(chars[k]):
+                    chars[k] = " "
+        op = m.start(3) - m.start()
+        chars[op] = "-" if chars[op] in "–−" else chars[op]
+        expr = parse_expression("".join(chars))
+        if (isinstance(expr, ParsedExpr) and len(expr.nodes) == 1 and expr.stated is not None
+                and (expr.agrees or expr.approx_agrees)):
+            found.append(Found(m.span(), replace(expr, text=m.group(0))))
     return found
 
 

@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 from mycelium.dag.graph import answer_equals, format_value
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.cot_ops import Found, Literal, NodeRef, ParseError, find_arithmetic, parse_annotations
+from mycelium.labels.cot_ops import (Found, Literal, NodeRef, ParseError, find_arithmetic, find_worded_arithmetic,
+                                     parse_annotations)
 from mycelium.labels.args import extract_numbers
 from mycelium.labels.grounding import Grounder, Mention, context_words, key, states_relation
 from mycelium.records.traces import Trace
@@ -36,15 +37,22 @@ def cot_operations(trace: Trace) -> tuple[list[Found], bool, set[int]]:
 
 
 def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> list[Found]:
-    """Arithmetic the solution writes without a calculator annotation ("100+20+80 = 200.")
-    whose value a later annotation uses, or that follows the last annotation and gives the
+    """Arithmetic the solution writes without a calculator annotation ("100+20+80 = 200.",
+    "120 pills x 3 bottles = 360 pills") whose value a later annotation, or later arithmetic
+    kept so, uses, or that follows the last annotation and gives the
     gold answer ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to
     a written number of the same value: a coincidence that validates a wrong DAG."""
     # an annotation with no op ("20 x 3 = <<60=60>>60") computes nothing: the arithmetic written
     # before it is the step
     positions = [f.span[0] for f in annotated if f.expr.nodes]
     out = []
-    for f in find_arithmetic(cot):
+    plain = find_arithmetic(cot)
+    # ... also written with unit words between the numbers ("120 pills x 3 bottles = 360 pills")
+    worded = [w for w in find_worded_arithmetic(cot)
+              if not any(f.span[0] < w.span[1] and w.span[0] < f.span[1] for f in plain)]
+    # from the last back, so that arithmetic whose value only later recovered arithmetic uses
+    # counts too ("80*2 = 160 racers ... the 160-130 = 30 racers dropped")
+    for f in sorted(plain + worded, key=lambda f: f.span[0], reverse=True):
         a, b = f.span
         if any(a <= p <= b + 2 for p in positions):  # the annotated equation, written out
             continue
@@ -52,11 +60,11 @@ def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> l
             continue
         value = f.expr.value
         later = [g for g in annotated if g.span[0] > b]
-        if any(lit.value == value for g in later for lit in g.expr.literals if not lit.implicit):
+        if any(lit.value == value for g in later + out for lit in g.expr.literals if not lit.implicit):
             out.append(f)
         elif not later and gold is not None and answer_equals(value, gold):  # the final step, unannotated
             out.append(f)
-    return out
+    return out[::-1]
 
 
 def with_fraction_parts(numbers: list[Arg]) -> list[Arg]:

@@ -61,6 +61,8 @@ def test_offset_shifts_spans():
         ("five six", [("five", 5), ("six", 6)]),
         ("often, someone", []),  # no number words inside other words
         ("3/4/2020", []),  # a date, not a fraction
+        # a rate written with a slash is its number: 45 GSM8K train problems ("$4/pound")
+        ("for $4/pound, $15,000/year or 12/hr", [("$4", 4), ("$15,000", 15000), ("12", 12)]),
         ("It is 5.", [("5", 5)]),
         # thousands commas stay one number; any other comma group is a list
         ("1,200 people", [("1,200", 1200)]),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mycelium.dag.graph import execute
 from mycelium.data.answers import clean_gsm8k_solution
-from mycelium.labels.cot_ops import Found, find_arithmetic, parse_annotations
+from mycelium.labels.cot_ops import Found, find_arithmetic, find_worded_arithmetic, parse_annotations
 from mycelium.labels.expressions import Literal, NodeRef, ParsedExpr, ParseError, parse_expression
 
 GSM8K_TRAIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "gsm8k" / "train.jsonl"
@@ -44,6 +44,31 @@ def test_find_arithmetic_splits_lines_and_adjacent_numbers():
     assert [f.expr.text for f in find_arithmetic(cot)] == ["48/2 = 24", "(24+1)*2 = 50"]
     assert find_arithmetic("no numbers here") == []
     assert find_arithmetic("just 5 and 6") == []
+
+
+def test_find_arithmetic_reads_a_product_written_without_an_op():
+    # 97 GSM8K train solutions write "200(.40)=80"; a bracket after a space or a word is no product
+    found = find_arithmetic("Work:200(.40)=80\n200-80=120")
+    assert [(f.expr.text, f.expr.ops, f.expr.value) for f in found] == [
+        ("200(.40)=80", ["MUL"], 80), ("200-80=120", ["SUB"], 120)]
+    assert find_arithmetic("f(2)=5 and in (3) ways 4 = 4") == []
+
+
+def test_find_worded_arithmetic_reads_unit_words_between_the_numbers():
+    cot = ("She has 120 pills x 3 bottles = 360 pills. Mason has 200 blueberries/carton * 3 cartons = 600. "
+           "He paid $60/game x 2 games= $120. 26 boxes – 6 boxes of pans = 20 boxes. "
+           "It takes 3 miles / 6 miles/hour = .5 hours.")
+    found = find_worded_arithmetic(cot)
+    assert [(f.expr.ops, f.expr.value) for f in found] == [
+        (["MUL"], 360), (["MUL"], 600), (["MUL"], 120), (["SUB"], 20), (["DIV"], F(1, 2))]
+    for f in found:  # the equation with its words, and each literal where the CoT writes it
+        assert cot[f.span[0]:f.span[1]] == f.expr.text
+        assert [f.expr.text[a:b] for a, b in (lit.span for lit in f.expr.literals)] == \
+               [lit.text for lit in f.expr.literals]
+    assert [lit.text for lit in found[0].expr.literals] == ["120", "3"]
+    # no unit word: find_arithmetic's; a stated result the op does not give: no equation
+    assert find_worded_arithmetic("so 2 x 3 = 6 and") == []
+    assert find_worded_arithmetic("120 pills x 3 bottles = 300 pills") == []
 
 
 def _gsm8k_rows(n: int) -> list[dict]:

@@ -54,6 +54,41 @@ def test_unannotated_sum_is_a_step_not_a_written_number(nlp):
     assert words(text, second) == "$200"
 
 
+def test_worded_arithmetic_without_an_annotation_is_a_step(nlp):
+    # GSM8K train 6499: the solution computes 22 - 2 - 10 = 10 in words; the "10 years older" of the
+    # text only has the value of Khloe's age
+    text = ("Tricia is a third of Amilia's age and Amilia is a quarter of Yorick's age. Yorick is twice Eugene's "
+            "age and Khloe is a third of Eugene's age. Rupert is 10 years older than Khloe but 2 years younger "
+            "than Vincent who is 22 years old. How old, in years, is Tricia?")
+    solution = ("Rupert is 22 years old – 2 years = 20 years old.\n"
+                "Khloe is 20 years – 10 years = 10 years old.\n"
+                "Eugene is 10 * 3 = <<10*3=30>>30 years old.\n"
+                "Yorick is 30 * 2 = <<30*2=60>>60 years old.\n"
+                "Amilia is 60 / 4 = <<60/4=15>>15 years old.\n"
+                "Tricia is 15 / 3 = <<15/3=5>>5 years old.\n#### 5")
+    r = label(text, solution, "5", nlp, reject_checks=())
+    assert r.answer == "5"
+    assert [s.op for s in r.steps[:3]] == ["SUB", "SUB", "MUL"]
+    assert [words(text, a) for a in r.steps[0].args] == ["22", "2"]
+    assert r.steps[1].args[0].kind == "result" and words(text, r.steps[1].args[1]) == "10"
+    assert r.steps[2].args[0].kind == "result" and r.steps[2].args[0].step == 1
+
+
+def test_unannotated_arithmetic_another_unannotated_step_uses_is_a_step(nlp):
+    # GSM8K train 2265: "80*2 = 160 racers" is used only by "160-130 = 30", itself unannotated
+    text = ("There were 50 racers at the beginning of the race. After 20 minutes, 30 more racers joined the race. "
+            "The total number of racers doubled after another 30 minutes. If at the end of the race only 130 "
+            "people finished the race, what's the total number of people who dropped before finishing?")
+    solution = ("At the start there were 50+30 =<<50+30=80>>80 racers.\n"
+                "After 30 more minutes, the number of racers doubled, totaling 80*2 = 160 racers.\n"
+                "If the number of racers who finished is 130, the 160-130 = 30 racers dropped before finishing.\n"
+                "#### 30")
+    r = label(text, solution, "30", nlp, reject_checks=())
+    assert r.answer == "30"
+    assert [s.op for s in r.steps] == ["ADD", "MUL", "SUB"]
+    assert r.steps[2].args[0].kind == "result" and r.steps[2].args[0].step == 1
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
