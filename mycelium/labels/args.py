@@ -41,7 +41,7 @@ midway, halfway                       2      1/2           the middle of a dista
 twice, double(d), doubles             2                    x*2
 triple(d), thrice                     3
 quadruple(d)                          4
-both, pair(s)                         2
+both, pair(s), couple(s)              2
 dozen(s)                              12
 a/one/N third(s) ... tenth(s)         n      1/n           "a third" = x/3 (not "sixth-grade")
 quarter(s)                            4      1/4, 25       a fourth; 25 cents
@@ -112,7 +112,7 @@ _NUMBER = re.compile(
     r"(?:(?P<time>(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d)(?::(?P<ss>[0-5]\d))?"
     r"(?:\s?(?P<ampm>[ap]\.?m\b\.?))?)"
     r"|(?P<mixed>(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+))"
-    r"|(?P<frac>(?P<fnum>\d+)/(?P<fden>\d+))"
+    r"|(?P<frac>(?P<fnum>\d+)/(?P<fden>\d+)(?:st|nd|rd|th)?)"  # "1/3rd" is the fraction 1/3
     r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?|\.\d+))"
     r"(?!\d|/\d|(?<=1)st\b|(?<=2)nd\b|(?<=3)rd\b|th\b)"  # not "1st", "4th", "3/4/2020"; "$4/pound" is $4
     r"(?P<pct>\s?%|\s?(?:percent|per cent)\b)?",
@@ -240,7 +240,7 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
     Implicit(r"triple|tripled|triples|thrice", _F(3), (), "x*3"),
     Implicit(r"quadruple|quadrupled|quadruples", _F(4), (), "x*4"),
-    Implicit(r"both|pairs?", _F(2), (), "two of them"),
+    Implicit(r"both|pairs?|couples?", _F(2), (), "two of them"),
     Implicit(r"dozens?", _F(12), (), "12 per dozen"),
     *(
         Implicit(rf"{word}s?", _F(n), (_F(1, n),), f"1/{n}", quantified=True)

@@ -73,11 +73,11 @@ def with_fraction_parts(numbers: list[Arg]) -> list[Arg]:
     problem's "1/4" (digits only; "3 1/2" keeps its whole part as the fraction's)."""
     parts = []
     for a in numbers:
-        m = re.fullmatch(r"(\d+)/(\d+)", a.text)
+        m = re.fullmatch(r"(\d+)/(\d+)(?:st|nd|rd|th)?", a.text)
         if m and a.span:
             s0 = a.span[0]
             parts.append(Arg("number", m.group(1), text=m.group(1), span=(s0, s0 + len(m.group(1)))))
-            parts.append(Arg("number", m.group(2), text=m.group(2), span=(s0 + m.start(2), a.span[1])))
+            parts.append(Arg("number", m.group(2), text=m.group(2), span=(s0 + m.start(2), s0 + m.end(2))))
     return sorted(numbers + parts, key=lambda a: a.span)
 
 

@@ -61,6 +61,8 @@ def test_offset_shifts_spans():
         ("five six", [("five", 5), ("six", 6)]),
         ("often, someone", []),  # no number words inside other words
         ("3/4/2020", []),  # a date, not a fraction
+        # a fraction written as an ordinal is the fraction (20 GSM8K train problems); "4th" is no number
+        ("1/10th the size, 1/3rd of tips, the 4th day", [("1/10th", F(1, 10)), ("1/3rd", F(1, 3))]),
         # a rate written with a slash is its number: 45 GSM8K train problems ("$4/pound")
         ("for $4/pound, $15,000/year or 12/hr", [("$4", 4), ("$15,000", 15000), ("12", 12)]),
         ("It is 5.", [("5", 5)]),
@@ -92,11 +94,12 @@ def test_number_forms(text, expected):
 
 
 def test_implicit_operands():
-    text = "She sold half as many, twice as many, a dozen eggs, a third of them, the third day, 25% off, for 2 weeks."
+    text = ("She sold half as many, twice as many, a dozen eggs, a third of them, the third day, 25% off, for 2 weeks"
+            " to a couple.")
     args = implicit_operands(text, offset=7)
     got = [(a.text, F(a.value)) for a in args]
     assert got == [
-        ("half", 2), ("twice", 2), ("dozen", 12), ("third", 3), ("day", 24), ("%", 100), ("weeks", 7),
+        ("half", 2), ("twice", 2), ("dozen", 12), ("third", 3), ("day", 24), ("%", 100), ("weeks", 7), ("couple", 2),
     ]
     assert all(a.kind == "implicit" for a in args)
     _check_spans(args, text, offset=7)

@@ -89,6 +89,17 @@ def test_unannotated_arithmetic_another_unannotated_step_uses_is_a_step(nlp):
     assert r.steps[2].args[0].kind == "result" and r.steps[2].args[0].step == 1
 
 
+def test_a_fraction_written_as_an_ordinal_grounds_its_denominator(nlp):
+    # GSM8K train 1907: "240/10" divides by the 10 of "1/10th"
+    text = ("A full size mustang is 240 inches long. The mid-size model that Ryan creates is 1/10th the size, and the "
+            "smallest model that Ryan creates is half the size of the mid-size model. How many inches long is the "
+            "smallest model mustang?")
+    solution = "Mid-size:240/10=<<240/10=24>>24 inches\nSmall Model:24/2=<<24/2=12>>12 inches\n#### 12"
+    r = label(text, solution, "12", nlp, reject_checks=())
+    assert r.answer == "12"
+    assert [words(text, a) for a in r.steps[0].args] == ["240", "1/10"]  # the fraction, folded (canonical)
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
