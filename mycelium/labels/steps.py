@@ -18,7 +18,7 @@ from mycelium.dag.graph import answer_equals, format_value
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.cot_ops import (Found, Literal, NodeRef, ParseError, find_arithmetic, find_worded_arithmetic,
                                      parse_annotations)
-from mycelium.labels.args import extract_numbers
+from mycelium.labels.args import PERCENT_WORDS, extract_numbers
 from mycelium.labels.grounding import Grounder, Mention, context_words, key, states_relation
 from mycelium.records.traces import Trace
 
@@ -228,6 +228,13 @@ def is_identity(op: str, values: list[Fraction]) -> bool:
     return neutral in values
 
 
+def _divided_percent(step: Step, n: int) -> bool:
+    """Is operand ``n`` of ``step`` a "%" read as the 100 a division divides ("100/4" of "20% have four
+    leaves and one quarter of these")? A "%" divides by 100; the 100 divided is a count."""
+    a = step.args[n]
+    return step.op == "DIV" and n == 0 and a.kind == "implicit" and bool(PERCENT_WORDS.fullmatch(a.text or ""))
+
+
 def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
     """Ground a later literal to an earlier step that nothing uses, when their values agree.
 
@@ -236,7 +243,7 @@ def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
     leave the step orphaned, pruned, and the DAG valid by coincidence). For each step
     whose result no later step takes, the first later operand of that value grounded to a
     written number or a unit word (not a relation word such as "half": it states an op of its
-    own, ``grounding.states_relation``) becomes that result; in a step that reads one
+    own, ``grounding.states_relation``; but a "%" a division divides is a count) becomes that result; in a step that reads one
     occurrence twice ("7 * 7"), the second reading. ``steps`` are changed in place;
     ``results``: the values ``ground_steps`` recognises (None: an identity step). Returns how
     many were adopted.
@@ -248,7 +255,8 @@ def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
             continue
         for later in steps[i + 1:]:
             same = [n for n, a in enumerate(later.args) if a.kind != "result" and a.span is not None
-                    and not states_relation(a, value, later.op) and Fraction(a.value) == value]
+                    and (not states_relation(a, value, later.op) or _divided_percent(later, n))
+                    and Fraction(a.value) == value]
             # "7 * 7" read as one written "7" twice: the second reading is the result
             spans = [later.args[n].span for n in same]
             twice = [n for n in same if spans.count(later.args[n].span) > 1]

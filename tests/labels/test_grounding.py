@@ -100,6 +100,18 @@ def test_a_fraction_written_as_an_ordinal_grounds_its_denominator(nlp):
     assert [words(text, a) for a in r.steps[0].args] == ["240", "1/10"]  # the fraction, folded (canonical)
 
 
+def test_the_hundred_a_division_divides_is_an_earlier_result_not_the_percent_sign(nlp):
+    # GSM8K train 1649 (audit 27): "100/4" divides the 100 clovers 500/5 computed, not the "%" of "20%"
+    text = ("In a field of 500 clovers, 20% have four leaves and one quarter of these are purple clovers. Assuming "
+            "these proportions are exactly correct, how many clovers in the field are both purple and four-leaved?")
+    solution = ("There are 500/5= <<500/5=100>>100 four leaf clovers\n"
+                "There are 100/4= <<100/4=25>>25 purple four leaf clovers\n#### 25")
+    r = label(text, solution, "25", nlp, reject_checks=())
+    assert [s.op for s in r.steps] == ["DIV", "DIV"]
+    assert r.steps[1].args[0].kind == "result" and r.steps[1].args[0].step == 0
+    assert r.reason == "ungrounded_operand"  # the 5 of 500/5 is 20% as 1/5, written nowhere
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
