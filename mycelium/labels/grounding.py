@@ -9,6 +9,8 @@ value by position and meaning:
   each hour for two hours"), and never twice by a difference or a quotient (x - x, x / x);
   a second operand near the first one fits better;
 - an occurrence an earlier step already used is a worse fit than a fresh one;
+- in a sum or difference, a number a comparison follows ("scored 3 points *more than* Darius",
+  "2 years *younger than*") fits better: it is the amount the op adds or takes;
 - an occurrence whose phrase words (its unit and owner: "48 *clips*", "$12 an *hour*",
   "2 *large pizzas*") are also words of the CoT's own mention of the literal ("5 *periods*
   * $5 / *period*") fits better, and so does one whose "$" agrees with the mention's; the
@@ -94,6 +96,7 @@ UNIT_RESULT_PENALTY = 2.0  # a unit's size ("minutes" = 60) when an earlier step
 # an earlier result some step already read, beside an unread one of equal value; above
 # RECENT_BONUS + TIE, so the unread one wins clearly even when the read one is the most recent
 READ_RESULT_PENALTY = 0.75
+COMPARED_BONUS = 1.0  # a number that a comparison follows ("3 points more than"), in a sum or difference
 SENTENCE_BONUS = 0.25  # per word the occurrence's whole sentence shares with the op's CoT sentence
 MAX_SENTENCE_SHARED = 4  # ... counted up to this many ("During dinner time, they ate one-fourth")
 
@@ -238,6 +241,8 @@ class Grounder:
                     continue
                 s -= REUSE_PENALTY
             s += NEAR_BONUS * self._near(a.span, taken)
+            if op in ("ADD", "SUB") and _COMPARED.match(self.text, a.span[1]):
+                s += COMPARED_BONUS  # "scored 3 points more than Darius": the number the sum adds
             if percent and writes_percent(a.text):
                 s += PERCENT_BONUS
             elif (writes_percent(a.text) and Fraction(a.value) == value and not hundred
@@ -394,6 +399,8 @@ def key(arg: Arg) -> tuple:
 
 # x - x and x / x state nothing: a step of these ops never reads one quantity twice
 _NO_SELF = frozenset({"SUB", "DIV"})
+# up to three words, then a comparison: "3 points more than", "5 years older than", "2 fewer than"
+_COMPARED = re.compile(r"(?:\s+[A-Za-z'-]+){0,3}?\s+(?:more|less|fewer|[a-z]+er)\s+than\b", re.I)
 _HALF = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}", re.I)
 # Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
 # "twice"/"triple" multiply. Other implied constants (units, "%", "dozen") go with any op.

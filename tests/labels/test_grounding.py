@@ -13,7 +13,7 @@ from mycelium.dag.steps import Arg
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import load_spacy, parse
-from mycelium.labels.grounding import Grounder, Mention, context_words, is_relation, unit_words
+from mycelium.labels.grounding import Grounder, Mention, context_words, is_relation, key, unit_words
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +110,20 @@ def test_the_hundred_a_division_divides_is_an_earlier_result_not_the_percent_sig
     assert [s.op for s in r.steps] == ["DIV", "DIV"]
     assert r.steps[1].args[0].kind == "result" and r.steps[1].args[0].step == 0
     assert r.reason == "ungrounded_operand"  # the 5 of 500/5 is 20% as 1/5, written nowhere
+
+
+def test_a_number_a_comparison_follows_is_the_one_a_sum_adds():
+    # GSM8K train 6836 (audit 27): "10 + 3" adds the "3 points more than Darius", not the "three" of
+    # "all three friends" in the question that also holds the given 10
+    text = ("Darius, Matt, and Marius are friends, who played table football. During all the games they played, "
+            "Marius scored 3 points more than Darius, and Darius scored 5 points less than Matt. How many points "
+            "did all three friends score together, if Darius scored 10 points?")
+    g = grounder(text)
+    context = context_words("If Darius scored 10 points, then Marius scored 10 + 3 = 13 points in total.")
+    ten = g.ground(Fraction(10), "ADD", context, [], set()).arg
+    three = g.ground(Fraction(3), "ADD", context, [], {key(ten)}).arg  # the step took the 10 already
+    assert words(text, ten) == "10"
+    assert words(text, three) == "3"
 
 
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
