@@ -81,6 +81,10 @@ a capitalised name before "and her 3  1                    the named person: "Je
   ..." or "and 4 of his ..."                               three friends" = 1 + 3
 3 to 6 capitalised names listed:      n                    how many names are listed (not
   "Sarah, Mary, and Tuan"                                  days, months, "However, ...")
+ton(s)                                2000                 pounds
+quart(s)                              32     2             fluid ounces; pints
+pint(s)                               16     2             fluid ounces; cups
+gallon(s) (a second row)              8      16            pints; cups
 ====================================  =====  ============  ===============================
 
 The rows of a count the text implies (a weekday, days named, a person, names listed) are,
@@ -295,6 +299,12 @@ IMPLICIT: tuple[Implicit, ...] = (
              after=COUNTED_COMPANY),
     # three to six names listed ("Sarah, Mary, and Tuan") are their count, as days named are
     *(Implicit(named_list(n), _F(n), (), "how many names are listed", conversion=True) for n in range(3, 7)),
+    # US units GSM8K solutions convert without writing the size ("one ton is 2000 pounds", "a quart
+    # is 32 ounces", "4.5 * 8 pints" of gallons)
+    Implicit(r"tons?", _F(2000), (), "pounds per ton", conversion=True),
+    Implicit(r"quarts?", _F(32), (_F(2),), "fluid ounces; pints per quart", conversion=True),
+    Implicit(r"pints?", _F(16), (_F(2),), "fluid ounces; cups per pint", conversion=True),
+    Implicit(r"gallons?", _F(8), (_F(16),), "pints; cups per gallon", conversion=True),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 

@@ -228,3 +228,11 @@ def test_an_ordinal_before_grade_or_floor_is_no_fraction():
     assert not implicit_operands("There are 64 seventh graders and the third floor is closed.")
     (third,) = implicit_operands("Janet gave a third of the lunches away.")
     assert third.text == "third" and F(third.value) == 3
+
+
+def test_us_units_imply_their_sizes():
+    # GSM8K solutions convert these without writing the size: "one ton is 2000 pounds",
+    # "a quart is 32 ounces", "4.5 gallons = 4.5 * 8 pints"
+    got = {(a.text, F(a.value)) for a in implicit_operands("1 ton, 1.5 quarts, 2 pints and 4.5 gallons")}
+    assert {("ton", 2000), ("quarts", 32), ("pints", 16), ("gallons", 8)} <= got
+    assert all(is_conversion(a) for a in implicit_operands("1 ton, 1.5 quarts, 2 pints"))
