@@ -34,6 +34,13 @@ report sums them over validated problems (``report.json``: ``checks``).
   result that no step read to the later operand of its value
   (``mycelium.labels.steps.adopt_orphans``), and what remains is mostly right ("3 + 5 = 8
   sparklers" for Koby, then Cherie's written "8 sparklers").
+- ``result_elsewhere``: an ``equals_result`` step that reads no result of that value itself:
+  the solution computed the value in one step and the label reads a written number of it in
+  another ("10 pages a day" computed, "70/10" read as the written "10 pages an hour" and the
+  "10*7" before it as the result: swapped). Rejected by default: a hand reading of 18 such
+  problems (6 audited, 12 drawn at random) found a wrong argument in 9, where an operand that
+  equals a result *in the same step* ("150 + 150": the part's price and the labour's) is
+  mostly right.
 - ``shared_region``: steps that share a region while their written operands lie in
   different clauses (the rubric's SHARED flag).
 - ``fragment_region``: a region that cuts a quantity ("by 30" without its "%", "(sq ft"):
@@ -65,7 +72,7 @@ from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch", "value_coincidence",
-          "equals_result", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
+          "equals_result", "result_elsewhere", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
@@ -142,6 +149,15 @@ def _equals_result(r: LabelRecord) -> int:
     for k, s in enumerate(r.steps):
         earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
         flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
+    return flagged
+
+
+def _result_elsewhere(r: LabelRecord) -> int:
+    flagged = 0
+    for k, s in enumerate(r.steps):
+        earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
+        read = {Fraction(a.value) for a in s.args if a.kind == "result"}
+        flagged += any(a.kind == "number" and (v := Fraction(a.value)) in earlier and v not in read for a in s.args)
     return flagged
 
 
@@ -367,6 +383,7 @@ def check_record(r: LabelRecord, parsed: ParsedText, cot: str | None = None) -> 
         "computed_literal": _computed_literal(r, cot),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
+        "result_elsewhere": _result_elsewhere(r),
         "shared_region": _shared_region(r, parsed),
         "fragment_region": sum(_fragment(r, a, b) for a, b in regions),
         "fraction_part": _fraction_part(r),

@@ -39,7 +39,7 @@ def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
         "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "value_coincidence": 0,
-        "equals_result": 0,
+        "equals_result": 0, "result_elsewhere": 0,
         "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
@@ -51,6 +51,9 @@ def test_each_check_flags_its_shape(parsed):
     coincidence = [Step(0, "ADD", [num("12"), num("12", 20)], "12", region=MON),
                    Step(1, "MUL", [Arg("result", "12", step=0), num("12", 20)], "144", region=TUE)]
     assert check_record(record(coincidence), parsed)["equals_result"] == 1
+    assert check_record(record(coincidence), parsed)["result_elsewhere"] == 0  # 12 (result) x 12 (written): one step
+    elsewhere = coincidence + [Step(2, "ADD", [num("12", 20), Arg("result", "144", step=1)], "156", region=TUE)]
+    assert check_record(record(elsewhere), parsed)["result_elsewhere"] == 1  # the written 12 where a result is 12
     assert check_record(record(coincidence), parsed)["value_coincidence"] == 0  # no unused rate of 1
     shared = [Step(0, "MUL", [num("12")], "12", region=MON), Step(1, "MUL", [num("12", 20)], "12", region=MON)]
     assert check_record(record(shared), parsed)["shared_region"] == 2
