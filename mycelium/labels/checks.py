@@ -156,8 +156,8 @@ def _result_elsewhere(r: LabelRecord) -> int:
     flagged = 0
     for k, s in enumerate(r.steps):
         earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
-        read = {Fraction(a.value) for a in s.args if a.kind == "result"}
-        flagged += any(a.kind == "number" and (v := Fraction(a.value)) in earlier and v not in read for a in s.args)
+        read = {rational(a.value) for a in s.args if a.kind == "result"}  # a symbolic one (MATH) is None
+        flagged += any(a.kind == "number" and (v := rational(a.value)) in earlier and v not in read for a in s.args)
     return flagged
 
 

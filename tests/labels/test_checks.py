@@ -54,6 +54,9 @@ def test_each_check_flags_its_shape(parsed):
     assert check_record(record(coincidence), parsed)["result_elsewhere"] == 0  # 12 (result) x 12 (written): one step
     elsewhere = coincidence + [Step(2, "ADD", [num("12", 20), Arg("result", "144", step=1)], "156", region=TUE)]
     assert check_record(record(elsewhere), parsed)["result_elsewhere"] == 1  # the written 12 where a result is 12
+    symbolic = [Step(0, "POW", [num("12")], "\\left(\\frac{1}{3}\\right)^{x}", region=MON),
+                Step(1, "MUL", [Arg("result", "\\left(\\frac{1}{3}\\right)^{x}", step=0), num("12", 20)], "12", region=TUE)]
+    assert check_record(record(symbolic), parsed)["result_elsewhere"] == 0  # a MATH value that is no number
     assert check_record(record(coincidence), parsed)["value_coincidence"] == 0  # no unused rate of 1
     shared = [Step(0, "MUL", [num("12")], "12", region=MON), Step(1, "MUL", [num("12", 20)], "12", region=MON)]
     assert check_record(record(shared), parsed)["shared_region"] == 2
