@@ -52,8 +52,9 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    relation ("It takes 2 hours to walk a poodle", "10 beads are needed to make one beaded
    bracelet", "There are 12 inches to a foot", "a part that Clark needs for $80", ``RATE``)
    and the count's clause states none, or only the count's own rate while the rate operand is a
-   price ("Jon buys 2 coffees a day" -> "They cost $2 each"): the rate clause states the
-   product. Not for a division whose region holds a DIV cue ("He splits the class equally into
+   price ("Jon buys 2 coffees a day" -> "They cost $2 each") or is per one of what the count
+   counts ("makes 3 batches of baguettes a day" -> "Each batch has 48 baguettes"): the rate
+   clause states the product. Not for a division whose region holds a DIV cue ("He splits the class equally into
    3 groups").
 6. ``foreign``: a region foreign to its step (``checks.is_foreign``: it holds none of the
    step's operands but another step's, or no cue word of its op, or it is the question for a
@@ -101,6 +102,7 @@ from mycelium.labels.checks import SUM_WORDS, in_question, is_foreign, is_fragme
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
+from mycelium.labels.nouns import canonical, counted_noun
 
 RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare", "hull")
 # implicit operands that state a relation (not a unit size such as "hour" = 60)
@@ -375,8 +377,22 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
     if not _states_rate(parsed, stated, rate.span):
         return None
     # a count's own rate ("2 coffees a day") does not state its cost: a price's rate clause does
-    # ("They cost $2 each")
-    return None if _states_rate(parsed, region, count.span) and "$" not in rate.text else clause
+    # ("They cost $2 each"), and so does one per unit of what is counted ("The bakery makes 3
+    # batches of baguettes a day" -> "Each batch has 48 baguettes")
+    if _states_rate(parsed, region, count.span) and "$" not in rate.text and not _per_counted(parsed, stated, count):
+        return None
+    return clause
+
+
+# "each batch", "per batch", "every batch", "a batch": the thing a count counts, taken one at a time
+_EACH = re.compile(r"(?<![A-Za-z])(?:each|per|every|a|an|one)\s+([A-Za-z]+)", re.IGNORECASE)
+
+
+def _per_counted(parsed: ParsedText, span: tuple[int, int], count) -> bool:
+    """Does ``span`` state a rate per one of what ``count`` (an Arg) counts ("3 *batches*" ...
+    "Each *batch* has 48")?"""
+    noun = counted_noun(parsed.text, count.span[1])
+    return noun is not None and any(canonical(e.group(1)) == noun for e in _EACH.finditer(parsed.text, *span))
 
 
 def _narrowed(parsed: ParsedText, step: Step, region: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -655,3 +655,15 @@ def test_the_n_things_of_a_question_state_its_final_sum(nlp):
     got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "3"), clause_text(parsed, text, "$30")])
     assert got[1] == "How much did he get from the two grandparents"
     assert question_cue(parsed, "ADD", question_sentence(parsed)) is not None
+
+
+def test_a_rate_per_one_of_what_the_count_counts_states_the_product(nlp):
+    # audit 27: 3 batches x 48 is stated by "Each batch has 48 baguettes"; "a day" is the count's own rate
+    text = ("The bakery makes 3 batches of baguettes a day. Each batch has 48 baguettes. After the first batch comes "
+            "out, he sells 37. How many baguettes are left?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "3", "3"), num(text, "48", "48"))
+    s1 = step(1, "SUB", res(0, "144"), num(text, "37", "37"))
+    got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "batches"), clause_text(parsed, text, "How")])
+    assert got[0] == "Each batch has 48 baguettes"
+    assert (0, "rate") in [(m.step, m.rule) for m in moves]
