@@ -12,7 +12,8 @@ Rewrites (applied until none applies; values are unchanged, only the DAG's shape
 
 - ``DIV(a, b)`` of two written values whose quotient (not a whole number: "4/2 = 2 coffees"
   is a count) the text writes as one fraction or percentage ("1/2*50" of "half the number",
-  "50/100*266" of "50%") -> that operand;
+  "50/100*266" of "50%") -> that operand, unless ``a`` is a quantity written in digits ("1/2"
+  of "half as long as his 1 year of courses" halves the year);
 
 - ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
   step that reads it;
@@ -36,6 +37,7 @@ from typing import Callable
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.args import PERCENT_WORDS, match_operand, writes_percent
+from mycelium.labels.nouns import counted_noun
 
 Refold = Callable[[Fraction], "Arg | None"]
 
@@ -58,6 +60,13 @@ def _unit_fraction_denominator(text: str, d: Arg) -> bool:
     """``d`` is the denominator of a written "1/d" (not the whole fraction)."""
     return (d.kind == "number" and d.span is not None and d.span[0] >= 2
             and text[d.span[0] - 2:d.span[0]] == "1/" and (d.span[0] < 3 or not text[d.span[0] - 3].isdigit()))
+
+
+def _counts(text: str, a: Arg) -> bool:
+    """Is ``a`` a number written in digits before what it counts ("1 *year*"), a quantity rather
+    than the numerator of a fraction? (A "one" in words is as often "one box" as "one-fourth".)"""
+    return (a.kind == "number" and a.span is not None and a.text.isdigit()
+            and counted_noun(text, a.span[1]) is not None)
 
 
 def _as_percent(a: Arg) -> Arg:
@@ -107,8 +116,9 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
             # "1/2*50" of "half the number": the fraction is one operand ("half" = 1/2), and
             # whatever its digits were grounded to (a "one" elsewhere) goes with the step
             quotient = Fraction(a[0].value) / Fraction(a[1].value)
-            # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), not a fraction
-            literal = _fold(a, quotient, refold) if quotient.denominator != 1 else None
+            # a whole quotient is a count ("4/2 = 2 coffees" of "cut in half"), not a fraction;
+            # and a quantity divided ("1/2" of "half as long as his 1 year of courses") is a step
+            literal = _fold(a, quotient, refold) if quotient.denominator != 1 and not _counts(text, a[0]) else None
             if literal is not None:
                 _drop(steps, origins, j, literal)
                 return True

@@ -126,6 +126,19 @@ def test_a_number_a_comparison_follows_is_the_one_a_sum_adds():
     assert words(text, three) == "3"
 
 
+def test_a_quantity_divided_into_a_fraction_stays_a_step(nlp):
+    # GSM8K train 4178 (audit 28): "1/2 = .5" halves the "1 year" of courses; folding it into the
+    # fraction "half" (as "1/2*50" of "half the number" is) would drop that operand
+    text = ("He first takes 1 year of courses to get acclimated. After that, he spends 2 years learning the basics. "
+            "He then spends half as long on writing his dissertation as his acclimation period. How long did it "
+            "take him to do everything?")
+    solution = "His dissertation took 1/2 = <<1/2=.5>>.5 years to write\nSo everything took 1+2+.5=<<1+2+.5=3.5>>3.5 years\n#### 3.5"
+    r = label(text, solution, "3.5", nlp, reject_checks=())
+    assert [s.op for s in r.steps] == ["DIV", "ADD"]
+    assert [words(text, a) for a in r.steps[0].args] == ["1", "half"]
+    assert r.steps[1].args[2].kind == "result" and r.steps[1].args[2].step == 0
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
