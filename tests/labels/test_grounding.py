@@ -139,6 +139,20 @@ def test_a_quantity_divided_into_a_fraction_stays_a_step(nlp):
     assert r.steps[1].args[2].kind == "result" and r.steps[1].args[2].step == 0
 
 
+def test_a_dollar_the_solution_writes_settles_a_tie(nlp):
+    # GSM8K train 7359: "$110 - $40 - $30 = $40" then "$40 / 2": the solution's "$" says which 40 it
+    # is not (the written "$40" coat), and the "two pairs" is the 2; it was rejected as a tie
+    text = ("Mary brought her two kids shopping. She bought her son James, a coat for $40 and two pairs of jeans. "
+            "She bought his sister Jamie, a pair of shoes for $30. The total cost of the items was $110. If the two "
+            "pairs of jeans for James cost the same price, how much did one pair of jeans cost?")
+    solution = ("The total spent on both pairs of jeans was $110 - $40 - $30 = $<<110-40-30=40>>40.\n"
+                "One pair of jeans would cost $40 / 2 = $<<40/2=20>>20.\n#### 20")
+    r = label(text, solution, "20", nlp, reject_checks=())
+    assert r.reason != "ambiguous_grounding", r.reason
+    assert [words(text, a) for a in r.steps[0].args] == ["$110", "$40"]
+    assert r.steps[-1].args[0].kind == "result"
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
