@@ -193,7 +193,9 @@ def ground_steps(
         written_unit = any(a.kind == "number" and a.span is not None and Fraction(a.value) in (0, 1)
                            and not _in_fraction(grounder.text, a.span) and not _cot_numerator(node, o)
                            for a, o in zip(args, node.operands) if isinstance(o, Literal))
-        identity = is_identity(node.op, [Fraction(a.value) for a in args]) and not written_unit
+        # ... and so does "5 puppies * 1 cup" where the 1 is a result ("1/2 cup * 2 = 1 cup"): 5 cups
+        computed_unit = any(a.kind == "result" and Fraction(a.value) in (0, 1) for a in args)
+        identity = is_identity(node.op, [Fraction(a.value) for a in args]) and not written_unit and not computed_unit
         results.append(None if identity else node.value)
     adopt_orphans(steps, results)  # an operand it turns into a result no longer counts as written
     counted_other = [sum(st.args[n].kind == "number" for n in flagged) for st, flagged in zip(steps, other)]

@@ -153,6 +153,22 @@ def test_a_dollar_the_solution_writes_settles_a_tie(nlp):
     assert r.steps[-1].args[0].kind == "result"
 
 
+def test_a_product_by_a_computed_one_is_a_new_value(nlp):
+    # GSM8K train 4663: "$1/liter x 25 liters" multiplies by the $1 that $1.4 - $0.4 computed; it is
+    # the Friday cost, not the written "25 liters" read again by value
+    text = ("The news announced a $0.4 oil price rollback this Friday. Mr. Deane decided to only fill his gas tank "
+            "with 10 liters of gas today and then another 25 liters on Friday. If the cost per liter of gas is $1.4 "
+            "today, how much will Mr. Deane spend for his 35 liters of gas?")
+    solution = ("Mr. Deane will spend $1.4/liter x 10 liters = $<<1.4*10=14>>14 for the 10 liters of gas today.\n"
+                "The price of the gas per liter on Friday will be $1.4/liter - $0.4/liter = $<<1.4-0.4=1>>1/liter.\n"
+                "So, he will spend $1/liter x 25 liters = $<<1*25=25>>25 for the 25 liters of gas on Friday.\n"
+                "Thus, Mr. Deane will spend a total of $14 + $25 = $<<14+25=39>>39 for the 35 liters of gas.\n#### 39")
+    r = label(text, solution, "39", nlp, reject_checks=())
+    assert r.answer == "39"
+    assert [s.op for s in r.steps] == ["MUL", "SUB", "MUL", "ADD"]
+    assert r.steps[3].args[1].kind == "result" and r.steps[3].args[1].step == 2
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
