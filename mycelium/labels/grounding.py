@@ -9,6 +9,8 @@ value by position and meaning:
   each hour for two hours"), and never twice by a difference or a quotient (x - x, x / x);
   a second operand near the first one fits better;
 - an occurrence an earlier step already used is a worse fit than a fresh one;
+- in a product or quotient, a number that counts the unit of a rate the step took fits better
+  ("$2 an *hour*" x "4 *hours* at a time", not "4 weeks");
 - in a sum or difference, a number a comparison follows ("scored 3 points *more than* Darius",
   "2 years *younger than*") fits better: it is the amount the op adds or takes;
 - an occurrence whose phrase words (its unit and owner: "48 *clips*", "$12 an *hour*",
@@ -69,7 +71,7 @@ from mycelium.dag.graph import format_value
 from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, is_conversion, match_operand, sixty_rank, writes_fraction,
                                   writes_percent)
 from mycelium.labels.cues import CUES
-from mycelium.labels.nouns import Counted, names_other, similar
+from mycelium.labels.nouns import Counted, canonical, counted_noun, names_other, similar
 from mycelium.dag.steps import Arg
 
 TIE = 0.25  # score gap below which two candidates of different origin are a tie
@@ -96,6 +98,7 @@ UNIT_RESULT_PENALTY = 2.0  # a unit's size ("minutes" = 60) when an earlier step
 # an earlier result some step already read, beside an unread one of equal value; above
 # RECENT_BONUS + TIE, so the unread one wins clearly even when the read one is the most recent
 READ_RESULT_PENALTY = 0.75
+RATE_UNIT_BONUS = 1.0  # in a product or quotient, a number counting the unit of a rate the step took
 COMPARED_BONUS = 1.0  # a number that a comparison follows ("3 points more than"), in a sum or difference
 SENTENCE_BONUS = 0.25  # per word the occurrence's whole sentence shares with the op's CoT sentence
 MAX_SENTENCE_SHARED = 4  # ... counted up to this many ("During dinner time, they ate one-fourth")
@@ -241,6 +244,8 @@ class Grounder:
                     continue
                 s -= REUSE_PENALTY
             s += NEAR_BONUS * self._near(a.span, taken)
+            if op in ("MUL", "DIV") and self._per_taken(a.span, taken):
+                s += RATE_UNIT_BONUS  # "$2 an *hour*" x "4 *hours* at a time", not "4 weeks"
             if op in ("ADD", "SUB") and _COMPARED.match(self.text, a.span[1]):
                 s += COMPARED_BONUS  # "scored 3 points more than Darius": the number the sum adds
             if percent and writes_percent(a.text):
@@ -370,6 +375,17 @@ class Grounder:
         solution restates the sentence it computes from ("During dinner time, they ate 16/4")."""
         return SENTENCE_BONUS * min(_overlap(self._sentence_words[self._sentence(span)], context), MAX_SENTENCE_SHARED)
 
+    def _per_taken(self, span: tuple[int, int], taken: set) -> bool:
+        """Does the number at ``span`` count the unit of a rate this step took ("4 *hours*" for
+        "$2 an *hour*", "3 *days*" for "5 miles per *day*")?"""
+        noun = counted_noun(self.text, span[1])
+        if noun is None:
+            return False
+        for t in taken:
+            if isinstance(t[0], int) and t != span and (m := _PER.match(self.text, t[1])) and canonical(m.group(1)) == noun:
+                return True
+        return False
+
     def _near(self, span: tuple[int, int], taken: set) -> float:
         """1 when ``span`` shares a sentence with an operand this step already took."""
         return float(any(self._sentence(t) == self._sentence(span) for t in taken if isinstance(t[0], int)))
@@ -399,6 +415,8 @@ def key(arg: Arg) -> tuple:
 
 # x - x and x / x state nothing: a step of these ops never reads one quantity twice
 _NO_SELF = frozenset({"SUB", "DIV"})
+# a rate right after a number: "$2 an hour", "5 miles per day", "$3/pound", "12 eggs each week"
+_PER = re.compile(r"(?:\s+[A-Za-z'-]+){0,2}?\s*(?:\s(?:an?|per|each|every)\s+|/\s*)([A-Za-z]+)", re.I)
 # up to three words, then a comparison: "3 points more than", "5 years older than", "2 fewer than"
 _COMPARED = re.compile(r"(?:\s+[A-Za-z'-]+){0,3}?\s+(?:more|less|fewer|[a-z]+er)\s+than\b", re.I)
 _HALF = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}", re.I)

@@ -169,6 +169,19 @@ def test_a_product_by_a_computed_one_is_a_new_value(nlp):
     assert r.steps[3].args[1].kind == "result" and r.steps[3].args[1].step == 2
 
 
+def test_a_number_counting_the_unit_of_a_rate_the_product_took_fits_it():
+    # GSM8K train 3530: "$5 per hour" x the "4 hours a day", not the "5 days a week" of equal standing
+    text = ("Walter works 5 days a week in a fast-food chain and earns $5 per hour. Since he is a working student, he "
+            "can only work 4 hours a day and allocates 3/4 of his weekly earning for his schooling. How much does he "
+            "allocate for school?")
+    g = grounder(text)
+    context = context_words("He earns $5 x 4 = $20 per day.")
+    five = g.ground(Fraction(5), "MUL", context, [], set(), mention=Mention(True, frozenset())).arg
+    assert words(text, five) == "$5"
+    assert g._per_taken(extract_numbers(text)[2].span, {key(five)})  # "4 hours" counts the rate's hour
+    assert not g._per_taken(extract_numbers(text)[0].span, {key(five)})  # "5 days" does not
+
+
 def test_an_annotation_with_no_op_leaves_the_arithmetic_before_it_as_the_step(nlp):
     # 328 GSM8K train solutions write "20 x 3 = <<60=60>>60": the annotation computes nothing, so
     # the written product is the step, and the later 60 is its result (not "60" of the text)
