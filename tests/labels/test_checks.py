@@ -39,7 +39,7 @@ def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
         "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "value_coincidence": 0,
-        "equals_result": 0, "result_elsewhere": 0,
+        "equals_result": 0, "result_elsewhere": 0, "solves_equation": 0,
         "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
@@ -54,6 +54,9 @@ def test_each_check_flags_its_shape(parsed):
     assert check_record(record(coincidence), parsed)["result_elsewhere"] == 0  # 12 (result) x 12 (written): one step
     elsewhere = coincidence + [Step(2, "ADD", [num("12", 20), Arg("result", "144", step=1)], "156", region=TUE)]
     assert check_record(record(elsewhere), parsed)["result_elsewhere"] == 1  # the written 12 where a result is 12
+    solved = "Let x be the third number.\nx + 2x = 300\nThis is 3x=300\nx = 300/3 = <<300/3=100>>100"
+    assert check_record(record(coincidence), parsed, solved)["solves_equation"] == 1
+    assert check_record(record(coincidence), parsed, "He walks 50m + 50m = <<50+50=100>>100 meters")["solves_equation"] == 0
     symbolic = [Step(0, "POW", [num("12")], "\\left(\\frac{1}{3}\\right)^{x}", region=MON),
                 Step(1, "MUL", [Arg("result", "\\left(\\frac{1}{3}\\right)^{x}", step=0), num("12", 20)], "12", region=TUE)]
     assert check_record(record(symbolic), parsed)["result_elsewhere"] == 0  # a MATH value that is no number
