@@ -77,7 +77,8 @@ from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch", "value_coincidence",
-          "equals_result", "result_elsewhere", "solves_equation", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
+          "equals_result", "result_elsewhere", "solves_equation", "shared_region", "fragment_region", "fraction_part",
+          "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
@@ -134,7 +135,8 @@ def _computes(cot: str, value: str) -> bool:
 
 
 # "Let x be the number of ...", "Solving for x", "3x = 300": the solution solves for an unknown
-_SOLVES = re.compile(r"\b[Ll]et\s+[a-zA-Z]\s+(?:be|=|represent|denote|equal)\b|\b[Ss]olving for\b|\b\d+[a-zA-Z]\s*=\s*\d")
+_SOLVES = re.compile(r"\b[Ll]et\s+[a-zA-Z]\s+(?:be|=|represent|denote|equal)\b"
+                     r"|\b[Ss]olving for\b|\b\d+[a-zA-Z]\s*=\s*\d")
 
 
 def _solves_equation(r: LabelRecord, cot: str | None) -> int:

@@ -19,7 +19,8 @@ from typing import Iterable
 # Literal, NodeRef and ParseError are the types a Found's expression and parse_annotations hand out.
 from mycelium.labels.expressions import Literal, NodeRef, ParsedExpr, ParseError, Token, parse_expression, tokenize
 
-__all__ = ["Found", "Literal", "NodeRef", "ParseError", "find_arithmetic", "find_worded_arithmetic", "parse_annotations"]
+__all__ = ["Found", "Literal", "NodeRef", "ParseError", "find_arithmetic", "find_worded_arithmetic",
+           "parse_annotations"]
 
 
 @dataclass
@@ -120,8 +121,8 @@ def _juxtaposes(run: list[Token]) -> bool:
 
 def find_arithmetic(cot: str) -> list[Found]:
     """Every equation or expression with at least one op in CoT text, plain or LaTeX
-    ("48 / 2 = 24", "$\\frac{48}{2}=24$", "200(.40)=80"), with its char span in ``cot``. Algebra ("2x + 3")
-    and text that does not parse are skipped, never raised on."""
+    ("48 / 2 = 24", "$\\frac{48}{2}=24$", "200(.40)=80"), with its char span in ``cot``. Algebra
+    ("2x + 3") and text that does not parse are skipped, never raised on."""
     tokens = tokenize(cot)
     found = []
     for i, j in _runs(tokens):

@@ -382,7 +382,8 @@ class Grounder:
         if noun is None:
             return False
         for t in taken:
-            if isinstance(t[0], int) and t != span and (m := _PER.match(self.text, t[1])) and canonical(m.group(1)) == noun:
+            rate = _PER.match(self.text, t[1]) if isinstance(t[0], int) and t != span else None
+            if rate is not None and canonical(rate.group(1)) == noun:
                 return True
         return False
 

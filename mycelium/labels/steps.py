@@ -39,9 +39,9 @@ def cot_operations(trace: Trace) -> tuple[list[Found], bool, set[int]]:
 def _unannotated(cot: str, annotated: list[Found], gold: str | None = None) -> list[Found]:
     """Arithmetic the solution writes without a calculator annotation ("100+20+80 = 200.",
     "120 pills x 3 bottles = 360 pills") whose value a later annotation, or later arithmetic
-    kept so, uses, or that follows the last annotation and gives the
-    gold answer ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to
-    a written number of the same value: a coincidence that validates a wrong DAG."""
+    kept so, uses, or that follows the last annotation and gives the gold answer
+    ("$1000-($150+$300+$250) = $300"). Without it that later operand would be grounded to a
+    written number of the same value: a coincidence that validates a wrong DAG."""
     # an annotation with no op ("20 x 3 = <<60=60>>60") computes nothing: the arithmetic written
     # before it is the step
     positions = [f.span[0] for f in annotated if f.expr.nodes]

@@ -132,7 +132,8 @@ def test_a_quantity_divided_into_a_fraction_stays_a_step(nlp):
     text = ("He first takes 1 year of courses to get acclimated. After that, he spends 2 years learning the basics. "
             "He then spends half as long on writing his dissertation as his acclimation period. How long did it "
             "take him to do everything?")
-    solution = "His dissertation took 1/2 = <<1/2=.5>>.5 years to write\nSo everything took 1+2+.5=<<1+2+.5=3.5>>3.5 years\n#### 3.5"
+    solution = ("His dissertation took 1/2 = <<1/2=.5>>.5 years to write\n"
+                "So everything took 1+2+.5=<<1+2+.5=3.5>>3.5 years\n#### 3.5")
     r = label(text, solution, "3.5", nlp, reject_checks=())
     assert [s.op for s in r.steps] == ["DIV", "ADD"]
     assert [words(text, a) for a in r.steps[0].args] == ["1", "half"]
