@@ -351,6 +351,11 @@ def sixty_rank(arg: Arg) -> int | None:
 
 
 PERCENT_WORDS = re.compile(r"%|percent|per cent", re.IGNORECASE)
+
+
+def is_percent_sign(arg: Arg) -> bool:
+    """Is ``arg`` the implied 100 (or 1/100) of a "%" / "percent" sign, not a number written with one?"""
+    return arg.kind == "implicit" and bool(PERCENT_WORDS.fullmatch((arg.text or "").strip()))
 _FRACTION_DIGITS = re.compile(r"\d/\d")
 
 

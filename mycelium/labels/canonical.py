@@ -36,7 +36,7 @@ from typing import Callable
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.args import PERCENT_WORDS, match_operand, writes_percent
+from mycelium.labels.args import is_percent_sign, match_operand, writes_percent
 from mycelium.labels.nouns import counted_noun
 
 Refold = Callable[[Fraction], "Arg | None"]
@@ -47,7 +47,7 @@ def _is_percent_number(a: Arg) -> bool:
 
 
 def _is_percent_sign(a: Arg, value: Fraction) -> bool:
-    return a.kind == "implicit" and bool(PERCENT_WORDS.fullmatch(a.text.strip())) and Fraction(a.value) == value
+    return is_percent_sign(a) and Fraction(a.value) == value
 
 
 def _fraction_parts(text: str, n: Arg, d: Arg) -> bool:

@@ -160,19 +160,14 @@ def _repeated_occurrence(r: LabelRecord) -> int:
     return flagged
 
 
-def _equals_result(r: LabelRecord) -> int:
+def _equals_result(r: LabelRecord, elsewhere: bool = False) -> int:
+    """Steps reading a written number whose value an earlier step computed; ``elsewhere``: only
+    where the step reads no result of that value itself (``result_elsewhere``)."""
     flagged = 0
     for k, s in enumerate(r.steps):
         earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
-        flagged += any(a.kind == "number" and Fraction(a.value) in earlier for a in s.args)
-    return flagged
-
-
-def _result_elsewhere(r: LabelRecord) -> int:
-    flagged = 0
-    for k, s in enumerate(r.steps):
-        earlier = {v for x in r.steps[:k] if (v := rational(x.value)) is not None}
-        read = {rational(a.value) for a in s.args if a.kind == "result"}  # a symbolic one (MATH) is None
+        # a symbolic result (MATH) reads as None, a value no number has
+        read = {rational(a.value) for a in s.args if a.kind == "result"} if elsewhere else set()
         flagged += any(a.kind == "number" and (v := rational(a.value)) in earlier and v not in read for a in s.args)
     return flagged
 
@@ -399,7 +394,7 @@ def check_record(r: LabelRecord, parsed: ParsedText, cot: str | None = None) -> 
         "computed_literal": _computed_literal(r, cot),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
-        "result_elsewhere": _result_elsewhere(r),
+        "result_elsewhere": _equals_result(r, elsewhere=True),
         "solves_equation": _solves_equation(r, cot),
         "shared_region": _shared_region(r, parsed),
         "fragment_region": sum(_fragment(r, a, b) for a, b in regions),

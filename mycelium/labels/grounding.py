@@ -68,8 +68,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, is_conversion, match_operand, sixty_rank, writes_fraction,
-                                  writes_percent)
+from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, is_conversion, is_percent_sign, match_operand, sixty_rank,
+                                  writes_fraction, writes_percent)
 from mycelium.labels.cues import CUES
 from mycelium.labels.nouns import Counted, canonical, counted_noun, names_other, similar
 from mycelium.dag.steps import Arg
@@ -359,7 +359,7 @@ class Grounder:
         percentage: never the operand ("$100 x 10%" multiplies the written $100; a 100 computed
         unwritten, 500 x 20%, is no "%")."""
         return (op == "MUL" and value == 100 and not self._asks_percent
-                and bool(PERCENT_WORDS.fullmatch(arg.text.strip())))
+                and is_percent_sign(arg))
 
     def _unit_of_taken(self, arg: Arg, taken: set) -> bool:
         """Is ``arg`` the unit word right after a number this step took ("30 *minutes*" / 60: the
@@ -442,7 +442,7 @@ def is_relation(arg: Arg) -> bool:
 
 def _percent_whole(arg: Arg, value: Fraction, op: str) -> bool:
     """The "%" read as the whole, 100, of a sum or difference ("100 - 20" of "20% less")."""
-    return bool(PERCENT_WORDS.fullmatch(arg.text.strip())) and value == 100 and op in ("ADD", "SUB")
+    return is_percent_sign(arg) and value == 100 and op in ("ADD", "SUB")
 
 
 def states_relation(arg: Arg, value: Fraction, op: str) -> bool:

@@ -96,7 +96,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mycelium.dag.steps import Step
+from mycelium.dag.steps import Arg, Step
 from mycelium.labels.args import writes_fraction, writes_numerator, writes_times
 from mycelium.labels.checks import SUM_WORDS, in_question, is_foreign, is_fragment, shared_steps, takes_part
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
@@ -388,8 +388,8 @@ def _rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None)
 _EACH = re.compile(r"(?<![A-Za-z])(?:each|per|every|a|an|one)\s+([A-Za-z]+)", re.IGNORECASE)
 
 
-def _per_counted(parsed: ParsedText, span: tuple[int, int], count) -> bool:
-    """Does ``span`` state a rate per one of what ``count`` (an Arg) counts ("3 *batches*" ...
+def _per_counted(parsed: ParsedText, span: tuple[int, int], count: Arg) -> bool:
+    """Does ``span`` state a rate per one of what ``count`` counts ("3 *batches*" ...
     "Each *batch* has 48")?"""
     noun = counted_noun(parsed.text, count.span[1])
     return noun is not None and any(canonical(e.group(1)) == noun for e in _EACH.finditer(parsed.text, *span))

@@ -18,7 +18,7 @@ from mycelium.dag.graph import answer_equals, format_value
 from mycelium.dag.steps import Arg, Step
 from mycelium.labels.cot_ops import (Found, Literal, NodeRef, ParseError, find_arithmetic, find_worded_arithmetic,
                                      parse_annotations)
-from mycelium.labels.args import PERCENT_WORDS, extract_numbers
+from mycelium.labels.args import extract_numbers, is_percent_sign
 from mycelium.labels.grounding import Grounder, Mention, context_words, key, states_relation
 from mycelium.records.traces import Trace
 
@@ -233,8 +233,7 @@ def is_identity(op: str, values: list[Fraction]) -> bool:
 def _divided_percent(step: Step, n: int) -> bool:
     """Is operand ``n`` of ``step`` a "%" read as the 100 a division divides ("100/4" of "20% have four
     leaves and one quarter of these")? A "%" divides by 100; the 100 divided is a count."""
-    a = step.args[n]
-    return step.op == "DIV" and n == 0 and a.kind == "implicit" and bool(PERCENT_WORDS.fullmatch(a.text or ""))
+    return step.op == "DIV" and n == 0 and is_percent_sign(step.args[n])
 
 
 def adopt_orphans(steps: list[Step], results: list[Fraction | None]) -> int:
