@@ -85,6 +85,8 @@ ton(s)                                2000                 pounds
 quart(s)                              32     2             fluid ounces; pints
 pint(s)                               16     2             fluid ounces; cups
 gallon(s) (a second row)              8      16            pints; cups
+the rest, the remainder               100    1             the whole a rest is left of:
+                                                           "100% - 50% - 25%"
 ====================================  =====  ============  ===============================
 
 The rows of a count the text implies (a weekday, days named, a person, names listed) are,
@@ -239,6 +241,7 @@ def _months(names: str) -> str:
 
 
 MIDWAY = r"midway|halfway"  # the middle: half of a distance or a time, like "half"
+WHOLE_REST = r"rest|remainder"  # after "the": what is left of a whole
 IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"half|halves|halved|halve", _F(2), (_F(1, 2),), "x/2 or x*1/2"),
     Implicit(r"twice|double|doubled|doubles|doubling", _F(2), (), "x*2"),
@@ -305,6 +308,11 @@ IMPLICIT: tuple[Implicit, ...] = (
     Implicit(r"quarts?", _F(32), (_F(2),), "fluid ounces; pints per quart", conversion=True),
     Implicit(r"pints?", _F(16), (_F(2),), "fluid ounces; cups per pint", conversion=True),
     Implicit(r"gallons?", _F(8), (_F(16),), "pints; cups per gallon", conversion=True),
+    # "the rest" of a whole split into parts ("25% are dogs, 50% are cats, and the rest are
+    # bunnies": 100% - 50% - 25%) implies the whole it is left of, 100% or 1; a guess at an
+    # unwritten constant, so a written 100 wins (conversion)
+    Implicit(WHOLE_REST, _F(100), (_F(1),), "the whole (100%, or 1) a rest is left of", conversion=True,
+             before=r"\bthe "),
 )
 _QUANTITY = r"(?:(?<![A-Za-z])(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)[\s-]+)"
 
@@ -356,6 +364,12 @@ PERCENT_WORDS = re.compile(r"%|percent|per cent", re.IGNORECASE)
 def is_percent_sign(arg: Arg) -> bool:
     """Is ``arg`` the implied 100 (or 1/100) of a "%" / "percent" sign, not a number written with one?"""
     return arg.kind == "implicit" and bool(PERCENT_WORDS.fullmatch((arg.text or "").strip()))
+def is_whole_rest(arg: Arg) -> bool:
+    """Is ``arg`` the whole (100, or 1) that "the rest" / "the remainder" implies (``WHOLE_REST``)?"""
+    return arg.kind == "implicit" and arg.span is not None and bool(
+        re.fullmatch(WHOLE_REST, (arg.text or "").strip(), re.IGNORECASE))
+
+
 _FRACTION_DIGITS = re.compile(r"\d/\d")
 
 

@@ -16,7 +16,8 @@ Rewrites (applied until none applies; values are unchanged, only the DAG's shape
   of "half as long as his 1 year of courses" halves the year);
 
 - ``DIV("30%", "%")`` (30 over the 100 implied by "%") -> the operand "30%" = 3/10 in every
-  step that reads it;
+  step that reads it; ``DIV("the rest", "%")`` ("100% - 50% - 25%" of "... and the rest are
+  bunnies") -> the operand "the rest" = 1, the whole;
 - ``DIV("1", "4")`` of the parts of one written "1/4" -> the operand "1/4";
 - ``DIV(x, "4")`` by the denominator of a written "1/4" -> ``MUL(x, "1/4")``;
 - ``MUL(..., "30%", "%"=1/100, ...)`` -> ``MUL(..., "30%"=3/10, ...)``;
@@ -36,7 +37,7 @@ from typing import Callable
 
 from mycelium.dag.graph import format_value
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.args import is_percent_sign, match_operand, writes_percent
+from mycelium.labels.args import is_percent_sign, is_whole_rest, match_operand, writes_percent
 from mycelium.labels.nouns import counted_noun
 
 Refold = Callable[[Fraction], "Arg | None"]
@@ -44,6 +45,11 @@ Refold = Callable[[Fraction], "Arg | None"]
 
 def _is_percent_number(a: Arg) -> bool:
     return a.kind == "number" and writes_percent(a.text) and a.span is not None
+
+
+def _is_whole_rest(a: Arg) -> bool:
+    """``a`` is the 100 (%) a "the rest" implies."""
+    return is_whole_rest(a) and Fraction(a.value) == 100
 
 
 def _is_percent_sign(a: Arg, value: Fraction) -> bool:
@@ -126,6 +132,9 @@ def _rewrite_once(steps: list[Step], origins: list[list[int]], text: str, refold
             literal = None
             if _is_percent_number(a[0]) and _is_percent_sign(a[1], Fraction(100)):
                 literal = _as_percent(a[0])
+            elif any(_is_whole_rest(x) and _is_percent_sign(y, Fraction(100)) for x, y in (a, a[::-1])):
+                # "100%" of "the rest": the whole, 1 (100 / 100 either way round)
+                literal = replace(next(x for x in a if _is_whole_rest(x)), value="1")
             elif _fraction_parts(text, a[0], a[1]):
                 literal = _as_fraction(text, a[0], a[1])
             if literal is not None:

@@ -83,6 +83,10 @@ class ClauseConfig:
     # "... are women and the rest are men": spaCy makes "the rest" a conjunct of "women"; give it
     # back to the subjectless verb right after it
     conj_subjects: bool = True
+    # "Jill spends 12 minutes waiting for her bus, 30 minutes riding it, and half ... on her
+    # second bus": items listed after a comma, each opening with a quantity, are clauses of
+    # their own (spaCy hangs them on the first as appositions or conjuncts); ``_list_items``
+    list_items: bool = True
     snap_degenerate: bool = True  # tiny clause / verbless sentence -> whole sentence
     min_clause_tokens: int = 2  # content tokens below which a clause is degenerate ("Mary 5" is 2)
     # mycelium.labels.regions: how the clauses of one step become regions
@@ -119,6 +123,9 @@ class ParsedText:
     clause_spans: np.ndarray  # int32 [n, 2] trimmed char span of each token's clause
     clause_tok: np.ndarray  # int32 [n, 2] first/last+1 token index of each token's clause
     config: ClauseConfig = field(default_factory=ClauseConfig)
+    # int32 [n] clause id before listed items were cut out of it (``_list_items``): the items of
+    # one list share it; None: no list was cut
+    listed: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -220,6 +227,9 @@ def _from_doc(doc, config: ClauseConfig) -> ParsedText:
 
     if config.conj_subjects:
         _reattach_subjects(clause, is_head, children, heads, left_edge, deps, pos)
+    listed = clause.copy() if config.list_items else None
+    if config.list_items:
+        _list_items(clause, words, deps, is_num, is_content)
 
     # 3) each clause's token range -> trimmed char span
     sent_spans = np.zeros((len(sent_tok), 2), dtype=np.int32)
@@ -249,7 +259,7 @@ def _from_doc(doc, config: ClauseConfig) -> ParsedText:
         clause_spans[members] = span[:2]
         clause_tok[members] = span[2:]
     return ParsedText(doc.text, starts, ends, heads, left_edge, deps, words, is_num, is_content, sent,
-                      sent_spans, clause, clause_spans, clause_tok, config)
+                      sent_spans, clause, clause_spans, clause_tok, config, listed)
 
 
 _SUBJECTS = ("nsubj", "nsubjpass", "csubj", "expl")
@@ -274,6 +284,45 @@ def _reattach_subjects(clause: np.ndarray, is_head: np.ndarray, children: list[l
             continue
         if deps[p] == "conj" and pos[p] in _NOMINAL and heads[p] < p and not is_head[p]:
             clause[left_edge[p]:p + 1] = h
+
+
+# words that open a listed item as a number does: "..., and half the combined time"
+ITEM_WORDS = frozenset({"half", "twice", "double", "triple", "thrice", "a", "one"})
+MIN_ITEM_TOKENS = 3  # content tokens each side of a list cut, so that no fragment is made
+
+
+def _list_items(clause: np.ndarray, words, deps, is_num: np.ndarray, is_content: np.ndarray) -> None:
+    """Cut a clause at each comma followed (after an optional "and"/"or") by a quantity: a
+    number, "$" and a number, or a relation word of ``ITEM_WORDS`` ("a" only before a number
+    word is no item: "a hat"). Both sides keep at least ``MIN_ITEM_TOKENS`` content tokens, and
+    the part before holds a number, so "On Monday, 3 people came" stays one clause. The tokens
+    from the cut to the next cut become a clause of their own; ``clause`` changes in place."""
+    n = len(clause)
+    for h in np.unique(clause):
+        members = np.flatnonzero(clause == h)
+        cuts = []
+        for m, i in enumerate(members[:-1]):
+            if words[i] != ",":
+                continue
+            j = m + 1
+            if j < len(members) and words[members[j]] in ("and", "or"):
+                j += 1
+            if j >= len(members):
+                continue
+            t = members[j]
+            quantity = (is_num[t] or (words[t] == "$" and t + 1 < n and is_num[t + 1])
+                        or (words[t] in ITEM_WORDS and words[t] not in ("a", "one")))
+            if quantity:
+                cuts.append(m)
+        if not cuts:
+            continue
+        bounds = [0, *[c + 1 for c in cuts], len(members)]
+        parts = [members[a:b] for a, b in zip(bounds, bounds[1:])]
+        if (any(int(is_content[p].sum()) < MIN_ITEM_TOKENS for p in parts)
+                or not is_num[parts[0]].any()):
+            continue
+        for p in parts[1:]:
+            clause[p] = p[0]  # the item's first token names its clause
 
 
 def _depth(heads: np.ndarray, i: int) -> int:

@@ -68,8 +68,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mycelium.dag.graph import format_value
-from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, is_conversion, is_percent_sign, match_operand, sixty_rank,
-                                  writes_fraction, writes_percent)
+from mycelium.labels.args import (MIDWAY, PERCENT_WORDS, WHOLE_REST, is_conversion, is_percent_sign, match_operand,
+                                  sixty_rank, writes_fraction, writes_percent)
 from mycelium.labels.cues import CUES
 from mycelium.labels.nouns import Counted, canonical, counted_noun, names_other, similar
 from mycelium.dag.steps import Arg
@@ -281,7 +281,7 @@ class Grounder:
                 # the percentage, ".20*100" reads another 100
                 continue
             hit = match_operand(value, [a])
-            if hit is None or not fits_op(hit, op):
+            if hit is None or not (fits_op(hit, op) or (not fresh and _undoes(hit, op))):
                 continue
             s = IMPLICIT_SCORE + NEAR_BONUS * self._near(a.span, taken)
             if any(re.fullmatch(w, a.text, re.I) for w in CUES.get(op, ())):
@@ -423,10 +423,19 @@ _COMPARED = re.compile(r"(?:\s+[A-Za-z'-]+){0,3}?\s+(?:more|less|fewer|[a-z]+er)
 _HALF = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}", re.I)
 # Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
 # "twice"/"triple" multiply. Other implied constants (units, "%", "dozen") go with any op.
+_FRACTION_WORDS = {n: re.compile(rf"{w}s?", re.I) for w, n in (
+    ("third", 3), ("fourth", 4), ("fifth", 5), ("sixth", 6), ("seventh", 7), ("eighth", 8), ("ninth", 9),
+    ("tenth", 10))}
 _OP_WORDS = (
     (_HALF, {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
+    # "a third" divides by 3 or multiplies by 1/3 (audit 29: "3 times what Dave has" is not "a
+    # third"); a MUL by 3 undoes it only when no fresh 3 is written (``_undoes``)
+    *((w, {("DIV", Fraction(n)), ("MUL", Fraction(1, n))}) for n, w in _FRACTION_WORDS.items()),
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
+    # "the rest" is the whole its parts are taken from ("100% - 50% - 25%"), or that whole as
+    # 100 over the "%" ("100%" = 100/100); never a factor ("$19 x 100" of "7% ... $133")
+    (re.compile(WHOLE_REST, re.I), {("SUB", None), ("DIV", Fraction(100))}),
 )
 
 
@@ -451,6 +460,12 @@ def states_relation(arg: Arg, value: Fraction, op: str) -> bool:
     whole, not a relation: an earlier result or a written number of 100 is the likelier
     operand ("$100 + $20", "100 ants - 20")."""
     return is_relation(arg) and not _percent_whole(arg, value, op)
+
+
+def _undoes(arg: Arg, op: str) -> bool:
+    """A MUL by n undoes a fraction word "an n-th" ("8 x 3" of "she will be one-third the age of
+    her aunt"): a reading for when no fresh written n is left."""
+    return op == "MUL" and any(w.fullmatch(arg.text) and Fraction(arg.value) == n for n, w in _FRACTION_WORDS.items())
 
 
 def fits_op(arg: Arg, op: str) -> bool:

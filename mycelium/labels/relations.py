@@ -6,7 +6,7 @@ clause holding only an operand while another clause states the relation ("the re
 "50% longer than that", "18 miles for each gallon", the question's "left"): the rubric
 (../shared/LABEL_AUDIT.md) calls such a region weak. This module reads the relation itself,
 from the step (its op, its operands' char spans, its input steps) and the clause parse, and
-moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 and 8 over all steps, and 7
+moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6, 8 and 10 over all steps, and 7
 (off by default) mends shared regions:
 
 1. ``question``: the problem's final op, when the question states its relation after the
@@ -21,7 +21,8 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    operands, it does not compare two quantities ("16 more than Mr. Chiu", "four times more")
    and no clause outside the question names a sum ("the combined total of the first two").
 2. ``relation_word``: a step with a relation operand ("half", "twice", "a third", "25%",
-   "2/5", the "three" of "three-fourths") whose region does not hold one: the relation operand's clause states it.
+   "2/5", the "three" of "three-fourths") whose region does not hold one: the relation operand's clause states it;
+   a difference from the whole "the rest" implies (``args.is_whole_rest``) is stated by the rest's clause.
 3. ``operand_cue``: a region that holds no cue word of the op, while the clause of another
    of its operands does ("54 miles on city streets" -> "where their car gets 18 miles for
    each gallon") and holds no number of another step (the "each" of "with 8 walls in each
@@ -83,6 +84,12 @@ moves the region by the rules below: 1-4 and 9 tried in this order, then 5, 6 an
    5 red apples and 3 green apples" of "..., and his sister picked 4 pears" for 5 + 3). Not for
    the final step, whose region the question rule chose.
 
+10. ``items`` (after 8, which would narrow it to one item again): a step, not the last, whose
+   written operands lie in adjacent items of one list (``ClauseConfig.list_items``: "Each wall
+   is 20 bricks long, 5 bricks high, and 2 bricks deep" for 20 x 5) while its region holds only
+   some of them and no relation word of the step (an item with "twice" or "the rest" states the
+   op): the span of those items, when it holds no number of a step other than its inputs.
+
 A region already holding a cue word of the op (``mycelium.labels.cues``) is never moved by
 rules 3 and 4: the highlights found the relation. Every region returned is a clause span of
 the parse, (start_char, end_char) into the text, end exclusive.
@@ -97,14 +104,15 @@ from functools import lru_cache
 import numpy as np
 
 from mycelium.dag.steps import Arg, Step
-from mycelium.labels.args import writes_fraction, writes_numerator, writes_times
+from mycelium.labels.args import is_whole_rest, writes_fraction, writes_numerator, writes_times
 from mycelium.labels.checks import SUM_WORDS, in_question, is_foreign, is_fragment, shared_steps, takes_part
 from mycelium.labels.clauses import ParsedText, clause_of_span, content_tokens, tokens_of, within
 from mycelium.labels.questions import asked_sum, question_clause, question_cue
 from mycelium.labels.cues import RATE, cue_spans
 from mycelium.labels.nouns import canonical, counted_noun
 
-RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare", "hull")
+RULES = ("question", "relation_word", "operand_cue", "input_relation", "rate", "foreign", "narrow", "unshare", "hull",
+         "items")
 # implicit operands that state a relation (not a unit size such as "hour" = 60)
 RELATION_WORDS = re.compile(
     r"^(?:hal(?:f|ves|ved|ve)|twice|doubl\w*|tripl\w*|thrice|quadrupl\w*|thirds?|fourths?|fifths?|sixths?|"
@@ -135,6 +143,16 @@ def is_relation_operand(arg, text: str | None = None, multiplier: bool = True) -
     if writes_fraction(arg.text):
         return True
     return text is not None and (writes_numerator(text, arg) or multiplier and writes_times(text, arg))
+
+
+def _whole_rest(steps: list[Step], step: Step) -> list[Arg]:
+    """The "the rest" operands a step takes its parts from: its own, or (before the 100 / 100 of
+    "100%" is folded into one operand, ``canonical``) those of the quotient a SUB starts from."""
+    own = [a for a in step.args if is_whole_rest(a)]
+    if own or step.op != "SUB" or step.args[0].kind != "result":
+        return own
+    start = steps[step.args[0].step]
+    return [a for a in start.args if is_whole_rest(a)] if start.op == "DIV" else []
 
 
 @lru_cache(maxsize=256)
@@ -232,6 +250,43 @@ def _hull(parsed: ParsedText, steps: list[Step], k: int, regions: list, final: i
     return hull
 
 
+# what lies between two items of one list: "20 bricks long, 5 bricks high, and 2 bricks deep"
+_LIST_GAP = re.compile(r"[\s,;]*(?:(?:and|or)[\s,]*)?")
+
+
+def _listed(parsed: ParsedText, steps: list[Step], k: int, region: tuple[int, int] | None,
+            final: int | None) -> tuple[int, int] | None:
+    """Rule 10: a step (not the last) whose written operands lie in adjacent items of one list
+    (``ClauseConfig.list_items``: "Each wall is 20 bricks long, 5 bricks high" for 20 x 5)
+    while its region holds only some of them and no relation word of the step: the items
+    from the first operand's to the last's, when they hold no number of a step other than this
+    one's inputs after the first operand."""
+    step = steps[k]
+    written = [a.span for a in step.args if a.kind != "result" and a.span is not None]
+    if k == final or region is None or all(within(sp, region) for sp in written):
+        return None
+    if any(a.span is not None and within(a.span, region) and (is_relation_operand(a) or is_whole_rest(a))
+           for a in step.args):
+        return None  # the item with the relation word states it ("and twice as many ...", "the rest")
+    if parsed.listed is None:
+        return None
+    toks = [tokens_of(parsed, sp) for sp in written]
+    lists = {int(parsed.listed[t[0]]) for t in toks if len(t)}
+    clauses = sorted({clause_of_span(parsed, sp) for sp in written} - {None})
+    if len(lists) != 1 or len(clauses) < 2 or any(not _LIST_GAP.fullmatch(parsed.text, a[1], b[0])
+                                                  for a, b in zip(clauses, clauses[1:])):
+        return None
+    hull = (clauses[0][0], clauses[-1][1])
+    # the first item's subject is every item's ("Each of the four walls is 20 bricks long, ..."):
+    # only the items' own words from the first operand on must hold no other step's number
+    inner = (min(sp[0] for sp in written), hull[1])
+    inputs = {a.step for a in step.args if a.kind == "result"}
+    if any(a.span is not None and a.span not in written and within(a.span, inner)
+           for j, st in enumerate(steps) if j != k and j not in inputs for a in st.args):
+        return None
+    return hull
+
+
 def _rest_after(parsed: ParsedText, span: tuple[int, int]) -> tuple[int, int] | None:
     """``_rest_clause`` after the quantity at ``span``, in its own clause."""
     clause = clause_of_span(parsed, span)
@@ -293,7 +348,12 @@ def relation_regions(
             new, rule = asked_sum(parsed, steps, k, final, question), "question"
         if new is None:
             rel = [a for a in step.args if is_relation_operand(a, text, multiplier=False)]
-            if rel and not any(within(a.span, region) for a in rel):
+            whole = _whole_rest(steps, step)
+            if whole:
+                # "100% - 50%" of "50% are cats, and the rest are bunnies": the rest states it
+                if not within(whole[0].span, region):
+                    new, rule = clause_of_span(parsed, whole[0].span), "relation_word"
+            elif rel and not any(within(a.span, region) for a in rel):
                 new, rule = clause_of_span(parsed, rel[0].span), "relation_word"
         if new is None and not _has_cue(text, step.op, region):
             new, rule = _operand_cue(parsed, steps, k, region), "operand_cue"
@@ -322,6 +382,12 @@ def relation_regions(
         if new is not None and _acceptable(parsed, steps, out, k, new):
             out[k] = new
             moves.append(Move(k, new, "narrow"))
+    # rule 10 (after 8, which would narrow it again): operands in items of one list -> the items
+    for k, step in enumerate(steps):
+        new = _listed(parsed, steps, k, out[k], final)
+        if new is not None and _acceptable(parsed, steps, out, k, new):
+            out[k] = new
+            moves.append(Move(k, new, "items"))
     # rule 7: a step sharing its region with a step stated in other clauses moves to the clause
     # of one of its own operands when that ends the sharing (later steps first: a sum or a
     # difference is the one that took a part's clause)

@@ -1,5 +1,7 @@
 """Automatic label checks (mycelium.labels.checks) on hand-built records."""
 
+from dataclasses import replace
+
 import pytest
 
 from mycelium.dag.steps import Arg, Step
@@ -39,7 +41,7 @@ def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
         "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "value_coincidence": 0,
-        "equals_result": 0, "result_elsewhere": 0, "solves_equation": 0,
+        "equals_result": 0, "result_elsewhere": 0, "solves_equation": 0, "relation_reused": 0,
         "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
         "foreign_region": 0, "final_in_question": 1}
@@ -65,6 +67,36 @@ def test_each_check_flags_its_shape(parsed):
     assert check_record(record(shared), parsed)["shared_region"] == 2
     fragment = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=span("12 miles"))]
     assert check_record(record(fragment), parsed)["fragment_region"] == 1
+
+
+def test_a_relation_word_read_by_two_steps_is_flagged():
+    # audit 29: "twice as much ... another set" read as x "twice" x "twice"
+    text = "Kobe ordered five pieces, and Pau ordered twice as much as Kobe did. If they order another set, how many?"
+    twice = Arg("implicit", "2", text="twice", span=(text.index("twice"), text.index("twice") + 5))
+    five = Arg("number", "5", text="five", span=(13, 17))
+    steps = [Step(0, "MUL", [five, twice], "10"), Step(1, "MUL", [Arg("result", "10", step=0), twice], "20")]
+    (p,) = parse([text], load_spacy())
+    reused = LabelRecord("t", text, "20", steps, "20", True)
+    assert check_record(reused, p)["relation_reused"] == 1
+    # a recurring relation ("doubles each hour") and one word for two quantities are not flagged
+    text2 = "The 50 ants double each hour. How many after 2 hours?"
+    double = Arg("implicit", "2", text="double", span=(text2.index("double"), text2.index("double") + 6))
+    fifty = Arg("number", "50", text="50", span=(4, 6))
+    (p2,) = parse([text2], load_spacy())
+    chain = [Step(0, "MUL", [fifty, double], "100"), Step(1, "MUL", [Arg("result", "100", step=0), double], "200")]
+    assert check_record(LabelRecord("t", text2, "200", chain, "200", True), p2)["relation_reused"] == 0
+    text3 = "Sally makes $6 and Bob makes $4, and both save half. How much do they save?"
+    half = Arg("implicit", "1/2", text="half", span=(text3.index("half"), text3.index("half") + 4))
+    six, four = (Arg("number", v, text=f"${v}", span=(text3.index(f"${v}"), text3.index(f"${v}") + 2)) for v in "64")
+    (p3,) = parse([text3], load_spacy())
+    both = [Step(0, "MUL", [half, six], "3"), Step(1, "MUL", [half, four], "2")]
+    assert check_record(LabelRecord("t", text3, "5", both, "5", True), p3)["relation_reused"] == 0
+    both[1] = Step(1, "MUL", [half, six], "3")  # the same quantity halved again
+    assert check_record(LabelRecord("t", text3, "3", both, "3", True), p3)["relation_reused"] == 1
+    # a unit's size or the "%" of a percentage read twice is no relation read twice
+    week = replace(twice, text="week", value="7")
+    assert check_record(replace(reused, steps=[replace(s, args=[a if a is not twice else week for a in s.args])
+                                               for s in steps]), p)["relation_reused"] == 0
 
 
 def test_questions_and_totals():

@@ -116,6 +116,26 @@ def test_a_conjunct_verb_gets_back_the_subject_the_parser_hung_on_the_clause_bef
     assert clause_text(off, "rest") == "Two-thirds of the passengers are women and the rest"
 
 
+def test_listed_items_opening_with_a_quantity_are_clauses(nlp):
+    # audit 29: spaCy hangs "30 minutes riding ..." on "bus" as an apposition, so one region
+    # took the wait, the ride and the "half" of the second bus together
+    text = ("To get to the library, Jill spends 12 minutes waiting for her first bus, 30 minutes riding on her "
+            "first bus, and half the combined wait and trip time on her second bus.")
+    (p,) = parse([text], nlp)
+    assert clause_text(p, "30") == "30 minutes riding on her first bus"
+    assert clause_text(p, "half") == "half the combined wait and trip time on her second bus"
+    assert clause_text(p, "waiting") == "waiting for her first bus"
+    (off,) = parse([text], nlp, ClauseConfig(list_items=False))
+    assert clause_text(off, "30") == clause_text(off, "half")
+    # "$" and a number opens an item; a comma after a phrase with no number, or an item too
+    # short to state anything, cuts nothing
+    text = "She paid $5 for the shirt, $10 for the pants. On Monday, 3 people came. He has 4 cats, 2 dogs."
+    (p,) = parse([text], nlp)
+    assert clause_text(p, "10") == "$10 for the pants"
+    assert clause_text(p, "Monday") == "On Monday, 3 people came"
+    assert clause_text(p, "cats") == clause_text(p, "dogs")
+
+
 def test_relative_clause_is_cut_out_and_kept_contiguous(P):
     p = P[RELCL_MID]
     assert clause_text(p, "12") == "which sells 12 apples a day"

@@ -700,3 +700,45 @@ def test_sixty_of_a_division_is_the_unit_it_converts(nlp):
     r = label(text, solution, "100", nlp, reject_checks=())
     assert r.validated, r.reason
     assert words(text, r.steps[1].args[1]) == "minutes"
+
+
+def test_a_times_three_is_the_written_three_and_a_third_only_divides(nlp):
+    # audit 29: "3 times what Dave has" is the 3 of 46*3; "a third" is the 3 of 126/3
+    text = ("Kyle has $12 less than 3 times what Dave has. Kyle then spends a third of it going snowboarding. "
+            "If Dave has $46, how much money does Kyle have?")
+    solution = ("Kyle has 46*3-12 = <<46*3-12=126>>126 dollars.\n"
+                "Kyle spends 126/3 = <<126/3=42>>42 dollars going snowboarding.\n"
+                "Kyle has 126-42 = <<126-42=84>>84 dollars left.\n#### 84")
+    r = label(text, solution, "84", nlp)
+    assert r.validated, r.reason
+    by_expr = {s.expr: s for s in r.steps}
+    assert [words(text, a) for a in r.steps[0].args] == ["$46", "3"]
+    assert [words(text, a) for a in by_expr["126/3=42"].args] == [None, "third"]
+    # x 3 undoes "a third" when no 3 is written
+    text = "Tom has a third as many marbles as Sam. Tom has 7 marbles. How many marbles does Sam have?"
+    r = label(text, "Sam has 7*3=<<7*3=21>>21 marbles.\n#### 21", "21", nlp)
+    assert r.validated, r.reason
+    assert [(words(text, a), a.value) for a in r.steps[0].args] == [("7", "7"), ("third", "3")]
+
+
+def test_the_rest_is_the_whole_its_parts_are_taken_from(nlp):
+    # audit 29: the 100% of "100% - 50% - 25%" is the whole "the rest" is left of, not a "%" sign
+    text = ("Michael has 36 pets. 25% of them are dogs, 50% are cats, and the rest are bunnies. "
+            "How many bunnies does he have?")
+    solution = ("25% of his pets are bunnies because 100% - 50% - 25% = 25%\n"
+                "He has 9 bunnies because 36 x .25 = <<36*.25=9>>9\n#### 9")
+    r = label(text, solution, "9", nlp)
+    assert r.validated, r.reason
+    whole = r.steps[0]
+    assert whole.op == "SUB"
+    assert [(words(text, a), a.value) for a in whole.args] == [("rest", "1"), ("50%", "1/2")]
+    assert text[slice(*whole.region)] == "the rest are bunnies"  # the clause that states the difference
+    # a written 100 is the whole, and "the rest" is never a factor ("$19 x 100" of "7% ... $133")
+    text = ("Zilla spent 7% of her earnings on rent and put the rest in savings. If she spent $133 on rent, "
+            "what did she earn?")
+    solution = "1% is $133/7 = $<<133/7=19>>19.\nShe earned $19 x 100 = $<<19*100=1900>>1900.\n#### 1900"
+    r = label(text, solution, "1900", nlp)
+    assert all(words(text, a) != "rest" for s in r.steps for a in s.args)
+    text = "Of 100 apples, 20 are red and the rest are green. How many are green?"
+    r = label(text, "100-20=<<100-20=80>>80 are green.\n#### 80", "80", nlp)
+    assert [words(text, a) for a in r.steps[0].args] == ["100", "20"]

@@ -667,3 +667,26 @@ def test_a_rate_per_one_of_what_the_count_counts_states_the_product(nlp):
     got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "batches"), clause_text(parsed, text, "How")])
     assert got[0] == "Each batch has 48 baguettes"
     assert (0, "rate") in [(m.step, m.rule) for m in moves]
+
+
+def test_operands_in_items_of_one_list_take_those_items(nlp):
+    # regions-ab-19: "20 bricks long" alone leaves out the 5 of 20 x 5; the items from the first
+    # operand's to the last's state the product (rule 10)
+    text = ("Cooper is building a brick fence. Each of the four walls of his fence is 20 bricks long, 5 bricks high, "
+            "and 2 bricks deep. How many bricks does Cooper need?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "5", "5"), num(text, "20", "20"))
+    s1 = step(1, "MUL", res(0, "100"), num(text, "2", "2", nth=1))  # the 2 of "2 bricks deep", not of "20"
+    s2 = step(2, "MUL", res(1, "200"), num(text, "four", "4"))
+    regions = [clause_text(parsed, text, "20"), clause_text(parsed, text, "2 bricks deep"),
+               clause_text(parsed, text, "four")]
+    got, moves = run(nlp, text, [s0, s1, s2], regions)
+    assert got[0] == "Each of the four walls of his fence is 20 bricks long, 5 bricks high"
+    assert ("items" in {m.rule for m in moves}) and got[1] == "2 bricks deep"
+    # an item that holds the step's relation word states the op alone
+    text = "Holly takes 2 insulin pills per day, 3 blood pressure pills per day, and twice as many anticonvulsants."
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "3", "3"), num(text, "twice", "2", kind="implicit"))
+    s1 = step(1, "ADD", res(0, "6"), num(text, "2 insulin", "2"), num(text, "3", "3"))
+    got, moves = run(nlp, text, [s0, s1], [clause_text(parsed, text, "twice"), clause_text(parsed, text, "2")])
+    assert got[0] == "twice as many anticonvulsants"
