@@ -281,7 +281,11 @@ class Grounder:
                 # the percentage, ".20*100" reads another 100
                 continue
             hit = match_operand(value, [a])
-            if hit is None or not (fits_op(hit, op) or (not fresh and _undoes(hit, op))):
+            # a MUL by n undoes "an n-th" when no fresh n is written, or when the CoT sentence
+            # names the word ("If half of the fruit equals 9 pieces, then Tanya bought 2*9")
+            undoes = _undoes(hit, op) and (not fresh or bool(_overlap(frozenset({_stem(a.text)}), context))) \
+                if hit is not None else False
+            if hit is None or not (fits_op(hit, op) or undoes):
                 continue
             s = IMPLICIT_SCORE + NEAR_BONUS * self._near(a.span, taken)
             if any(re.fullmatch(w, a.text, re.I) for w in CUES.get(op, ())):
@@ -429,7 +433,7 @@ _FRACTION_WORDS = {n: re.compile(rf"{w}s?", re.I) for w, n in (
 _OP_WORDS = (
     (_HALF, {("DIV", Fraction(2)), ("MUL", Fraction(1, 2))}),
     # "a third" divides by 3 or multiplies by 1/3 (audit 29: "3 times what Dave has" is not "a
-    # third"); a MUL by 3 undoes it only when no fresh 3 is written (``_undoes``)
+    # third"); a MUL by 3 undoes it only when no fresh 3 is written or the CoT says "third" (``_undoes``)
     *((w, {("DIV", Fraction(n)), ("MUL", Fraction(1, n))}) for n, w in _FRACTION_WORDS.items()),
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
@@ -463,9 +467,11 @@ def states_relation(arg: Arg, value: Fraction, op: str) -> bool:
 
 
 def _undoes(arg: Arg, op: str) -> bool:
-    """A MUL by n undoes a fraction word "an n-th" ("8 x 3" of "she will be one-third the age of
-    her aunt"): a reading for when no fresh written n is left."""
-    return op == "MUL" and any(w.fullmatch(arg.text) and Fraction(arg.value) == n for n, w in _FRACTION_WORDS.items())
+    """Can a MUL by n undo this fraction word "an n-th" or "half" ("8 x 3" of "she will be
+    one-third the age of her aunt")? A reading ``Grounder.ground`` allows only when no fresh
+    written n is left or the CoT sentence names the word."""
+    return op == "MUL" and any(w.fullmatch(arg.text) and Fraction(arg.value) == n
+                               for n, w in ((2, _HALF), *_FRACTION_WORDS.items()))
 
 
 def fits_op(arg: Arg, op: str) -> bool:

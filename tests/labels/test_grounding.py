@@ -742,3 +742,16 @@ def test_the_rest_is_the_whole_its_parts_are_taken_from(nlp):
     text = "Of 100 apples, 20 are red and the rest are green. How many are green?"
     r = label(text, "100-20=<<100-20=80>>80 are green.\n#### 80", "80", nlp)
     assert [words(text, a) for a in r.steps[0].args] == ["100", "20"]
+
+
+def test_times_two_undoes_the_half_the_cot_sentence_names(nlp):
+    # regions-ab-19: "If half of the fruit equals 9 pieces, then Tanya bought 2*9": the 2 is the
+    # "half", not the "2 pineapples" the next step takes away
+    text = ("Tanya bought 6 pears, 4 apples, 2 pineapples, and a small basket of plums. Half of the fruit fell out "
+            "of the bag. When she counted the fruit left, there were only 9 pieces. How many plums did she buy?")
+    solution = ("If half of the fruit equals 9 pieces, then Tanya bought 2*9=<<2*9=18>>18 pieces of fruit.\n"
+                "Thus, Tanya bought 18-6-4-2=<<18-6-4-2=6>>6 plums.\n#### 6")
+    r = label(text, solution, "6", nlp, reject_checks=())
+    assert r.validated, r.reason
+    assert [(words(text, a), a.value) for a in r.steps[0].args] == [("Half", "2"), ("9", "9")]
+    assert words(text, r.steps[-1].args[1]) == "2"
