@@ -97,7 +97,8 @@ class LabelSettings:
     # automatic checks (mycelium.labels.checks) that reject a problem which executes to gold
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region", "repeated_occurrence", "self_product", "computed_literal",
-                                      "result_elsewhere", "solves_equation", "relation_reused")
+                                      "result_elsewhere", "solves_equation", "relation_reused",
+                                      "intermediate_answer")
     # the relation detector (mycelium.labels.relations) moves a region to the clause that states
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True
@@ -271,6 +272,9 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     except ExecutionError:
         answer_step = None  # rejected below; every step is kept and the last is the "answer"
     out = len(steps) - 1 if answer_step is None else answer_step
+    # a later step of the solution reads the "answer": an intermediate value that only equals gold
+    intermediate = int(answer_step is not None and any(
+        a.kind == "result" and a.step == answer_step for st in steps[answer_step + 1:] for a in st.args))
 
     # phases 3-4: highlights per op (IAF of its CoT step, its grounded operands, its cue
     # words), expanded to one clause region each
@@ -367,6 +371,7 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     if reason is None:
         d.checks = check_record(record, parsed, trace.cot)
         d.checks["unit_mismatch"] = sum(counted_other[i] for i in kept)  # needs the CoT's mentions: counted in grounding
+        d.checks["intermediate_answer"] = intermediate  # needs the steps before pruning
         failed = [c for c in s.reject_checks if d.checks.get(c)]
         if failed:  # executes to gold, but in a shape the audit found behind wrong labels
             reason = f"check_{failed[0]}"

@@ -295,7 +295,9 @@ def _list_items(clause: np.ndarray, words, deps, is_num: np.ndarray, is_content:
     """Cut a clause at each comma followed (after an optional "and"/"or") by a quantity: a
     number, "$" and a number, or a relation word of ``ITEM_WORDS`` ("a" only before a number
     word is no item: "a hat"). Both sides keep at least ``MIN_ITEM_TOKENS`` content tokens, and
-    the part before holds a number, so "On Monday, 3 people came" stays one clause. The tokens
+    the part before holds a number, so "On Monday, 3 people came" stays one clause. An opening
+    phrase with a number is cut off too ("In the class of 24 students, | half are reading"):
+    it holds the whole the items take their parts from. The tokens
     from the cut to the next cut become a clause of their own; ``clause`` changes in place."""
     n = len(clause)
     for h in np.unique(clause):

@@ -139,10 +139,11 @@ def find_arithmetic(cot: str) -> list[Found]:
 
 
 # "120 pills x 3 bottles = 360", "15 minutes/shampoo * 3 shampoos = 45", "$60/game x 2 games= $120":
-# two numbers, an operator and a stated result, with up to three unit words after each number
+# two numbers, an operator and a stated result, with up to four unit words after the first number
+# ("4 dozen chocolate chip cookies - 2.5 dozen = 1.5 dozen") and three after the second
 _UNIT = r"(?:[A-Za-z][A-Za-z'’-]*(?:/[A-Za-z][A-Za-z'’-]*)?|/\s?[A-Za-z][A-Za-z'’-]*)"
 _AMOUNT = r"\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)%?"
-_WORDED = re.compile(rf"(?<![\w.$/])({_AMOUNT})((?:\s*{_UNIT}){{0,3}})\s*([x×*/+\-–−])\s*({_AMOUNT})"
+_WORDED = re.compile(rf"(?<![\w.$/])({_AMOUNT})((?:\s*{_UNIT}){{0,4}})\s*([x×*/+\-–−])\s*({_AMOUNT})"
                      rf"((?:\s*{_UNIT}){{0,3}})\s*=\s*({_AMOUNT})(?![\d.]?\d)")
 _UNIT_CHARS = re.compile(r"[A-Za-z'’/-]")
 

@@ -425,6 +425,7 @@ _PER = re.compile(r"(?:\s+[A-Za-z'-]+){0,2}?\s*(?:\s(?:an?|per|each|every)\s+|/\
 # up to three words, then a comparison: "3 points more than", "5 years older than", "2 fewer than"
 _COMPARED = re.compile(r"(?:\s+[A-Za-z'-]+){0,3}?\s+(?:more|less|fewer|[a-z]+er)\s+than\b", re.I)
 _HALF = re.compile(rf"hal(f|ves|ved|ve)|{MIDWAY}", re.I)
+_QUARTER = re.compile(r"quarters?", re.I)
 # Implied words that name their operation: "half" divides by 2 (or multiplies by 1/2),
 # "twice"/"triple" multiply. Other implied constants (units, "%", "dozen") go with any op.
 _FRACTION_WORDS = {n: re.compile(rf"{w}s?", re.I) for w, n in (
@@ -435,6 +436,10 @@ _OP_WORDS = (
     # "a third" divides by 3 or multiplies by 1/3 (audit 29: "3 times what Dave has" is not "a
     # third"); a MUL by 3 undoes it only when no fresh 3 is written or the CoT says "third" (``_undoes``)
     *((w, {("DIV", Fraction(n)), ("MUL", Fraction(1, n))}) for n, w in _FRACTION_WORDS.items()),
+    # "a quarter" likewise never multiplies by 4 ("4 times what Dave has" is not "a quarter"),
+    # while the coin (25 cents) goes with any op and a quarter of a whole is taken away ("1 - 1/4")
+    (_QUARTER, {("DIV", None), ("MUL", Fraction(1, 4)), ("MUL", Fraction(25)),
+                                      ("ADD", None), ("SUB", None)}),
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
     # "the rest" is the whole its parts are taken from ("100% - 50% - 25%"), or that whole as
@@ -467,11 +472,11 @@ def states_relation(arg: Arg, value: Fraction, op: str) -> bool:
 
 
 def _undoes(arg: Arg, op: str) -> bool:
-    """Can a MUL by n undo this fraction word "an n-th" or "half" ("8 x 3" of "she will be
+    """Can a MUL by n undo this fraction word "an n-th", "a quarter" or "half" ("8 x 3" of "she will be
     one-third the age of her aunt")? A reading ``Grounder.ground`` allows only when no fresh
     written n is left or the CoT sentence names the word."""
     return op == "MUL" and any(w.fullmatch(arg.text) and Fraction(arg.value) == n
-                               for n, w in ((2, _HALF), *_FRACTION_WORDS.items()))
+                               for n, w in ((2, _HALF), (4, _QUARTER), *_FRACTION_WORDS.items()))
 
 
 def fits_op(arg: Arg, op: str) -> bool:

@@ -21,7 +21,8 @@ from mycelium.labels.checks import is_question
 from mycelium.labels.clauses import ClauseConfig, ParsedText, tokens_of
 from mycelium.labels.cues import cue_spans
 from mycelium.labels.regions import regions_for_ops
-from mycelium.labels.relations import Move, is_relation_operand, relation_regions
+from mycelium.labels.relation_clauses import is_relation_operand
+from mycelium.labels.relations import Move, relation_regions
 
 Span = tuple[int, int]
 IMPLICIT_WEIGHT = 1.5  # highlight weight of an implicit operand's word vs 1.0 for a number

@@ -57,10 +57,11 @@ def test_find_arithmetic_reads_a_product_written_without_an_op():
 def test_find_worded_arithmetic_reads_unit_words_between_the_numbers():
     cot = ("She has 120 pills x 3 bottles = 360 pills. Mason has 200 blueberries/carton * 3 cartons = 600. "
            "He paid $60/game x 2 games= $120. 26 boxes – 6 boxes of pans = 20 boxes. "
-           "It takes 3 miles / 6 miles/hour = .5 hours.")
+           "It takes 3 miles / 6 miles/hour = .5 hours. "
+           "Ann had 4 dozen chocolate chip cookies - 2.5 dozen = 1.5 dozen left.")
     found = find_worded_arithmetic(cot)
     assert [(f.expr.ops, f.expr.value) for f in found] == [
-        (["MUL"], 360), (["MUL"], 600), (["MUL"], 120), (["SUB"], 20), (["DIV"], F(1, 2))]
+        (["MUL"], 360), (["MUL"], 600), (["MUL"], 120), (["SUB"], 20), (["DIV"], F(1, 2)), (["SUB"], F(3, 2))]
     for f in found:  # the equation with its words, and each literal where the CoT writes it
         assert cot[f.span[0]:f.span[1]] == f.expr.text
         assert [f.expr.text[a:b] for a, b in (lit.span for lit in f.expr.literals)] == \

@@ -4,6 +4,7 @@ Real problem texts and GSM8K-style solutions, labelled end to end (real spaCy pa
 synthetic attention), plus the ``Grounder`` on its own.
 """
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -13,7 +14,7 @@ from mycelium.dag.steps import Arg
 from mycelium.labels.args import extract_numbers, implicit_operands
 from mycelium.labels.assemble import LabelSettings, label_trace
 from mycelium.labels.clauses import load_spacy, parse
-from mycelium.labels.grounding import Grounder, Mention, context_words, is_relation, key, unit_words
+from mycelium.labels.grounding import Grounder, Mention, context_words, fits_op, is_relation, key, unit_words
 
 
 @pytest.fixture(scope="module")
@@ -702,6 +703,22 @@ def test_sixty_of_a_division_is_the_unit_it_converts(nlp):
     assert words(text, r.steps[1].args[1]) == "minutes"
 
 
+def test_a_times_four_is_the_written_four_and_a_quarter_only_divides(nlp):
+    # audit 29's "a third" kind with a quarter: "a quarter" took the x4 of "4 times what Dave has"
+    text = ("Kyle has $12 less than 4 times what Dave has. Kyle then spends a quarter of it going snowboarding. "
+            "If Dave has $46, how much money does Kyle have?")
+    solution = ("Kyle has 46*4-12 = <<46*4-12=172>>172 dollars.\nKyle spends 172/4 = <<172/4=43>>43 dollars going "
+                "snowboarding.\nKyle has 172-43 = <<172-43=129>>129 dollars left.\n#### 129")
+    rec = label(text, solution, "129", nlp)
+    assert rec.validated
+    assert [words(text, a) for a in rec.steps[0].args] == ["$46", "4"]
+    assert [words(text, a) for a in rec.steps[2].args] == [None, "quarter"]
+    # the coin is 25 cents in any op; the fraction never multiplies by 4
+    quarter = next(a for a in implicit_operands("5 quarters") if a.text == "quarters")
+    assert fits_op(replace(quarter, value="25"), "MUL") and fits_op(replace(quarter, value="25"), "ADD")
+    assert not fits_op(replace(quarter, value="4"), "MUL") and fits_op(replace(quarter, value="4"), "DIV")
+
+
 def test_a_times_three_is_the_written_three_and_a_third_only_divides(nlp):
     # audit 29: "3 times what Dave has" is the 3 of 46*3; "a third" is the 3 of 126/3
     text = ("Kyle has $12 less than 3 times what Dave has. Kyle then spends a third of it going snowboarding. "
@@ -755,3 +772,20 @@ def test_times_two_undoes_the_half_the_cot_sentence_names(nlp):
     assert r.validated, r.reason
     assert [(words(text, a), a.value) for a in r.steps[0].args] == [("Half", "2"), ("9", "9")]
     assert words(text, r.steps[-1].args[1]) == "2"
+
+
+def test_an_answer_the_solution_goes_on_to_compute_with_is_an_intermediate_answer(nlp):
+    # kind 1: 56/7 = 8 miles only equals the gold 8 minutes; the solution reads it again (8 - 7)
+    text = ("Two runners are competing in a 10-mile race.  The first runs at an average pace of 8 minutes per mile, "
+            "while the second runs at an average pace of 7 minutes per mile.  After 56 minutes, the second runner "
+            "stops for a drink of water.  For how many minutes could the second runner remain stopped before the "
+            "first runner catches up with him?")
+    solution = ("After 56 minutes, the second runner has traveled 56/7 = <<56/7=8>>8 miles.\n"
+                "Similarly, the first runner has traveled 56/8 = <<56/8=7>>7 miles.\n"
+                "Therefore, the two runners are 8 - 7 = <<8-7=1>>1 mile apart when the second runner stops.\n"
+                "Thus, the second runner can stop for a maximum of 8 minutes, which is the amount of time it takes "
+                "the first runner to travel 1 mile.\n#### 8")
+    rec = label(text, solution, "8", nlp)
+    assert not rec.validated and rec.reason == "check_intermediate_answer"
+    kept = tuple(c for c in LabelSettings().reject_checks if c != "intermediate_answer")
+    assert label(text, solution, "8", nlp, reject_checks=kept).validated  # the check alone rejects it

@@ -7,7 +7,8 @@ from mycelium.dag.steps import Arg, Step
 from mycelium.labels.highlights import question_sentence
 from mycelium.labels.clauses import clause_of_span, load_spacy, parse
 from mycelium.labels.questions import question_cue
-from mycelium.labels.relations import is_relation_operand, relation_regions
+from mycelium.labels.relation_clauses import is_relation_operand
+from mycelium.labels.relations import relation_regions
 
 
 @pytest.fixture(scope="module")
