@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mycelium.dag.graph import ExecutionError, answer_equals, dag_from_steps, execute_all
+from mycelium.dag.steps import Step
 from mycelium.dag.symbolic import from_sympy
 from mycelium.errors import UserError
 from mycelium.labels.args import extract_numbers, implicit_operands
@@ -183,6 +184,19 @@ def _reaches_gold(found: list[MathStep], gold: str) -> bool:
     return not any(found[i].ungrounded for i in kept)
 
 
+def _intermediate_answer(steps: list[Step], values: list, answer: int | None) -> int:
+    """1 when a step after the ``answer`` step reads its result and computes a value no step up to
+    the answer computed: the "answer" is an intermediate value of the solution that only equals
+    gold. A check that gives back a known result ("72 - 48 = 24" after 48 / 2 = 24 and 48 + 24 =
+    72) is no such step. ``values``: every step's value (``execute_all``)."""
+    if answer is None:
+        return 0
+    known = values[:answer + 1]
+    return int(any(any(a.kind == "result" and a.step == answer for a in st.args)
+                   and not any(v == k for k in known)
+                   for st, v in zip(steps[answer + 1:], values[answer + 1:])))
+
+
 def _states_gold(value, gold: str) -> bool:
     try:
         return answer_equals(from_sympy(value), gold)
@@ -268,13 +282,12 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
         counted_other = [sum(counted_other[o] for o in org) for org in origins]
         nodes = [nodes[org[0]] for org in origins]  # the CoT op each step came from
     try:
-        answer_step = output_index(execute_all(dag_from_steps(steps, symbolic=symbolic)), trace.gold_answer)
+        values = execute_all(dag_from_steps(steps, symbolic=symbolic))
+        answer_step = output_index(values, trace.gold_answer)
     except ExecutionError:
-        answer_step = None  # rejected below; every step is kept and the last is the "answer"
+        values, answer_step = [], None  # rejected below; every step is kept and the last is the "answer"
     out = len(steps) - 1 if answer_step is None else answer_step
-    # a later step of the solution reads the "answer": an intermediate value that only equals gold
-    intermediate = int(answer_step is not None and any(
-        a.kind == "result" and a.step == answer_step for st in steps[answer_step + 1:] for a in st.args))
+    intermediate = _intermediate_answer(steps, values, answer_step)
 
     # phases 3-4: highlights per op (IAF of its CoT step, its grounded operands, its cue
     # words), expanded to one clause region each

@@ -27,9 +27,10 @@ report sums them over validated problems (``report.json``: ``checks``).
   (it needs where the solution writes each literal), so ``check_record`` leaves it to
   ``mycelium.labels.assemble``.
 - ``intermediate_answer``: the step whose value is the gold answer is read by a later step of
-  the solution ("32 - 8 = 24" degrees, then "24 / 3 = 8" ...; the solution's 24% comes from
-  arithmetic it wrote without annotations): the answer is an intermediate value that only
-  equals gold. Needs the steps before pruning, so ``mycelium.labels.assemble`` counts it.
+  the solution that computes a value no step up to the answer computed ("32 - 8 = 24" degrees, then "24 / 3 = 8" ...; the
+  solution's 24% comes from arithmetic it wrote without annotations): the answer is an
+  intermediate value that only equals gold. A check that gives back a known result ("72 - 48 =
+  24") is not flagged. Needs the steps before pruning, so ``mycelium.labels.assemble`` counts it.
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
