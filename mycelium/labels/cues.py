@@ -51,11 +51,12 @@ CUES: dict[str, tuple[str, ...]] = {
 
 QUESTION_CUES: dict[str, tuple[str, ...]] = {
     "ADD": (r"total", r"altogether", r"in all", r"combined", r"together", r"sum", r"both", r"all",
-            r"everything", r"including", r"the (?:two|three|four|five) [a-z]+s"),
+            r"everything", r"including", r"the (?:two|three|four|five) [a-z]+s", r"entire", r"whole",
+            r"from [A-Z][a-z]+ (?:to|through) [A-Z][a-z]+"),
     "SUB": (r"left", r"remain\w*", r"how (?:many|much)(?: [a-z]+)? more", r"how (?:many|much)(?: [a-z]+)? less",
             r"fewer", r"differen\w+", r"change", r"rest", r"longer", r"older", r"save[sd]?",
             r"cheaper", r"shorter", r"younger", r"profit", r"lose", r"lost", r"beat", r"still need\w*",
-            r"missing", r"not", r"short", r"keeps?", r"kept"),
+            r"missing", r"not", r"short", r"keeps?", r"kept", r"increase[sd]?", r"get back", r"over the"),
     "MUL": (r"each", r"per", r"every", r"how many (?:minutes|seconds|inches|ounces|months|days|cents)", r"total",
             r"in all", r"altogether"),
     "DIV": (r"each", r"per", r"average", r"percent(?:age)?", r"how many times", r"what fraction",

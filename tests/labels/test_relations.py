@@ -145,6 +145,23 @@ def test_still_need_is_a_question_cue_of_sub(nlp):
     assert moves[0].rule == "question"
 
 
+@pytest.mark.parametrize("question, op, cue", [
+    ("How much money will he get back?", "SUB", "get back"),
+    ("By how many dollars will his savings increase?", "SUB", "increase"),
+    ("How many pounds over the minimum did he buy?", "SUB", "over the minimum"),
+    ("How many fires did they put out for the entire week?", "ADD", "entire week"),
+    ("How many screens did he sell from January to March?", "ADD", "from January to March"),
+])
+def test_the_question_states_a_change_a_surplus_or_a_whole(nlp, question, op, cue):
+    # audits 30-31 (judged blind: 9 of 9 moved regions better): the final op's relation is
+    # stated by the question's "get back", "increase", "over the minimum", "the entire week",
+    # "from January to March", not by an operand's clause
+    text = f"Tom had $14 in his pocket. He found $20 more on Sunday. {question}"
+    parsed = parse([text], nlp)[0]
+    got = question_cue(parsed, op, question_sentence(parsed))
+    assert got is not None and got[0] >= text.index(question) and cue in text[got[0]:got[1]]
+
+
 def test_question_span_stops_before_an_if_clause(nlp):
     text = ("He spends 300 minutes on 10 songs. How many minutes did it take him to write each song, "
             "if each song took the same time?")
