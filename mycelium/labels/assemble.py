@@ -192,8 +192,7 @@ def _intermediate_answer(steps: list[Step], values: list, answer: int | None) ->
     if answer is None:
         return 0
     known = values[:answer + 1]
-    return int(any(any(a.kind == "result" and a.step == answer for a in st.args)
-                   and not any(v == k for k in known)
+    return int(any(v not in known and any(a.kind == "result" and a.step == answer for a in st.args)
                    for st, v in zip(steps[answer + 1:], values[answer + 1:])))
 
 

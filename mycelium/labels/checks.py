@@ -27,10 +27,11 @@ report sums them over validated problems (``report.json``: ``checks``).
   (it needs where the solution writes each literal), so ``check_record`` leaves it to
   ``mycelium.labels.assemble``.
 - ``intermediate_answer``: the step whose value is the gold answer is read by a later step of
-  the solution that computes a value no step up to the answer computed ("32 - 8 = 24" degrees, then "24 / 3 = 8" ...; the
-  solution's 24% comes from arithmetic it wrote without annotations): the answer is an
-  intermediate value that only equals gold. A check that gives back a known result ("72 - 48 =
-  24") is not flagged. Needs the steps before pruning, so ``mycelium.labels.assemble`` counts it.
+  the solution that computes a value no step up to the answer computed ("32 - 8 = 24"
+  degrees, then "24 / 3 = 8" ...; the solution's 24% comes from arithmetic it wrote without
+  annotations): the answer is an intermediate value that only equals gold. A check that
+  gives back a known result ("72 - 48 = 24") is not flagged. Needs the steps before pruning,
+  so ``mycelium.labels.assemble`` counts it.
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
   the product.
@@ -90,10 +91,9 @@ from mycelium.labels.cues import RATE, cue_spans
 from mycelium.dag.steps import Step
 from mycelium.records.labels import LabelRecord
 
-CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch", "intermediate_answer",
-          "value_coincidence",
-          "equals_result", "result_elsewhere", "solves_equation", "relation_reused", "shared_region", "fragment_region",
-          "fraction_part", "foreign_region", "final_in_question")
+CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch",
+          "intermediate_answer", "value_coincidence", "equals_result", "result_elsewhere", "solves_equation",
+          "relation_reused", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")

@@ -438,8 +438,7 @@ _OP_WORDS = (
     *((w, {("DIV", Fraction(n)), ("MUL", Fraction(1, n))}) for n, w in _FRACTION_WORDS.items()),
     # "a quarter" likewise never multiplies by 4 ("4 times what Dave has" is not "a quarter"),
     # while the coin (25 cents) goes with any op and a quarter of a whole is taken away ("1 - 1/4")
-    (_QUARTER, {("DIV", None), ("MUL", Fraction(1, 4)), ("MUL", Fraction(25)),
-                                      ("ADD", None), ("SUB", None)}),
+    (_QUARTER, {("DIV", None), ("MUL", Fraction(1, 4)), ("MUL", Fraction(25)), ("ADD", None), ("SUB", None)}),
     # "doubles the rest to have 6": 6/2 undoes it
     (re.compile(r"twice|doubl\w*|tripl\w*|thrice|quadrupl\w*", re.I), {("MUL", None), ("DIV", None)}),
     # "the rest" is the whole its parts are taken from ("100% - 50% - 25%"), or that whole as

@@ -703,39 +703,33 @@ def test_sixty_of_a_division_is_the_unit_it_converts(nlp):
     assert words(text, r.steps[1].args[1]) == "minutes"
 
 
-def test_a_times_four_is_the_written_four_and_a_quarter_only_divides(nlp):
-    # audit 29's "a third" kind with a quarter: "a quarter" took the x4 of "4 times what Dave has"
-    text = ("Kyle has $12 less than 4 times what Dave has. Kyle then spends a quarter of it going snowboarding. "
+@pytest.mark.parametrize("n, word, total, spent, left", [(3, "third", 126, 42, 84), (4, "quarter", 172, 43, 129)])
+def test_a_times_n_is_the_written_n_and_an_nth_only_divides(nlp, n, word, total, spent, left):
+    # audit 29: "3 times what Dave has" is the 3 of 46*3; "a third" is the 3 of 126/3 (and so
+    # for "4 times" and "a quarter")
+    text = (f"Kyle has $12 less than {n} times what Dave has. Kyle then spends a {word} of it going snowboarding. "
             "If Dave has $46, how much money does Kyle have?")
-    solution = ("Kyle has 46*4-12 = <<46*4-12=172>>172 dollars.\nKyle spends 172/4 = <<172/4=43>>43 dollars going "
-                "snowboarding.\nKyle has 172-43 = <<172-43=129>>129 dollars left.\n#### 129")
-    rec = label(text, solution, "129", nlp)
-    assert rec.validated
-    assert [words(text, a) for a in rec.steps[0].args] == ["$46", "4"]
-    assert [words(text, a) for a in rec.steps[2].args] == [None, "quarter"]
-    # the coin is 25 cents in any op; the fraction never multiplies by 4
-    quarter = next(a for a in implicit_operands("5 quarters") if a.text == "quarters")
-    assert fits_op(replace(quarter, value="25"), "MUL") and fits_op(replace(quarter, value="25"), "ADD")
-    assert not fits_op(replace(quarter, value="4"), "MUL") and fits_op(replace(quarter, value="4"), "DIV")
-
-
-def test_a_times_three_is_the_written_three_and_a_third_only_divides(nlp):
-    # audit 29: "3 times what Dave has" is the 3 of 46*3; "a third" is the 3 of 126/3
-    text = ("Kyle has $12 less than 3 times what Dave has. Kyle then spends a third of it going snowboarding. "
-            "If Dave has $46, how much money does Kyle have?")
-    solution = ("Kyle has 46*3-12 = <<46*3-12=126>>126 dollars.\n"
-                "Kyle spends 126/3 = <<126/3=42>>42 dollars going snowboarding.\n"
-                "Kyle has 126-42 = <<126-42=84>>84 dollars left.\n#### 84")
-    r = label(text, solution, "84", nlp)
+    solution = (f"Kyle has 46*{n}-12 = <<46*{n}-12={total}>>{total} dollars.\n"
+                f"Kyle spends {total}/{n} = <<{total}/{n}={spent}>>{spent} dollars going snowboarding.\n"
+                f"Kyle has {total}-{spent} = <<{total}-{spent}={left}>>{left} dollars left.\n#### {left}")
+    r = label(text, solution, str(left), nlp)
     assert r.validated, r.reason
     by_expr = {s.expr: s for s in r.steps}
-    assert [words(text, a) for a in r.steps[0].args] == ["$46", "3"]
-    assert [words(text, a) for a in by_expr["126/3=42"].args] == [None, "third"]
-    # x 3 undoes "a third" when no 3 is written
+    assert [words(text, a) for a in r.steps[0].args] == ["$46", str(n)]
+    assert [words(text, a) for a in by_expr[f"{total}/{n}={spent}"].args] == [None, word]
+
+
+def test_times_three_undoes_a_third_when_no_three_is_written(nlp):
     text = "Tom has a third as many marbles as Sam. Tom has 7 marbles. How many marbles does Sam have?"
     r = label(text, "Sam has 7*3=<<7*3=21>>21 marbles.\n#### 21", "21", nlp)
     assert r.validated, r.reason
     assert [(words(text, a), a.value) for a in r.steps[0].args] == [("7", "7"), ("third", "3")]
+
+
+def test_the_quarter_coin_goes_with_any_op_and_the_fraction_never_multiplies_by_four():
+    quarter = next(a for a in implicit_operands("5 quarters") if a.text == "quarters")
+    assert fits_op(replace(quarter, value="25"), "MUL") and fits_op(replace(quarter, value="25"), "ADD")
+    assert not fits_op(replace(quarter, value="4"), "MUL") and fits_op(replace(quarter, value="4"), "DIV")
 
 
 def test_the_rest_is_the_whole_its_parts_are_taken_from(nlp):
