@@ -101,12 +101,15 @@ def run_ab(description: str, changed: Callable, packet: Callable, tally: Callabl
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", default=f"{title.lower()}_ab.md")
     ap.add_argument("--tally", help="the reviewer's filled table; prints the counts")
+    ap.add_argument("--exclude", nargs="*", default=[],
+                    help="packets (markdown) whose problems (`<set>/<split>/<n>` ids) to leave out, e.g. a fit's")
     args = ap.parse_args()
     before = {r.id: r for r in read_labels(args.before)}
     after = {r.id: r for r in read_labels(args.after)}
     if set(before) != set(after):
         raise SystemExit(f"the two runs label different problems ({len(before)} vs {len(after)})")
-    pool = order(i for i in before if changed(before[i], after[i]))
+    skip = {m for f in args.exclude for m in re.findall(r"`([^`]+/\d+)`", Path(f).read_text(encoding="utf-8"))}
+    pool = order(i for i in before if i not in skip and changed(before[i], after[i]))
     steps = sum(len(changed(before[i], after[i])) for i in pool)
     ids = random.Random(args.seed).sample(pool, min(args.n, len(pool)))
     out = Path(args.out)

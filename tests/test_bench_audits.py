@@ -121,3 +121,31 @@ def test_regions_ab_tally_without_the_packets_key_is_a_clear_error(tmp_path, mon
                                       "--out", str(tmp_path / "elsewhere.md"), "--tally", str(tmp_path / "verdicts.md")])
     with pytest.raises(SystemExit, match="no key here"):
         ab.main()
+
+
+def test_region_gold_writes_units_without_regions_and_scores_the_rules_against_the_marks(tmp_path, capsys):
+    from mycelium.labels.stage import write_records
+
+    gold = _bench("region_gold")
+    text = "Kim had 63 marbles. She gave half of them to her brother. How many marbles does she have left?"
+    half = (text.index("half"), text.index("half") + 4)
+    steps = [Step(0, "DIV", [Arg("number", "63", "63", (8, 10)), Arg("implicit", "2", "half", half)], "63/2",
+                  expr="63/2", region=(20, 56)),
+             Step(1, "SUB", [Arg("number", "63", "63", (8, 10)), Arg("result", "63/2", step=0)], "63/2",
+                  expr="63-63/2", region=(0, 18))]
+    records = [LabelRecord(f"gsm8k/train/{i}", text, "63/2", steps, "63/2", True) for i in range(4)]
+    write_records(tmp_path / "labels.jsonl", records)
+    gold.main(["packet", "--labels", str(tmp_path / "labels.jsonl"), "--n", "4", "--seed", "1", "--parts", "2",
+               "--out", str(tmp_path / "g")])
+    packet = (tmp_path / "g" / "packet-1.md").read_text()
+    assert '- c2: "She gave half of them to her brother"' in packet and "region" not in packet.split("Clause units")[1]
+    ids = [line.split("`")[1] for line in packet.splitlines() if line.startswith("## ")]
+    # the reader: step 1 on c2 (the rules agree), step 2 on the question c3 (the rules put it on c1)
+    (tmp_path / "g" / "marks-1.md").write_text("| problem | step | best | also ok | note |\n|---|---|---|---|---|\n"
+                                                "| 1 | 1 | c2 | - | |\n| 1 | 2 | c3 | c2-c3 | |\n"
+                                                "| 2 | 1 | c2 | - | |\n| 2 | 2 | c3 | c1 | |\n")
+    marks = gold.read_marks(tmp_path / "g")
+    assert marks[(ids[0], 1)] == ((2,), [(1, 2)]) and len(marks) == 4
+    rows = gold.step_data(records, marks)
+    assert [gold.pick_rules(r) for r in rows] == [(1,), (0,), (1,), (0,)]
+    assert [gold.pick_rules(r) in r["ok"] for r in rows] == [True, False, True, True]

@@ -48,6 +48,7 @@ from mycelium.labels.clauses import ClauseConfig, ParsedText
 from mycelium.labels.grounding import Grounder
 from mycelium.labels.highlights import highlight_regions, inside, question_sentence, sentences_of, text_highlights
 from mycelium.labels.lexical import lexical_highlights, solution_stems, token_stems
+from mycelium.labels.region_choice import final_index, load_chooser
 from mycelium.labels.relations import moved_counts
 from mycelium.labels.cot_ops import Found
 from mycelium.labels.math_steps import MathStep, math_steps, problem_steps
@@ -107,6 +108,9 @@ class LabelSettings:
     # weight of the lexical highlights (mycelium.labels.lexical: the problem words the op's solution
     # sentence repeats) in the op's and its inputs' sentences; 0 turns them off
     lexical: float = 6.0
+    # a learned re-ranking of each step's region among the problem's clauses
+    # (mycelium.labels.region_choice; fitted by bench/region_gold.py): its weights file, or None
+    region_chooser: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -137,6 +141,7 @@ class LabelSettings:
             relations=labels.get("relations", True),
             unshare_regions=labels.get("unshare_regions", False),
             lexical=float(labels.get("lexical", 6.0)),
+            region_chooser=labels.get("region_chooser"),
             math_steps=labels.get("math_steps", "symbolic"),
             math_constants=labels.get("math_constants", True),
             math_prose=labels.get("math_prose", True),
@@ -160,7 +165,8 @@ class Diagnostics:
     raw_validated: bool = False  # validated when raw IAF tokens stand in for regions
     pruned: int = 0  # steps dropped because the answer does not depend on them
     checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks, validated only
-    relation_moves: dict[str, int] = field(default_factory=dict)  # regions each relation rule moved
+    relation_moves: dict[str, int] = field(default_factory=dict)
+    chooser_moves: int = 0  # regions the learned chooser (labels.region_chooser) moved  # regions each relation rule moved
 
 
 class _MathOp(NamedTuple):
@@ -370,6 +376,12 @@ def label_trace(trace: Trace, parsed: ParsedText | None, s: LabelSettings) -> tu
     record.steps = steps
     answer, correct, exec_failure = execute_steps(steps, trace.gold_answer, symbolic=symbolic)
     record.answer = answer
+    if s.region_chooser and all(st.region is not None for st in steps):
+        chosen = load_chooser(s.region_chooser).choose(parsed, steps, [st.region for st in steps],
+                                                       final_index(steps, answer), question)
+        d.chooser_moves = sum(st.region != r for st, r in zip(steps, chosen))
+        for st, r in zip(steps, chosen):
+            st.region = r
     reason = None
     if any(ungrounded[i] for i in kept):
         reason = "ungrounded_operand"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from pathlib import Path
 
 from mycelium.dag.steps import Arg
@@ -22,11 +23,13 @@ from mycelium.labels.stage import read_labels
 CONTEXT = 15  # characters of context shown on each side of an argument's words
 
 
-def sample_validated(records: list[LabelRecord], n: int, seed: int) -> list[LabelRecord]:
-    """``n`` validated records drawn with ``random.Random(seed)``, in the order drawn.
+def sample_validated(records: list[LabelRecord], n: int, seed: int,
+                     exclude: set[str] = frozenset()) -> list[LabelRecord]:
+    """``n`` validated records, none of ids ``exclude``, drawn with ``random.Random(seed)``, in
+    the order drawn.
 
     Raises ValueError when fewer than ``n`` records are validated."""
-    pool = [r for r in records if r.validated]
+    pool = [r for r in records if r.validated and r.id not in exclude]
     if len(pool) < n:
         raise ValueError(f"only {len(pool)} validated records, asked for {n}")
     return random.Random(seed).sample(pool, n)
@@ -75,10 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, required=True, help="write it down beside the audit")
     p.add_argument("--out", default="audit_packet.md")
     p.add_argument("--parts", type=int, default=1, help="split the sample into this many packets (one per reviewer)")
+    p.add_argument("--exclude", nargs="*", default=[],
+                   help="packets whose problems (the `<set>/<split>/<n>` ids they show) to leave out of the draw")
     args = p.parse_args(argv)
     try:
-        sample = sample_validated(read_labels(args.labels), args.n, args.seed)
-    except ValueError as e:
+        skip = {m for f in args.exclude for m in re.findall(r"`([^`]+/\d+)`", Path(f).read_text(encoding="utf-8"))}
+        sample = sample_validated(read_labels(args.labels), args.n, args.seed, skip)
+    except (ValueError, OSError) as e:
         raise SystemExit(f"error: {e}")
     out = Path(args.out)
     size = -(-len(sample) // args.parts)

@@ -57,6 +57,7 @@ class LabelReport:
     steps: int = 0  # steps of validated problems
     checks: dict[str, int] = field(default_factory=dict)  # mycelium.labels.checks over validated problems
     relation_moves: dict[str, int] = field(default_factory=dict)  # regions each mycelium.labels.relations rule moved (all problems)
+    chooser_moves: int = 0  # regions the learned chooser moved (labels.region_chooser; all problems)
     seconds: float = 0.0
 
     @classmethod
@@ -91,6 +92,7 @@ class LabelReport:
             steps=sum(len(r.steps) for r in ok),
             checks=total([d.checks for d in diags]),
             relation_moves=dict(sum((Counter(d.relation_moves) for d in diags), Counter())),
+            chooser_moves=sum(d.chooser_moves for d in diags),
             seconds=seconds,
         )
 
@@ -107,6 +109,7 @@ class LabelReport:
             "cot_executes_rate": self.rate(self.cot_executes),
             "raw_iaf_validated_rate": self.rate(self.raw_iaf_validated),
             "pruned_steps": self.pruned_steps,
+            "chooser_moves": self.chooser_moves,
             "overlapping_rate": self.overlapping / self.validated if self.validated else 0.0,
             "regions_per_problem": self.regions_per_problem,
             "tokens_per_region": self.tokens_per_region,

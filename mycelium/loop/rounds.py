@@ -300,7 +300,8 @@ class Loop:
         checks = (*settings.reject_checks, "equals_result") if settings.reject_checks else ()
         for pred in solved_preds:
             record = record_from_prediction(pred, parsed.get(pred.id), checks, solutions.get(pred.id), regions=self.s.regions,
-                                            relations=settings.relations, unshare=settings.unshare_regions)
+                                            relations=settings.relations, unshare=settings.unshare_regions,
+                                            chooser=settings.region_chooser)
             if not record.validated:
                 rejected[record.reason] += 1
                 continue

@@ -16,7 +16,8 @@ from mycelium.data.problems import Problem
 from mycelium.labels.checks import check_record, rational
 from mycelium.labels.cot_ops import Found, find_arithmetic, parse_annotations
 from mycelium.labels.clauses import ParsedText
-from mycelium.labels.highlights import text_regions
+from mycelium.labels.highlights import question_sentence, text_regions
+from mycelium.labels.region_choice import load_chooser
 from mycelium.labels.regions import expand_one
 from mycelium.labels.validate import execute_steps as execute_labels  # the labels stage's own execution rule
 from mycelium.models.bio import clean_regions
@@ -77,13 +78,15 @@ def agrees_with_solution(record: LabelRecord, solution: str) -> bool:
 
 def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
                            reject_checks: Sequence[str] = (), solution: str | None = None, *,
-                           regions: str = "text", relations: bool = True, unshare: bool = False) -> LabelRecord:
+                           regions: str = "text", relations: bool = True, unshare: bool = False,
+                           chooser: str | None = None) -> LabelRecord:
     """A validated labels record of a solved problem (regions = the predicted spans, args from
     the wiring, values from execution), or the rejected record (``validated`` False) otherwise;
     ``parsed``/``reject_checks`` as in :func:`validate`. A DAG from the text alone has no spans:
     given ``parsed``, each step's region is then found by the labels' own rules less the
     teacher's attention (``regions="text"``, :func:`text_regions`, with ``relations``/``unshare``
-    as ``labels.relations``/``labels.unshare_regions``), or from its operands' clauses alone
+    as ``labels.relations``/``labels.unshare_regions``, then the learned ``chooser``'s weights file
+    as ``labels.region_chooser``), or from its operands' clauses alone
     (``regions="operands"``, :func:`operand_regions`, the rule before session 11).
     Given the gold ``solution``, a validated record must also agree with it
     (:func:`agrees_with_solution`; reason ``disagrees_with_solution``)."""
@@ -97,6 +100,11 @@ def record_from_prediction(pred: Prediction, parsed: ParsedText | None = None,
                                  relations=relations, unshare=unshare)
             for step, region in zip(record.steps, found):
                 step.region = region or step.region
+            if chooser and all(st.region is not None for st in record.steps):
+                chosen = load_chooser(chooser).choose(parsed, record.steps, [st.region for st in record.steps],
+                                                      len(record.steps) - 1, question_sentence(parsed))
+                for step, region in zip(record.steps, chosen):
+                    step.region = region
     record = validate(record, parsed, reject_checks)
     if record.validated and solution is not None and not agrees_with_solution(record, solution):
         record.validated, record.reason = False, "disagrees_with_solution"

@@ -161,3 +161,25 @@ def test_math_solve_step_validates_against_a_fraction_gold(nlp):
 def test_math_settings_are_checked():
     with pytest.raises(ValueError, match="math_steps"):
         LabelSettings(math_steps="algebra")
+
+
+def test_region_chooser_moves_regions_and_counts_the_moves(nlp, tmp_path):
+    from mycelium.labels.region_choice import FEATURES, RegionChooser
+
+    rules, _ = label(make_trace(), nlp)
+    # hand-set weights: prefer the clause holding the earliest operand of an earlier step over the rules' choice
+    w = np.zeros(len(FEATURES), dtype=np.float32)
+    w[FEATURES.index("own_operands")] = 5.0
+    w[FEATURES.index("n_units")] = -1.0
+    ones = np.ones(len(FEATURES), dtype=np.float32)
+    RegionChooser(w, np.zeros_like(ones), ones).save(tmp_path / "chooser.json")
+    record, diag = label(make_trace(), nlp, region_chooser=str(tmp_path / "chooser.json"))
+    assert record.validated, record.reason
+    moved = [k for k, (a, b) in enumerate(zip(rules.steps, record.steps)) if a.region != b.region]
+    assert diag.chooser_moves == len(moved) >= 1
+    for k in moved:  # each moved step now sits on a clause holding all of its written operands
+        step = record.steps[k]
+        assert all(step.region[0] <= a.span[0] and a.span[1] <= step.region[1] for a in step.args if a.span)
+    assert label(make_trace(), nlp)[1].chooser_moves == 0
+    assert LabelSettings.from_config({"jsd": {}, "iaf": {}}, {"clauses": {}, "region_chooser": "x.json"}).region_chooser \
+        == "x.json"

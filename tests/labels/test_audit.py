@@ -57,3 +57,16 @@ def test_math_steps_show_expressions_unknowns_and_constants():
     assert "unknown y (a name the solution gives a quantity" in out
     assert "not found in the text" in out  # the CoT's own equation, ungrounded
     assert "CoT math:" in out
+
+
+def test_cli_leaves_out_the_problems_of_earlier_packets(tmp_path, capsys):
+    write_records(tmp_path / "labels.jsonl", [rec(i) for i in range(6)])
+    earlier = tmp_path / "fit.md"
+    earlier.write_text("## 1. `p/0`\n\n## 2. `p/3`\n")
+    main(["--labels", str(tmp_path / "labels.jsonl"), "--n", "4", "--seed", "1", "--out", str(tmp_path / "p.md"),
+          "--exclude", str(earlier)])
+    ids = capsys.readouterr().out.split("sample ids:")[1].split()
+    assert sorted(ids) == ["p/1", "p/2", "p/4", "p/5"]
+    with pytest.raises(SystemExit, match="only 4 validated"):
+        main(["--labels", str(tmp_path / "labels.jsonl"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "q.md"),
+              "--exclude", str(earlier)])
