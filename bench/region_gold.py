@@ -1,7 +1,7 @@
 """Best clauses marked by a reader, and how often the region rules (or a learned chooser) find them.
 
     python bench/region_gold.py packet --labels <labels dir> --n 200 --seed 20261202 --parts 8 --out <dir>
-    python bench/region_gold.py score --labels <labels dir> <dir> [--save mycelium/labels/region_chooser.json]
+    python bench/region_gold.py score --labels <labels dir> <dir> [--test <dir>] [--save mycelium/labels/region_chooser.json]
 
 ``packet`` writes, per part, ``packet-K.md``: for each sampled validated problem its text cut into
 numbered clause units (``mycelium.labels.region_choice.clause_units``) and its steps (op,
@@ -14,7 +14,8 @@ of ``marks-K.md``. ``--exclude`` lists audit packets whose problems to leave out
 reader's best units and the share that is the best or one the reader called also ok ("ok"): the
 rules (the labels' regions), two baselines (the unit holding most of the step's operands; the
 same with the question for the final step), and the learned chooser (a conditional logit over
-``candidates``) in 5-fold cross-validation by problem. ``--save`` fits the chooser on all marks.
+``candidates``) in 5-fold cross-validation by problem, or, given ``--test`` folders, fitted on the
+marks and scored on those. ``--save`` fits the chooser on all the marks (not ``--test``).
 """
 
 from __future__ import annotations
@@ -157,32 +158,41 @@ def pick_operands(r: dict, question: bool = False) -> tuple[int, ...]:
     return (int(np.argmax(counts)),) if counts.any() else pick_rules(r)
 
 
+def _rows(records: list[LabelRecord], folders: list[str]) -> list[dict]:
+    marks = {}
+    for folder in folders:
+        marks.update(read_marks(Path(folder)))
+    return step_data(records, marks)
+
+
 def score(args) -> None:
     records = read_labels(args.labels)
-    marks = {}
-    for folder in args.marks:
-        marks.update(read_marks(Path(folder)))
-    rows = step_data(records, marks)
-    problems = np.array([r["problem"] for r in rows])
-    print(f"{len(rows)} marked steps of {len(set(problems))} problems ({len(marks)} marks read)")
-    methods = {"region rules (the labels)": [pick_rules(r) for r in rows],
-               "baseline: unit with most operands": [pick_operands(r) for r in rows],
-               "baseline: ... and the question for the final step": [pick_operands(r, True) for r in rows]}
+    rows = _rows(records, args.marks)
+    test = _rows(records, args.test) if args.test else rows
+    problems = np.array([r["problem"] for r in test])
+    where = "fitted on the marks, scored on --test" if args.test else "5-fold CV by problem"
+    print(f"{len(test)} marked steps of {len(set(problems))} problems scored"
+          + (f"; the chooser fitted on {len(rows)} other steps" if args.test else ""))
+    methods = {"region rules (the labels)": [pick_rules(r) for r in test],
+               "baseline: unit with most operands": [pick_operands(r) for r in test],
+               "baseline: ... and the question for the final step": [pick_operands(r, True) for r in test]}
     for margin in args.margins:
-        picks: list = [None] * len(rows)
-        for tr, te in GroupKFold(n_splits=5).split(rows, groups=problems):
+        picks: list = [None] * len(test)
+        folds = [(np.arange(len(rows)), np.arange(len(test)))] if args.test else \
+            GroupKFold(n_splits=5).split(rows, groups=problems)
+        for tr, te in folds:
             model = fit_rows([rows[i] for i in tr], args.l2)
             model.margin = margin
             for i in te:
-                picks[i] = rows[i]["cand_units"][pick(model, rows[i])]
-        methods[f"learned chooser, 5-fold CV by problem, margin {margin}"] = picks
+                picks[i] = test[i]["cand_units"][pick(model, test[i])]
+        methods[f"learned chooser, {where}, margin {margin}"] = picks
     print("| method | best clause | ok | steps | problems with every step ok |")
     print("|---|---:|---:|---:|---:|")
     for name, picks in methods.items():
-        best = np.array([p == r["best"] for p, r in zip(picks, rows)])
-        ok = np.array([p in r["ok"] for p, r in zip(picks, rows)])
+        best = np.array([p == r["best"] for p, r in zip(picks, test)])
+        ok = np.array([p in r["ok"] for p, r in zip(picks, test)])
         every = np.mean([ok[problems == pid].all() for pid in sorted(set(problems))])
-        print(f"| {name} | {best.mean():.3f} | {ok.mean():.3f} | {len(rows)} | {every:.3f} |")
+        print(f"| {name} | {best.mean():.3f} | {ok.mean():.3f} | {len(test)} | {every:.3f} |")
     if args.save:
         model = fit_rows(rows, args.l2)
         model.margin = args.margins[0]
@@ -205,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("marks", nargs="+", help="folders of packet-K.md + marks-K.md")
     b.add_argument("--margins", type=float, nargs="+", default=[0.0, 1.0])
     b.add_argument("--l2", type=float, default=1.0)
-    b.add_argument("--save")
+    b.add_argument("--test", nargs="*", default=[], help="marks folders to score on (the chooser fitted on the others)")
+    b.add_argument("--save", help="fit the chooser on all the marks (not --test) and write its weights here")
     args = p.parse_args(argv)
     write_packets(args) if args.cmd == "packet" else score(args)
 

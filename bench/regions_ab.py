@@ -124,6 +124,7 @@ def run_ab(description: str, changed: Callable, packet: Callable, tally: Callabl
         return
     print(f"{len(pool)} problems have {what} ({steps} steps); drew {len(ids)}")
     text, key = packet([(before[i], after[i]) for i in ids], args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"# {title} side by side: {len(ids)} problems, seed {args.seed}\n\n{text}", encoding="utf-8")
     keyfile.write_text("".join(f"{i}\t{k}\t{letter}\n" for i, k, letter in key))
     print(f"wrote {out} and {keyfile}")

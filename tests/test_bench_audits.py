@@ -123,6 +123,23 @@ def test_regions_ab_tally_without_the_packets_key_is_a_clear_error(tmp_path, mon
         ab.main()
 
 
+def test_regions_ab_leaves_out_excluded_problems_and_makes_its_folder(tmp_path, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from mycelium.labels.stage import write_records
+    ab = _bench("regions_ab")
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_records(before / "labels.jsonl", [replace(_record((16, 23), (0, 23)), id=f"g/t/{i}") for i in range(3)])
+    write_records(after / "labels.jsonl", [replace(_record((16, 23), (25, 51)), id=f"g/t/{i}") for i in range(3)])
+    (tmp_path / "fit.md").write_text("## 1. `g/t/0`\n## 2. `g/t/2`\n")
+    out = tmp_path / "new" / "packet.md"
+    monkeypatch.setattr(sys, "argv", ["regions_ab.py", str(before), str(after), "--seed", "1", "--n", "3",
+                                      "--out", str(out), "--exclude", str(tmp_path / "fit.md")])
+    ab.main()
+    assert "1 problems have a moved region" in capsys.readouterr().out
+    assert "`g/t/1`" in out.read_text() and "`g/t/0`" not in out.read_text()
+
+
 def test_region_gold_writes_units_without_regions_and_scores_the_rules_against_the_marks(tmp_path, capsys):
     from mycelium.labels.stage import write_records
 
