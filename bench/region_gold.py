@@ -193,11 +193,37 @@ def score(args) -> None:
         ok = np.array([p in r["ok"] for p, r in zip(picks, test)])
         every = np.mean([ok[problems == pid].all() for pid in sorted(set(problems))])
         print(f"| {name} | {best.mean():.3f} | {ok.mean():.3f} | {len(test)} | {every:.3f} |")
+    if args.reject_gaps:
+        reject_table(rows, test, problems, args)
     if args.save:
         model = fit_rows(rows, args.l2)
         model.margin = args.margins[0]
         model.save(args.save)
         print(f"saved {args.save}; weights:", ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, model.weights)))
+
+
+def reject_table(rows: list[dict], test: list[dict], problems: np.ndarray, args) -> None:
+    """Rejecting problems where the chooser disagrees: a problem is flagged when one of its steps has
+    a passing candidate that outscores the rules' region by more than the gap (chooser fitted as
+    for the scores above: out of fold, or on the other marks)."""
+    gap = np.zeros(len(test))
+    folds = [(np.arange(len(rows)), np.arange(len(test)))] if args.test else \
+        GroupKFold(n_splits=5).split(rows, groups=problems)
+    for tr, te in folds:
+        model = fit_rows([rows[i] for i in tr], args.l2)
+        for i in te:
+            s = np.where(test[i]["passes"], model.scores(test[i]["x"]), -np.inf)
+            gap[i] = s.max() - s[test[i]["rule"]]
+    ok = np.array([pick_rules(r) in r["ok"] for r in test])
+    ids = sorted(set(problems))
+    every = np.array([ok[problems == p].all() for p in ids])
+    worst = np.array([gap[problems == p].max() for p in ids])
+    print("| flag (score gap above) | problems flagged | flagged: every step ok | kept: every step ok |")
+    print("|---:|---:|---:|---:|")
+    for g in args.reject_gaps:
+        f = worst > g
+        print(f"| {g} | {f.mean():.1%} | {every[f].mean() if f.any() else float('nan'):.3f} | "
+              f"{every[~f].mean() if (~f).any() else float('nan'):.3f} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -216,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--margins", type=float, nargs="+", default=[0.0, 1.0])
     b.add_argument("--l2", type=float, default=1.0)
     b.add_argument("--test", nargs="*", default=[], help="marks folders to score on (the chooser fitted on the others)")
+    b.add_argument("--reject-gaps", type=float, nargs="*", default=[],
+                   help="also print what rejecting the problems where the chooser disagrees by these gaps leaves")
     b.add_argument("--save", help="fit the chooser on all the marks (not --test) and write its weights here")
     args = p.parse_args(argv)
     write_packets(args) if args.cmd == "packet" else score(args)
