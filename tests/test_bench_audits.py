@@ -166,3 +166,34 @@ def test_region_gold_writes_units_without_regions_and_scores_the_rules_against_t
     rows = gold.step_data(records, marks)
     assert [gold.pick_rules(r) for r in rows] == [(1,), (0,), (1,), (0,)]
     assert [gold.pick_rules(r) in r["ok"] for r in rows] == [True, False, True, True]
+
+
+def test_op_readers_draws_the_classifiers_test_split_and_scores_readers_beside_baselines(tmp_path, capsys):
+    from mycelium.data.splits import split_of
+    from mycelium.labels.stage import write_records
+
+    readers = _bench("op_readers")
+    text = "Kim had 63 marbles. She gave half of them to her brother. How many marbles does she have left?"
+    half = (text.index("half"), text.index("half") + 4)
+    steps = [Step(0, "DIV", [Arg("number", "63", "63", (8, 10)), Arg("implicit", "2", "half", half)], "63/2",
+                  region=(20, 56)),
+             Step(1, "SUB", [Arg("number", "63", "63", (8, 10)), Arg("result", "63/2", step=0)], "63/2",
+                  region=(58, 93))]
+    records = [LabelRecord(f"gsm8k/train/{i}", text, "63/2", steps, "63/2", True) for i in range(200)]
+    write_records(tmp_path / "labels.jsonl", records)
+    test_ids = {r.id for r in records if split_of(r.id, readers.SPLITS) == "test"}
+    readers.main(["packet", "--labels", str(tmp_path / "labels.jsonl"), "--n", "4", "--seed", "1", "--parts", "1",
+                  "--out", str(tmp_path / "p")])
+    packet = (tmp_path / "p" / "packet-1.md").read_text()
+    shown = [line.split("`")[1] for line in packet.splitlines() if line.startswith("## ")]
+    assert len(shown) == 4 and set(shown) <= test_ids and "[[" in packet
+    assert "DIV" not in packet.split("| example | op |")[1]  # the ops are not shown
+    marked = [line for line in packet.splitlines() if line.startswith("> ")]
+    # the reader names every region right but the first
+    ops = ["SUB" if "[[How many" in m else "DIV" for m in marked]
+    ops[0] = "ADD"
+    (tmp_path / "p" / "answers-1.md").write_text("".join(f"| {i + 1} | {op} |\n" for i, op in enumerate(ops)))
+    readers.main(["score", "--labels", str(tmp_path / "labels.jsonl"), str(tmp_path / "p")])
+    out = capsys.readouterr().out
+    assert "| careful readers (the whole problem, region marked) | 0.750 |" in out
+    assert "| TF-IDF + logistic regression on the region text | 1.000 |" in out
