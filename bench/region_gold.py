@@ -193,6 +193,14 @@ def score(args) -> None:
         ok = np.array([p in r["ok"] for p, r in zip(picks, test)])
         every = np.mean([ok[problems == pid].all() for pid in sorted(set(problems))])
         print(f"| {name} | {best.mean():.3f} | {ok.mean():.3f} | {len(test)} | {every:.3f} |")
+    # the segmenter's view: each problem's distinct regions as spans of units, labels against readers
+    tp = fp = fn = 0
+    for pid in sorted(set(problems)):
+        labels = {pick_rules(r) for r in test if r["problem"] == pid}
+        marked = {r["best"] for r in test if r["problem"] == pid}
+        tp, fp, fn = tp + len(labels & marked), fp + len(labels - marked), fn + len(marked - labels)
+    print(f"strict span F1 of the labels' regions against the readers' best clauses, per problem: "
+          f"{2 * tp / max(2 * tp + fp + fn, 1):.3f} (P {tp / max(tp + fp, 1):.3f}, R {tp / max(tp + fn, 1):.3f})")
     if args.reject_gaps:
         reject_table(rows, test, problems, args)
     if args.save:
