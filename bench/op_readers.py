@@ -1,7 +1,7 @@
 """How well a careful reader names a region's op: the ceiling beside the classifier's accuracy.
 
     python bench/op_readers.py packet --labels <labels dir> --n 120 --seed 7 --parts 4 --out <dir>
-    python bench/op_readers.py score --labels <labels dir> <dir>
+    python bench/op_readers.py score --labels <labels dir> <dir> [--classifier <export dir>]
 
 The op classifier (``python train.py model=classifier``) sees a problem with one region marked
 (``mycelium.models.examples.mark_span``) and names the op(s) the region states, labelled as
@@ -10,7 +10,8 @@ The op classifier (``python train.py model=classifier``) sees a problem with one
 ``split_of`` with 0.9/0.05/0.05, no salt) and writes them, without their ops, for readers
 (``packet-K.md``), who answer in ``answers-K.md`` rows ``| example | op |``. ``score`` prints the
 readers' accuracy beside the majority op and TF-IDF + logistic regression (scikit-learn, fitted on
-the train split's regions as ``bench/baselines.py`` does) on the same examples.
+the train split's regions as ``bench/baselines.py`` does) on the same examples, and, with
+``--classifier``, a trained classifier's export.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ def score(args) -> None:
     print(f"| ... readers, the set of ops (ADD+ADD = ADD; MUL+SUB = SUB+MUL) | "
           f"{np.mean([same(answers[i], g) for i, g in zip(ids, gold)]):.3f} |")
     print(f"| ... TF-IDF, the same way | {np.mean([same(p, g) for p, g in zip(tfidf, gold)]):.3f} |")
+    if args.classifier:
+        from mycelium.models.export import load_exported
+
+        student = load_exported(args.classifier, device="cpu").predict_ops(
+            [(shown[i]["text"], tuple(shown[i]["region"])) for i in ids])
+        print(f"| classifier {args.classifier} | {np.mean([p == g for p, g in zip(student, gold)]):.3f} |")
+        print(f"| ... the same way (set of ops) | {np.mean([same(p, g) for p, g in zip(student, gold)]):.3f} |")
     single = [k for k, g in enumerate(gold) if "+" not in g]
     print(f"| ... on the {len(single)} single-op regions | "
           f"{np.mean([answers[ids[k]] == gold[k] for k in single]):.3f} |")
@@ -113,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("score")
     b.add_argument("--labels", required=True)
     b.add_argument("folder")
+    b.add_argument("--classifier", help="an exported classifier (train.py model=classifier) scored on the same regions")
     args = p.parse_args(argv)
     write_packets(args) if args.cmd == "packet" else score(args)
 
