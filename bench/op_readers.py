@@ -64,19 +64,25 @@ def write_packets(args) -> None:
     print(f"wrote {args.parts} packets to {out}: {len(sample)} of the {len(test)} test-split regions")
 
 
+def read_answers(folder: Path, shown: dict[int, dict]) -> dict[int, str]:
+    """Example number -> the op(s) a reader named, from ``answers-K.md`` rows ``| example | op |``."""
+    answers = {}
+    for path in sorted(folder.glob("answers-*.md")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = ROW.match(line.strip())
+            if m and int(m.group(1)) in shown:
+                answers[int(m.group(1))] = m.group(2).replace(" ", "")
+    return answers
+
+
 def score(args) -> None:
     splits = examples_by_split(args.labels)
     by_key = {(ex["id"], ex["region"]): ex for ex in splits["test"]}
-    shown, answers = {}, {}
+    shown = {}
     for packet in sorted(Path(args.folder).glob("packet-*.md")):
         for n, pid, a, b in re.findall(r"^## (\d+)\. `([^`]+)` chars (\d+)-(\d+)", packet.read_text(), re.M):
             shown[int(n)] = by_key[(pid, (int(a), int(b)))]
-        answer_file = packet.with_name(packet.name.replace("packet", "answers"))
-        if answer_file.exists():
-            for line in answer_file.read_text(encoding="utf-8").splitlines():
-                m = ROW.match(line.strip())
-                if m and int(m.group(1)) in shown:
-                    answers[int(m.group(1))] = m.group(2).replace(" ", "")
+    answers = read_answers(Path(args.folder), shown)
     ids = sorted(answers)
     gold = [shown[i]["op"] for i in ids]
     train = splits["train"]
@@ -102,6 +108,12 @@ def score(args) -> None:
             [(shown[i]["text"], tuple(shown[i]["region"])) for i in ids])
         print(f"| classifier {args.classifier} | {np.mean([p == g for p, g in zip(student, gold)]):.3f} |")
         print(f"| ... the same way (set of ops) | {np.mean([same(p, g) for p, g in zip(student, gold)]):.3f} |")
+    if args.second:
+        other = read_answers(Path(args.second), shown)
+        both = [i for i in ids if i in other]
+        print(f"| second readers ({len(both)} regions) | {np.mean([other[i] == shown[i]['op'] for i in both]):.3f} |")
+        print(f"| first and second reader agree with each other | {np.mean([other[i] == answers[i] for i in both]):.3f} |")
+        print(f"| ... the same way (set of ops) | {np.mean([same(other[i], answers[i]) for i in both]):.3f} |")
     single = [k for k, g in enumerate(gold) if "+" not in g]
     print(f"| ... on the {len(single)} single-op regions | "
           f"{np.mean([answers[ids[k]] == gold[k] for k in single]):.3f} |")
@@ -121,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("score")
     b.add_argument("--labels", required=True)
     b.add_argument("folder")
+    b.add_argument("--second", help="a folder of second readers' answers-K.md on the same packets: their agreement")
     b.add_argument("--classifier", help="an exported classifier (train.py model=classifier) scored on the same regions")
     args = p.parse_args(argv)
     write_packets(args) if args.cmd == "packet" else score(args)
