@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mycelium.labels.audit import _arg_line  # noqa: E402
+from mycelium.labels.audit import _arg_line, ids_in_packets  # noqa: E402
 from mycelium.labels.clauses import load_spacy, parse  # noqa: E402
 from mycelium.labels.highlights import question_sentence  # noqa: E402
 from mycelium.labels.region_choice import (FEATURES, RegionChooser, candidates, clause_units, features,  # noqa: E402
@@ -63,7 +63,7 @@ def format_problem(r: LabelRecord, units: list[tuple[int, int]], number: int) ->
 
 def write_packets(args) -> None:
     records = [r for r in read_labels(args.labels) if r.validated]
-    skip = {m for p in args.exclude for m in re.findall(r"`([^`]+/\d+)`", Path(p).read_text(encoding="utf-8"))}
+    skip = ids_in_packets(args.exclude)
     pool = [r for r in records if r.id not in skip]
     sample = random.Random(args.seed).sample(pool, args.n)
     parsed = parse([r.text for r in sample], load_spacy())
@@ -126,8 +126,7 @@ def step_data(records: list[LabelRecord], marks: dict) -> list[dict]:
                              cand_units=[units_of(c, units) for c in cands], rule=cands.index(s.region),
                              best=best, ok=[best] + also, final=k == final,
                              q_units=units_of(tuple(p.sent_spans[question]), units) if question is not None else (),
-                             own_units=[units_of(sp, units) or tuple(i for i, u in enumerate(units)
-                                                                      if u[0] <= sp[0] < u[1]) for sp in own]))
+                             own_units=[units_of(sp, units) for sp in own]))
     return rows
 
 
@@ -138,13 +137,7 @@ def fit_rows(rows: list[dict], l2: float) -> RegionChooser:
 def pick(model: RegionChooser, r: dict) -> int:
     """The candidate ``RegionChooser.choose`` takes for this step (the other steps at the rules'
     regions): the best-scoring one above the rules' by ``margin`` that passes the checks."""
-    s = model.scores(r["x"])
-    for j in np.argsort(-s, kind="stable"):
-        if s[j] <= s[r["rule"]] + model.margin:
-            break
-        if r["passes"][j]:
-            return int(j)
-    return r["rule"]
+    return model.pick(r["x"], r["rule"], lambda j: r["passes"][j])
 
 
 def pick_rules(r: dict) -> tuple[int, ...]:

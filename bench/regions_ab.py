@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from mycelium.labels.audit import _arg_line
+from mycelium.labels.audit import _arg_line, ids_in_packets
 from mycelium.labels.stage import read_labels
 from mycelium.records.labels import LabelRecord
 
@@ -108,7 +108,7 @@ def run_ab(description: str, changed: Callable, packet: Callable, tally: Callabl
     after = {r.id: r for r in read_labels(args.after)}
     if set(before) != set(after):
         raise SystemExit(f"the two runs label different problems ({len(before)} vs {len(after)})")
-    skip = {m for f in args.exclude for m in re.findall(r"`([^`]+/\d+)`", Path(f).read_text(encoding="utf-8"))}
+    skip = ids_in_packets(args.exclude)
     pool = order(i for i in before if i not in skip and changed(before[i], after[i]))
     steps = sum(len(changed(before[i], after[i])) for i in pool)
     ids = random.Random(args.seed).sample(pool, min(args.n, len(pool)))

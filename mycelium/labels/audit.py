@@ -35,6 +35,12 @@ def sample_validated(records: list[LabelRecord], n: int, seed: int,
     return random.Random(seed).sample(pool, n)
 
 
+def ids_in_packets(paths: list[str | Path]) -> set[str]:
+    """The problem ids (`` `<set>/<split>/<n>` ``) that these markdown packets show: a later draw's
+    ``--exclude``. Raises OSError when a file cannot be read."""
+    return {m for p in paths for m in re.findall(r"`([^`]+/\d+)`", Path(p).read_text(encoding="utf-8"))}
+
+
 def _arg_line(arg: Arg, text: str) -> str:
     if arg.kind == "result":
         return f"result of step {arg.step + 1} (= {arg.value})"
@@ -82,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="packets whose problems (the `<set>/<split>/<n>` ids they show) to leave out of the draw")
     args = p.parse_args(argv)
     try:
-        skip = {m for f in args.exclude for m in re.findall(r"`([^`]+/\d+)`", Path(f).read_text(encoding="utf-8"))}
-        sample = sample_validated(read_labels(args.labels), args.n, args.seed, skip)
+        sample = sample_validated(read_labels(args.labels), args.n, args.seed, ids_in_packets(args.exclude))
     except (ValueError, OSError) as e:
         raise SystemExit(f"error: {e}")
     out = Path(args.out)

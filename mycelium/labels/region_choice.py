@@ -20,6 +20,7 @@ returns float32 ``[n_candidates, len(FEATURES)]``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -110,7 +111,7 @@ def features(parsed: ParsedText, steps: list[Step], k: int, cands: list[Span], r
     free = [sp for sp in nums if not any(g[0] <= sp[0] and sp[1] <= g[1] for g in grounded)]
     others = [r for j, r in enumerate(rules) if j != k and r is not None]
     rule_units = set(units_of(rule, units)) if rule else set()
-    own_units = {u for sp in own for u in units_of(sp, units) or [_unit_at(sp, units)] if u is not None}
+    own_units = {u for sp in own for u in units_of(sp, units)}
     own_sents = {int(parsed.sent[t]) for sp in own for t in content_tokens(parsed, sp)}
     is_final = float(final is not None and k == final)
     rows = []
@@ -155,13 +156,6 @@ def passes_checks(parsed: ParsedText, steps: list[Step], regions: list[Span | No
     return shared_steps(trial, parsed) <= shared_steps(now, parsed)
 
 
-def _unit_at(span: Span, units: list[Span]) -> int | None:
-    for i, (s, e) in enumerate(units):
-        if s <= span[0] < e:
-            return i
-    return None
-
-
 @dataclass
 class RegionChooser:
     """A linear score per candidate: ``features @ weights``; the best-scoring candidate wins.
@@ -187,15 +181,20 @@ class RegionChooser:
             if rule is None:
                 continue
             cands = candidates(parsed, units, rule)
-            s = self.scores(features(parsed, steps, k, cands, rules, units, final, question))
-            floor = s[cands.index(rule)] + self.margin
-            for j in np.argsort(-s, kind="stable"):
-                if s[j] <= floor:
-                    break
-                if passes_checks(parsed, steps, out, k, cands[j]):
-                    out[k] = cands[j]
-                    break
+            x = features(parsed, steps, k, cands, rules, units, final, question)
+            out[k] = cands[self.pick(x, cands.index(rule), lambda j: passes_checks(parsed, steps, out, k, cands[j]))]
         return out
+
+    def pick(self, x: np.ndarray, rule: int, allowed: Callable[[int], bool]) -> int:
+        """Index of the best-scoring candidate (rows of ``x``) that beats candidate ``rule`` by more
+        than ``margin`` and is ``allowed``; ``rule`` when none is."""
+        s = self.scores(x)
+        for j in np.argsort(-s, kind="stable"):
+            if s[j] <= s[rule] + self.margin:
+                break
+            if allowed(int(j)):
+                return int(j)
+        return rule
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps({"features": list(FEATURES), "weights": self.weights.tolist(),
