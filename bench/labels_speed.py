@@ -13,8 +13,9 @@ import time
 
 from omegaconf import OmegaConf
 
-from mycelium.labels.assemble import LabelSettings, label_trace
+from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels.stage import label_all
 from mycelium.records.traces import load_traces
 
 
@@ -24,6 +25,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--parse-cache", default=None, help="spaCy doc cache dir, as the labels stage uses "
                     "(<traces>/.parse-cache): a second run reads the parses instead of parsing")
+    ap.add_argument("--workers", type=int, default=None, help="labelling processes (the stage's labels.workers); "
+                    "default: one per CPU core")
     args = ap.parse_args()
 
     settings = LabelSettings.from_config(OmegaConf.load("conf/signals/default.yaml"), OmegaConf.load("conf/labels/default.yaml"))
@@ -40,8 +43,8 @@ def main() -> None:
     parsed = parse([tr.text for tr in traces], nlp, settings.clauses, cache=args.parse_cache)
     times["parse (spaCy + clauses)"] = time.perf_counter() - t
     t = time.perf_counter()
-    validated = sum(label_trace(tr, p, settings)[0].validated for tr, p in zip(traces, parsed))
-    times["assemble (JSD, IAF, regions, args, DAG)"] = time.perf_counter() - t
+    validated = sum(record.validated for record, _ in label_all(traces, parsed, settings, args.workers))
+    times[f"assemble (JSD, IAF, regions, args, DAG; {args.workers or 'all'} workers)"] = time.perf_counter() - t
     total = sum(times.values())
 
     print(f"{len(traces)} traces, {validated} validated\n")

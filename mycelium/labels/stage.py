@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,11 +15,11 @@ from tqdm.auto import tqdm
 
 from mycelium.config import find_labels_dir
 from mycelium.errors import UserError
-from mycelium.labels.assemble import LabelSettings, label_trace
-from mycelium.labels.clauses import load_spacy, parse
-from mycelium.records.labels import LabelRecord
+from mycelium.labels.assemble import Diagnostics, LabelSettings, label_trace
+from mycelium.labels.clauses import ParsedText, load_spacy, parse
 from mycelium.labels.report import LabelReport
-from mycelium.records.traces import load_traces
+from mycelium.records.labels import LabelRecord
+from mycelium.records.traces import Trace, load_traces
 
 LABELS_FILE = "labels.jsonl"
 
@@ -29,14 +31,19 @@ def run_labels(
     limit: int | None = None,
     progress: bool = True,
     ids: Collection[str] | None = None,
+    workers: int | None = 1,
 ) -> LabelReport:
     """Label every cached trace (first ``limit``), write ``labels.jsonl``, ``report.json`` and
     ``settings.json`` into ``labels_dir`` atomically, and return the report.
 
     ``ids``: label only the traces of these problems (a traces dir may hold more problems
     than one split: MAWPS's five folds share the traces of all 1,920); ``limit`` then counts
-    among them. Raises ``UserError`` when no trace is among ``ids``.
+    among them. Raises ``UserError`` when no trace is among ``ids``. ``workers``: processes
+    that label (``None``: one per CPU core this process may use); the records are the same,
+    in the same order, for any number. Raises ``UserError`` when it is below 1.
     """
+    if workers is not None and workers < 1:
+        raise UserError(f"labels.workers={workers}: give 1 or more processes, or null for one per CPU core")
     traces_dir, labels_dir = Path(traces_dir), Path(labels_dir)
     if not traces_dir.is_dir():
         raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first (same data/split/teacher)")
@@ -59,8 +66,8 @@ def run_labels(
                                                 math=math)))
     records: list[LabelRecord] = []
     diags = []
-    for trace in tqdm(traces, desc="labels", unit="problem", disable=not progress):
-        record, diag = label_trace(trace, parsed.get(trace.id), settings)
+    done = label_all(traces, [parsed.get(t.id) for t in traces], settings, workers)
+    for record, diag in tqdm(done, total=len(traces), desc="labels", unit="problem", disable=not progress):
         records.append(record)
         diags.append(diag)
     report = LabelReport.build(records, diags, time.perf_counter() - start)
@@ -69,6 +76,41 @@ def run_labels(
     report.save(labels_dir / "report.json")
     (labels_dir / "settings.json").write_text(json.dumps(asdict(settings) | {"traces_dir": str(traces_dir)}, indent=2, default=str))
     return report
+
+
+def cpu_count() -> int:
+    """CPU cores this process may run on (a container's or ``taskset``'s limit, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# what each labelling process reads, set before the pool forks so it is inherited, not pickled
+_JOBS: tuple[list[Trace], list[ParsedText | None], LabelSettings] | None = None
+
+
+def _label_chunk(part: slice) -> list[tuple[LabelRecord, Diagnostics]]:
+    traces, parsed, settings = _JOBS
+    return [label_trace(t, p, settings) for t, p in zip(traces[part], parsed[part])]
+
+
+def label_all(traces: list[Trace], parsed: list[ParsedText | None], settings: LabelSettings,
+              workers: int | None = 1, chunk: int = 32) -> Iterator[tuple[LabelRecord, Diagnostics]]:
+    """``label_trace`` of each trace with its parse, yielded in order, in ``workers`` processes
+    (``None``: one per core), ``chunk`` traces per task. Labelling is pure Python, so processes,
+    not threads: the pool forks and inherits the traces instead of pickling them, so it runs on
+    Linux only (elsewhere one process labels all)."""
+    global _JOBS
+    workers = min(workers or cpu_count(), -(-len(traces) // chunk))
+    if workers <= 1 or not sys.platform.startswith("linux"):
+        yield from (label_trace(t, p, settings) for t, p in zip(traces, parsed))
+        return
+    _JOBS = (traces, parsed, settings)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = [slice(i, i + chunk) for i in range(0, len(traces), chunk)]
+            for done in pool.imap(_label_chunk, parts):
+                yield from done
+    finally:
+        _JOBS = None
 
 
 def write_records(path: str | os.PathLike, records: Iterable[LabelRecord]) -> Path:

@@ -8,7 +8,8 @@ import pytest
 from fake_traces import make_trace
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings
-from mycelium.labels.stage import read_labels, run_labels
+from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels.stage import label_all, read_labels, run_labels
 from mycelium.records.traces import TraceStore
 
 
@@ -46,6 +47,21 @@ def test_limit_and_relabel_are_deterministic(traces_dir, tmp_path):
     b = run_labels(traces_dir, tmp_path / "b", LabelSettings(), limit=2, progress=False)
     assert a.problems == 2
     assert (tmp_path / "a" / "labels.jsonl").read_text() == (tmp_path / "b" / "labels.jsonl").read_text()
+
+
+def test_labelling_processes_give_the_same_records_in_order(traces_dir):
+    # two processes, one trace per task: the pool's records come back in trace order, equal to one process's
+    traces = [replace(make_trace(gold=g), id=f"t/{i}") for i, g in enumerate(["72", "71", "72", "70", "72"])]
+    parsed = parse([t.text for t in traces], load_spacy())
+    one = [r.to_dict() for r, _ in label_all(traces, parsed, LabelSettings(), workers=1)]
+    two = [r.to_dict() for r, _ in label_all(traces, parsed, LabelSettings(), workers=2, chunk=1)]
+    assert two == one and [r["id"] for r in two] == ["t/0", "t/1", "t/2", "t/3", "t/4"]
+    assert [r["validated"] for r in two] == [True, False, True, False, True]
+
+
+def test_workers_below_one_is_a_user_error(traces_dir, tmp_path):
+    with pytest.raises(UserError, match="labels.workers=0"):
+        run_labels(traces_dir, tmp_path / "a", LabelSettings(), progress=False, workers=0)
 
 
 def test_ids_keep_only_those_problems_traces(traces_dir, tmp_path):
