@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # Overrides that change the labels (and so name their directory): the knobs, and `limit`
 # (labels of the first N problems must not overwrite those of the whole set).
 LABEL_KNOBS = ("signals.", "labels.", "limit=")
+NOT_KNOBS = ("labels.workers=",)  # how the labels are computed, not what they are
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")  # what a Hydra override value may not hold unquoted
 # Where one override starts in an old-style name ("labels.source=iaf,signals.iaf.top_k=3").
 _OLD_SPLIT = re.compile(r",(?=[+~]?(?:signals\.|labels\.|limit=))")
@@ -38,10 +39,12 @@ def labels_tag(overrides) -> str:
     """A directory name for labels made with non-default knobs.
 
     ``overrides`` is Hydra's task override list; only ``signals.*``/``labels.*`` and
-    ``limit=`` count, so ``logger=`` or ``stage=`` never fork the labels. None: "default".
+    ``limit=`` count, so ``logger=`` or ``stage=`` never fork the labels, nor ``labels.workers``
+    (the same labels in any number of processes). None: "default".
     ``["limit=2000", "signals.iaf.top_k=3"]`` -> ``"limit-2000__signals.iaf.top_k-3"``.
     """
-    knobs = sorted(str(o) for o in (overrides or []) if str(o).lstrip("+~").startswith(LABEL_KNOBS))
+    knobs = sorted(str(o) for o in (overrides or [])
+                   if str(o).lstrip("+~").startswith(LABEL_KNOBS) and not str(o).lstrip("+~").startswith(NOT_KNOBS))
     return "__".join(_tag(o) for o in knobs) or "default"
 
 

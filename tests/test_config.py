@@ -11,6 +11,7 @@ def test_labels_tag_names_only_label_knobs():
     assert labels_tag([]) == "default"
     assert labels_tag(["stage=labels", "logger=wandb", "data=math"]) == "default"
     assert labels_tag(["stage=labels", "limit=10"]) == "limit-10"
+    assert labels_tag(["labels.workers=2", "limit=10"]) == "limit-10"  # same labels in any number of processes
     assert labels_tag(["signals.jsd.prominence=0.1", "stage=labels", "labels.source=iaf"]) == (
         "labels.source-iaf__signals.jsd.prominence-0.1"
     )
