@@ -100,7 +100,7 @@ class LabelSettings:
     reject_checks: tuple[str, ...] = ("value_coincidence", "fragment_region", "shared_region", "fraction_part",
                                       "foreign_region", "repeated_occurrence", "self_product", "computed_literal",
                                       "result_elsewhere", "solves_equation", "relation_reused",
-                                      "intermediate_answer")
+                                      "intermediate_answer", "twin_unread")
     # the relation detector (mycelium.labels.relations) moves a region to the clause that states
     # the op's relation; off, regions are the highlight mass alone (the ablation)
     relations: bool = True

@@ -40,7 +40,8 @@ Q = span("How many miles does he cover")
 def test_clean_record_flags_nothing_and_counts_the_question(parsed):
     steps = [Step(0, "ADD", [num("12"), num("12", 20)], "24", region=Q)]
     assert check_record(record(steps), parsed) == {
-        "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "value_coincidence": 0,
+        "same_span_twice": 0, "repeated_occurrence": 0, "self_product": 0, "computed_literal": 0, "twin_unread": 0,
+        "value_coincidence": 0,
         "equals_result": 0, "result_elsewhere": 0, "solves_equation": 0, "relation_reused": 0,
         "shared_region": 0,
         "fragment_region": 0, "fraction_part": 0,
@@ -203,6 +204,27 @@ def test_one_occurrence_read_twice_beside_another_of_its_value_is_a_repeated_occ
     result = [Step(0, "MUL", [Arg("number", "4", text="4", span=None), Arg("number", "3", text="3", span=None)], "12"),
               Step(1, "ADD", [twelve, twelve], "24", region=(0, 39))]
     assert check_record(LabelRecord("t", text, "24", result, "24", True), parsed)["repeated_occurrence"] == 1
+
+
+def test_one_occurrence_read_by_two_steps_beside_an_unread_twin_is_flagged():
+    # gsm8k/train/59: "gave 15 of them" read for the first hour's 15 too; "collected 15 coins" read by no step
+    text = ("During the first hour, she collected 15 coins. For the next two hours, she collected 35 coins. In the "
+            "fourth hour, she collected 50 coins but she gave 15 of them to her coworker. How many coins did she have?")
+    (parsed,) = parse([text], load_spacy())
+    at = lambda w, start=0: Arg("number", w.strip("$%"), text=w, span=(text.index(w, start), text.index(w, start) + len(w)))  # noqa: E731
+    gave, first = at("15", text.index("gave")), at("15")
+    total = Step(0, "ADD", [gave, at("35"), at("35"), at("50")], "135")
+    left = Step(1, "SUB", [Arg("result", "135", step=0), gave], "120")
+    assert check_record(LabelRecord("t", text, "120", [total, left], "120", True), parsed)["twin_unread"] == 1
+    # the right reading takes each occurrence once: nothing is flagged
+    total = replace(total, args=[first, at("35"), at("35"), at("50")])
+    assert check_record(LabelRecord("t", text, "120", [total, left], "120", True), parsed)["twin_unread"] == 0
+    # a twin written another way is no twin: "$7 a slice" read twice beside "7 pies" is not flagged
+    text = "Slices are $7 a slice. Each pie is cut into 6 slices. If she sells 7 pies, how much does she make?"
+    (parsed,) = parse([text], load_spacy())
+    price = at("$7")
+    steps = [Step(0, "MUL", [price, at("6")], "42"), Step(1, "MUL", [Arg("result", "42", step=0), price], "294")]
+    assert check_record(LabelRecord("t", text, "294", steps, "294", True), parsed)["twin_unread"] == 0
 
 
 def test_a_product_of_one_occurrence_is_a_self_product_unless_the_sentence_squares_or_cubes():
