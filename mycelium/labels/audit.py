@@ -70,8 +70,9 @@ def format_record(r: LabelRecord, number: int) -> str:
 
 
 def write_packet(records: list[LabelRecord], path: str | Path, title: str) -> Path:
-    """The packet of ``records`` (numbered from 1) as one markdown file."""
+    """The packet of ``records`` (numbered from 1) as one markdown file (its folder made if new)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join(format_record(r, i + 1) for i, r in enumerate(records))
     path.write_text(f"# {title}\n\n{body}", encoding="utf-8")
     return path

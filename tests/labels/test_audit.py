@@ -70,3 +70,10 @@ def test_cli_leaves_out_the_problems_of_earlier_packets(tmp_path, capsys):
     with pytest.raises(SystemExit, match="only 4 validated"):
         main(["--labels", str(tmp_path / "labels.jsonl"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "q.md"),
               "--exclude", str(earlier)])
+
+
+def test_cli_makes_the_packets_folder(tmp_path, capsys):
+    write_records(tmp_path / "labels.jsonl", [rec(i) for i in range(4)])
+    main(["--labels", str(tmp_path / "labels.jsonl"), "--n", "4", "--seed", "1", "--parts", "2",
+          "--out", str(tmp_path / "new" / "packet.md")])
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["packet-1.md", "packet-2.md"]
