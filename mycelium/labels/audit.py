@@ -97,8 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     for part in range(args.parts):
         chunk = sample[part * size:(part + 1) * size]
         path = out if args.parts == 1 else out.with_name(f"{out.stem}-{part + 1}{out.suffix}")
-        write_packet(chunk, path, f"Label audit: {args.labels}, seed {args.seed}, problems "
-                                  f"{part * size + 1}-{part * size + len(chunk)} of {len(sample)}")
+        try:
+            write_packet(chunk, path, f"Label audit: {args.labels}, seed {args.seed}, problems "
+                                      f"{part * size + 1}-{part * size + len(chunk)} of {len(sample)}")
+        except OSError as e:  # --out under a file, or a folder we may not write
+            raise SystemExit(f"error: cannot write {path}: {e}")
         print(f"wrote {path}")
     print("sample ids:", " ".join(r.id for r in sample))
 

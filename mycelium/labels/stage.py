@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from mycelium.records.labels import LabelRecord
 from mycelium.records.traces import Trace, load_traces
 
 LABELS_FILE = "labels.jsonl"
+log = logging.getLogger(__name__)
 
 
 def run_labels(
@@ -42,11 +46,11 @@ def run_labels(
     that label (``None``: one per CPU core this process may use); the records are the same,
     in the same order, for any number. Raises ``UserError`` when it is below 1.
     """
-    if workers is not None and workers < 1:
-        raise UserError(f"labels.workers={workers}: give 1 or more processes, or null for one per CPU core")
+    check_workers(workers)
     traces_dir, labels_dir = Path(traces_dir), Path(labels_dir)
     if not traces_dir.is_dir():
-        raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first (same data/split/teacher)")
+        raise UserError(f"no traces at {traces_dir}: run `python extract.py stage=teacher ...` first "
+                        "(same data/split/teacher)")
     start = time.perf_counter()
     traces = load_traces(traces_dir, ids=ids)
     if ids is not None and not traces:
@@ -79,15 +83,31 @@ def run_labels(
 
 
 def cpu_count() -> int:
-    """CPU cores this process may run on (a container's or ``taskset``'s limit, not the host's)."""
+    """CPU cores this process may run on: its affinity (a cpuset's or ``taskset``'s limit, not the
+    host's), not a cgroup CPU quota (``docker --cpus``: set ``labels.workers`` there)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_workers(workers: object) -> None:
+    """Raises ``UserError`` unless ``workers`` is None or a whole number >= 1."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserError(f"labels.workers={workers!r}: give a number of processes (1 or more), "
+                        "or null for one per CPU core")
 
 
 # what each labelling process reads, set before the pool forks so it is inherited, not pickled
 _JOBS: tuple[list[Trace], list[ParsedText | None], LabelSettings] | None = None
 
 
+def _quiet_worker() -> None:
+    """A labelling process leaves Ctrl-C to its parent, which stops the pool: one message, not one
+    traceback per process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _label_chunk(part: slice) -> list[tuple[LabelRecord, Diagnostics]]:
+    """``label_trace`` of the traces ``part`` of ``_JOBS`` (in a forked labelling process)."""
+    assert _JOBS is not None, "set _JOBS before the pool forks"
     traces, parsed, settings = _JOBS
     return [label_trace(t, p, settings) for t, p in zip(traces[part], parsed[part])]
 
@@ -97,17 +117,24 @@ def label_all(traces: list[Trace], parsed: list[ParsedText | None], settings: La
     """``label_trace`` of each trace with its parse, yielded in order, in ``workers`` processes
     (``None``: one per core), ``chunk`` traces per task. Labelling is pure Python, so processes,
     not threads: the pool forks and inherits the traces instead of pickling them, so it runs on
-    Linux only (elsewhere one process labels all)."""
+    Linux only (elsewhere one process labels all, with a warning). Raises ``UserError`` for a bad
+    ``workers``, ``ValueError`` for ``chunk`` < 1, what ``label_trace`` raises in a process, and
+    ``BrokenProcessPool`` when a process dies (killed for memory), instead of waiting forever."""
     global _JOBS
+    check_workers(workers)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
     workers = min(workers or cpu_count(), -(-len(traces) // chunk))
+    if workers > 1 and not sys.platform.startswith("linux"):
+        log.warning("labels.workers=%d: labelling in one process (worker processes need Linux's fork)", workers)
     if workers <= 1 or not sys.platform.startswith("linux"):
         yield from (label_trace(t, p, settings) for t, p in zip(traces, parsed))
         return
     _JOBS = (traces, parsed, settings)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = [slice(i, i + chunk) for i in range(0, len(traces), chunk)]
-            for done in pool.imap(_label_chunk, parts):
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_quiet_worker) as pool:
+            for done in pool.map(_label_chunk, [slice(i, i + chunk) for i in range(0, len(traces), chunk)]):
                 yield from done
     finally:
         _JOBS = None

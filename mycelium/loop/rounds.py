@@ -170,6 +170,7 @@ class Loop:
             found |= {r.id: r for r in read_records(labels / LABELS_FILE, validated_only=False)}
             if any(p.id not in found for p in todo):
                 self._trace([p for p in todo if p.id not in found], own)
+                # one process (run_labels' default): a round's few new problems, in a process that trains
                 run_labels(own, labels, LabelSettings.from_config(self.cfg.signals, self.cfg.labels), progress=False)
                 found |= {r.id: r for r in read_records(labels / LABELS_FILE, validated_only=False)}
         return {p.id: found[p.id] for p in problems if p.id in found and found[p.id].validated}

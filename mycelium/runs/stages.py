@@ -76,7 +76,8 @@ def labels_stage(cfg: DictConfig, *, labels_dir: str | Path, limit: int | None, 
     from mycelium.labels.stage import LabelSettings, run_labels
 
     settings = LabelSettings.from_config(cfg.signals, cfg.labels)
-    report = run_labels(cfg.traces_dir, labels_dir, settings, limit=limit, ids=ids, workers=cfg.labels.get("workers", 1))
+    report = run_labels(cfg.traces_dir, labels_dir, settings, limit=limit, ids=ids,
+                        workers=cfg.labels.get("workers", 1))
     log.info("labels in %s\n%s", labels_dir, report.format())
     metrics = {f"labels/{k}": v for k, v in report.metrics().items()}
     for lg in loggers:

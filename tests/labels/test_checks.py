@@ -211,7 +211,10 @@ def test_one_occurrence_read_by_two_steps_beside_an_unread_twin_is_flagged():
     text = ("During the first hour, she collected 15 coins. For the next two hours, she collected 35 coins. In the "
             "fourth hour, she collected 50 coins but she gave 15 of them to her coworker. How many coins did she have?")
     (parsed,) = parse([text], load_spacy())
-    at = lambda w, start=0: Arg("number", w.strip("$%"), text=w, span=(text.index(w, start), text.index(w, start) + len(w)))  # noqa: E731
+    def at(word, start=0):
+        i = text.index(word, start)
+        return Arg("number", word.strip("$%"), text=word, span=(i, i + len(word)))
+
     gave, first = at("15", text.index("gave")), at("15")
     total = Step(0, "ADD", [gave, at("35"), at("35"), at("50")], "135")
     left = Step(1, "SUB", [Arg("result", "135", step=0), gave], "120")
@@ -225,6 +228,14 @@ def test_one_occurrence_read_by_two_steps_beside_an_unread_twin_is_flagged():
     price = at("$7")
     steps = [Step(0, "MUL", [price, at("6")], "42"), Step(1, "MUL", [Arg("result", "42", step=0), price], "294")]
     assert check_record(LabelRecord("t", text, "294", steps, "294", True), parsed)["twin_unread"] == 0
+    # "20%" read by both fees while "another 20%" is read by none is flagged; a step reading one occurrence twice is not
+    text = "He is charged a 20% fee. Then he adds $20. He is hit with another 20% fee. What does he owe?"
+    (parsed,) = parse([text], load_spacy())
+    fee = at("20%")
+    steps = [Step(0, "MUL", [fee, at("$20")], "4"), Step(1, "MUL", [Arg("result", "4", step=0), fee], "4/5")]
+    assert check_record(LabelRecord("t", text, "4/5", steps, "4/5", True), parsed)["twin_unread"] == 1
+    steps = [Step(0, "MUL", [fee, fee], "1/25")]
+    assert check_record(LabelRecord("t", text, "1/25", steps, "1/25", True), parsed)["twin_unread"] == 0
 
 
 def test_a_product_of_one_occurrence_is_a_self_product_unless_the_sentence_squares_or_cubes():

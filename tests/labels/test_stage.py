@@ -1,7 +1,10 @@
 """The labels stage over a real TraceStore: artifact files, report, errors."""
 
 import json
-from dataclasses import replace
+import os
+import sys
+import time
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -9,6 +12,7 @@ from fake_traces import make_trace
 from mycelium.errors import UserError
 from mycelium.labels.assemble import LabelSettings
 from mycelium.labels.clauses import load_spacy, parse
+from mycelium.labels import stage
 from mycelium.labels.stage import label_all, read_labels, run_labels
 from mycelium.records.traces import TraceStore
 
@@ -49,19 +53,34 @@ def test_limit_and_relabel_are_deterministic(traces_dir, tmp_path):
     assert (tmp_path / "a" / "labels.jsonl").read_text() == (tmp_path / "b" / "labels.jsonl").read_text()
 
 
-def test_labelling_processes_give_the_same_records_in_order(traces_dir):
+def test_labelling_processes_give_the_same_records_in_order():
     # two processes, one trace per task: the pool's records come back in trace order, equal to one process's
     traces = [replace(make_trace(gold=g), id=f"t/{i}") for i, g in enumerate(["72", "71", "72", "70", "72"])]
     parsed = parse([t.text for t in traces], load_spacy())
-    one = [r.to_dict() for r, _ in label_all(traces, parsed, LabelSettings(), workers=1)]
-    two = [r.to_dict() for r, _ in label_all(traces, parsed, LabelSettings(), workers=2, chunk=1)]
-    assert two == one and [r["id"] for r in two] == ["t/0", "t/1", "t/2", "t/3", "t/4"]
-    assert [r["validated"] for r in two] == [True, False, True, False, True]
+    one = [(r.to_dict(), asdict(d)) for r, d in label_all(traces, parsed, LabelSettings(), workers=1)]
+    two = [(r.to_dict(), asdict(d)) for r, d in label_all(traces, parsed, LabelSettings(), workers=2, chunk=1)]
+    assert two == one and [r["id"] for r, _ in two] == ["t/0", "t/1", "t/2", "t/3", "t/4"]
+    assert [r["validated"] for r, _ in two] == [True, False, True, False, True]
 
 
-def test_workers_below_one_is_a_user_error(traces_dir, tmp_path):
-    with pytest.raises(UserError, match="labels.workers=0"):
-        run_labels(traces_dir, tmp_path / "a", LabelSettings(), progress=False, workers=0)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="labelling processes fork (Linux)")
+def test_labelling_processes_run_elsewhere_and_keep_order_when_early_tasks_finish_last(monkeypatch):
+    traces = [replace(make_trace(), id=f"t/{i}") for i in range(4)]
+
+    def slow_first(trace, parsed, settings):  # earlier traces take longer: finishing order is reversed
+        time.sleep(0.1 * (3 - int(trace.id[2:])))
+        return trace.id, os.getpid()
+
+    monkeypatch.setattr(stage, "label_trace", slow_first)  # the forked processes inherit it
+    done = list(label_all(traces, [None] * 4, LabelSettings(), workers=2, chunk=1))
+    assert [i for i, _ in done] == ["t/0", "t/1", "t/2", "t/3"]
+    assert {pid for _, pid in done} - {os.getpid()}  # labelled in other processes
+
+
+@pytest.mark.parametrize("workers", [0, -1, 2.5, "auto", True])
+def test_bad_workers_is_a_user_error(traces_dir, tmp_path, workers):
+    with pytest.raises(UserError, match="labels.workers="):
+        run_labels(traces_dir, tmp_path / "a", LabelSettings(), progress=False, workers=workers)
 
 
 def test_ids_keep_only_those_problems_traces(traces_dir, tmp_path):
