@@ -227,12 +227,15 @@ def rate_clause(parsed: ParsedText, step: Step, region: tuple[int, int] | None) 
     # one beaded bracelet"): when the count is written elsewhere, the rate's sentence says it
     sent = _sentence(parsed, rate.span)
     stated = sent if sent != _sentence(parsed, count.span) else clause
-    if not _states_rate(parsed, stated, rate.span):
+    # ... or, when the count's clause states no rate of its own, one of what the count counts, taken
+    # alone ("2 large pizzas" -> "A large pizza has 16 slices")
+    own_rate = _states_rate(parsed, region, count.span)
+    if not (_states_rate(parsed, stated, rate.span) or not own_rate and _per_counted(parsed, stated, count)):
         return None
     # a count's own rate ("2 coffees a day") does not state its cost: a price's rate clause does
     # ("They cost $2 each"), and so does one per unit of what is counted ("The bakery makes 3
     # batches of baguettes a day" -> "Each batch has 48 baguettes")
-    if _states_rate(parsed, region, count.span) and "$" not in rate.text and not _per_counted(parsed, stated, count):
+    if own_rate and "$" not in rate.text and not _per_counted(parsed, stated, count):
         return None
     return clause
 

@@ -687,6 +687,20 @@ def test_a_rate_per_one_of_what_the_count_counts_states_the_product(nlp):
     assert (0, "rate") in [(m.step, m.rule) for m in moves]
 
 
+def test_one_of_what_the_count_counts_alone_states_the_product(nlp):
+    # audit 33: 2 large pizzas x 16 is stated by "A large pizza has 16 slices", which names no each/per
+    text = ("Albert buys 2 large pizzas and 2 small pizzas. A large pizza has 16 slices and a small pizza has 8 "
+            "slices. How many pieces does he eat?")
+    parsed = parse([text], nlp)[0]
+    s0 = step(0, "MUL", num(text, "2", "2"), num(text, "16", "16"))
+    s1 = step(1, "MUL", num(text, "2", "2", nth=1), num(text, "8", "8"))
+    s2 = step(2, "ADD", res(0, "32"), res(1, "16"))
+    regions = [clause_text(parsed, text, "2 large"), clause_text(parsed, text, "2 small"), clause_text(parsed, text, "How")]
+    got, moves = run(nlp, text, [s0, s1, s2], regions)
+    assert got[0] == "A large pizza has 16 slices" and got[1] == "a small pizza has 8 slices"
+    assert [(m.step, m.rule) for m in moves if m.rule == "rate"] == [(0, "rate"), (1, "rate")]
+
+
 def test_operands_in_items_of_one_list_take_those_items(nlp):
     # regions-ab-19: "20 bricks long" alone leaves out the 5 of 20 x 5; the items from the first
     # operand's to the last's state the product (rule 10)
