@@ -122,7 +122,8 @@ def step_data(records: list[LabelRecord], marks: dict) -> list[dict]:
             cands = candidates(p, units, s.region)
             own = [a.span for a in s.args if a.span is not None and a.kind != "result"]
             passes = [c == s.region or passes_checks(p, r.steps, rules, k, c) for c in cands]
-            rows.append(dict(problem=pid, step=k, x=features(p, r.steps, k, cands, rules, units, final, question), passes=passes,
+            rows.append(dict(problem=pid, step=k, x=features(p, r.steps, k, cands, rules, units, final, question),
+                             passes=passes,
                              cand_units=[units_of(c, units) for c in cands], rule=cands.index(s.region),
                              best=best, ok=[best] + also, final=k == final,
                              q_units=units_of(tuple(p.sent_spans[question]), units) if question is not None else (),

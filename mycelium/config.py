@@ -43,8 +43,8 @@ def labels_tag(overrides) -> str:
     (the same labels in any number of processes). None: "default".
     ``["limit=2000", "signals.iaf.top_k=3"]`` -> ``"limit-2000__signals.iaf.top_k-3"``.
     """
-    knobs = sorted(str(o) for o in (overrides or [])
-                   if str(o).lstrip("+~").startswith(LABEL_KNOBS) and not str(o).lstrip("+~").startswith(NOT_KNOBS))
+    pairs = [(str(o), str(o).lstrip("+~")) for o in overrides or []]
+    knobs = sorted(o for o, bare in pairs if bare.startswith(LABEL_KNOBS) and not bare.startswith(NOT_KNOBS))
     return "__".join(_tag(o) for o in knobs) or "default"
 
 

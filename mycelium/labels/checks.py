@@ -37,9 +37,9 @@ report sums them over validated problems (``report.json``: ``checks``).
   gave 15 of them": "gave 15" read for both; "a 20% interest fee ... another 20% interest fee";
   "2/5 of the amount ... 2/5 of the remaining"): one of the two steps meant the other
   occurrence, and the label cannot say which (word problems; not measured on MATH, whose
-  expression operands cover numbers they do not read one by one). Rejected by default: of the 22 validated problems
-  of GSM8K train it flagged, a hand reading found 18 with a wrong argument (docs/RESULTS.md,
-  "Session 22"); the right ones read one quantity written twice ("three identical cylindrical
+  expression operands cover numbers they do not read one by one). Rejected by default: of the
+  22 validated problems of GSM8K train it flagged, a hand reading found 18 with a wrong argument
+  (docs/RESULTS.md, "Session 22"); the right ones read one quantity written twice ("three identical cylindrical
   structures ... The three cylindrical structures").
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
@@ -97,12 +97,13 @@ import numpy as np
 from mycelium.labels.args import extract_numbers, writes_fraction, writes_times
 from mycelium.labels.clauses import ParsedText, clause_of_span, tokens_of, within
 from mycelium.labels.cues import RATE, cue_spans
-from mycelium.dag.steps import Step
+from mycelium.dag.steps import Arg, Step
 from mycelium.records.labels import LabelRecord
 
 CHECKS = ("same_span_twice", "repeated_occurrence", "self_product", "computed_literal", "unit_mismatch",
           "intermediate_answer", "twin_unread", "value_coincidence", "equals_result", "result_elsewhere",
-          "solves_equation", "relation_reused", "shared_region", "fragment_region", "fraction_part", "foreign_region", "final_in_question")
+          "solves_equation", "relation_reused", "shared_region", "fragment_region", "fraction_part", "foreign_region",
+          "final_in_question")
 _FRACTION = re.compile(r"(?<![\d/])\d+/\d+(?![\d/])")
 _ONE = re.compile(r"(?<![\w.$/])\$?1(?:\.0+)?(?![\d.,/:]\d|\d|\s+\d+/\d)")
 _WORDS = re.compile(r"[A-Za-z0-9$%]+")
@@ -168,11 +169,12 @@ def _solves_equation(r: LabelRecord, cot: str | None) -> int:
     return int(r.type is None and bool(cot) and _SOLVES.search(cot) is not None)
 
 
-def _repeated_occurrence(r: LabelRecord) -> int:
-    """Steps that read one written occurrence twice while another occurrence or an earlier
-    result of its value was there to read (a MATH expression operand has no such value)."""
+def _repeated_occurrence(r: LabelRecord, numbers: list[Arg]) -> int:
+    """Steps that read one written occurrence twice while another occurrence (of ``numbers``, the
+    text's ``extract_numbers``) or an earlier result of its value was there to read (a MATH
+    expression operand has no such value)."""
     written: dict[Fraction, set] = {}
-    for a in extract_numbers(r.text):
+    for a in numbers:
         written.setdefault(Fraction(a.value), set()).add(a.span)
     flagged = 0
     for k, s in enumerate(r.steps):
@@ -184,14 +186,15 @@ def _repeated_occurrence(r: LabelRecord) -> int:
     return flagged
 
 
-def _twin_unread(r: LabelRecord) -> int:
+def _twin_unread(r: LabelRecord, numbers: list[Arg]) -> int:
     """Steps past the first that read a written occurrence an earlier step read, while an
-    occurrence of the same value and form ("$", "%") is read by no step. Word problems only: a
+    occurrence (of ``numbers``, the text's ``extract_numbers``) of the same value and form ("$",
+    "%") is read by no step. Word problems only: a
     MATH step's expression operand covers numbers it does not read one by one."""
     if r.type is not None:
         return 0
     # the form of each occurrence as the text writes it (a step's "20%" has the value 1/5)
-    form = {a.span: ("$" in a.text, "%" in a.text, rational(a.value)) for a in extract_numbers(r.text)}
+    form = {a.span: ("$" in a.text, "%" in a.text, rational(a.value)) for a in numbers}
     spans = [a.span for s in r.steps for a in s.args if a.span is not None]
     # read: an operand overlaps it (the "1" and "4" read out of a written "1/4" read the "1/4")
     unread = {f for sp, f in form.items() if not any(a < sp[1] and sp[0] < b for a, b in spans)}
@@ -461,12 +464,13 @@ def check_record(r: LabelRecord, parsed: ParsedText, cot: str | None = None) -> 
     """Counts of flagged steps (problems for ``final_in_question``) for one record; ``cot``,
     the solution the labels were read from, where there is one (``computed_literal``)."""
     regions = {s.region for s in r.steps if s.region is not None}
+    numbers = extract_numbers(r.text)  # every written number of the text, once for the checks that read them
     return {
         "same_span_twice": _same_span_twice(r),
-        "repeated_occurrence": _repeated_occurrence(r),
+        "repeated_occurrence": _repeated_occurrence(r, numbers),
         "self_product": _self_product(r, parsed),
         "computed_literal": _computed_literal(r, cot),
-        "twin_unread": _twin_unread(r),
+        "twin_unread": _twin_unread(r, numbers),
         "value_coincidence": unused_unit_rates(r),
         "equals_result": _equals_result(r),
         "result_elsewhere": _equals_result(r, elsewhere=True),

@@ -127,7 +127,8 @@ def label_all(traces: list[Trace], parsed: list[ParsedText | None], settings: La
     workers = min(workers or cpu_count(), -(-len(traces) // chunk))
     if workers > 1 and not sys.platform.startswith("linux"):
         log.warning("labels.workers=%d: labelling in one process (worker processes need Linux's fork)", workers)
-    if workers <= 1 or not sys.platform.startswith("linux"):
+        workers = 1
+    if workers == 1:
         yield from (label_trace(t, p, settings) for t, p in zip(traces, parsed))
         return
     _JOBS = (traces, parsed, settings)
