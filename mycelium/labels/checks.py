@@ -38,8 +38,8 @@ report sums them over validated problems (``report.json``: ``checks``).
   "2/5 of the amount ... 2/5 of the remaining"): one of the two steps meant the other
   occurrence, and the label cannot say which (word problems; not measured on MATH, whose
   expression operands cover numbers they do not read one by one). Rejected by default: of the
-  22 validated problems of GSM8K train it flagged, a hand reading found 18 with a wrong argument
-  (docs/RESULTS.md, "Session 22"); the right ones read one quantity written twice ("three identical cylindrical
+  22 validated problems of GSM8K train it flagged, a fresh reviewer found 19 with a wrong argument
+  (docs/audits/twin-unread; docs/RESULTS.md, "Session 22"); the right ones read one quantity written twice ("three identical cylindrical
   structures ... The three cylindrical structures").
 - ``value_coincidence``: a rate of 1 written in digits that no step uses ("$1 per ball
   bearing", "1 foot/second"): an unwritten x1 or /1 made a same-valued operand stand for
